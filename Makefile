@@ -1,0 +1,48 @@
+# smtpcheck — build, test, demo and benchmark the plugins. `make help` lists the targets.
+
+MODULE   := github.com/smtpcheck/smtpcheck
+PLUGINS  := $(notdir $(wildcard plugins/*))
+VERSION  ?= $(shell git describe --tags --exact-match 2>/dev/null || cat VERSION)
+LDFLAGS  := -s -w -X $(MODULE)/internal/plugin.Version=$(VERSION)
+GOBUILD  := CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"
+BIN      := bin
+
+.PHONY: help build test demo bench lint fuzz clean
+
+## help: list the targets
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST) | column -t -s ':'
+
+## build: static builds of every plugin and the lab server into bin/
+build:
+	@mkdir -p $(BIN)
+	@for p in $(PLUGINS); do echo "build $$p"; $(GOBUILD) -o $(BIN)/$$p ./plugins/$$p || exit 1; done
+	@$(GOBUILD) -o $(BIN)/smtpcheck-lab ./contrib/lab
+
+## test: vet and run every test (real-server tests run when .ci/mailserver.sh has started Postfix)
+test:
+	go vet ./...
+	go test -count=1 -timeout 15m ./...
+
+## demo: start the embedded lab server and run the plugins against it
+demo: build
+	@bash contrib/demo.sh $(BIN)
+
+## bench: check_smtp_conn vs monitoring-plugins' check_smtp on the same local server
+bench: build
+	@go run ./contrib/bench -plugin $(BIN)/check_smtp_conn -lab $(BIN)/smtpcheck-lab
+
+## lint: gofmt, go vet
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	go vet ./...
+
+## fuzz: run each fuzz target for FUZZTIME (default 30s)
+fuzz:
+	go test -run='^$$' -fuzz=FuzzReadReply -fuzztime=$${FUZZTIME:-30s} ./internal/smtp/
+	go test -run='^$$' -fuzz=FuzzParseEHLO -fuzztime=$${FUZZTIME:-30s} ./internal/smtp/
+	go test -run='^$$' -fuzz=FuzzParse -fuzztime=$${FUZZTIME:-30s} ./internal/threshold/
+
+## clean: remove build output
+clean:
+	rm -rf $(BIN) dist
