@@ -1,0 +1,115 @@
+package smtp
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// ErrInjection rejects a command argument that would smuggle a second command.
+var ErrInjection = errors.New("command contains CR, LF or NUL")
+
+// Conn is a client connection speaking SMTP lines. It sets no deadlines: the
+// caller bounds it with net.Conn deadlines and by closing it on cancellation.
+type Conn struct {
+	nc  net.Conn
+	r   *bufio.Reader
+	tr  *Transcript
+	tls bool
+}
+
+// NewConn wraps nc. tr may be nil.
+func NewConn(nc net.Conn, tr *Transcript) *Conn {
+	return &Conn{nc: nc, r: bufio.NewReaderSize(nc, MaxLineBytes), tr: tr}
+}
+
+// NetConn is the current underlying connection (a *tls.Conn after StartTLS).
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// Buffered is how many bytes the server sent that have not been read yet.
+// Non-zero right after a STARTTLS 220 means the server (or a man in the
+// middle) pipelined plaintext into what should be the TLS session.
+func (c *Conn) Buffered() int { return c.r.Buffered() }
+
+// ReadReply reads one reply and records it.
+func (c *Conn) ReadReply() (Reply, error) {
+	rep, err := ReadReply(c.r)
+	for i, l := range rep.Lines {
+		sep := "-"
+		if i == len(rep.Lines)-1 && err == nil {
+			sep = " "
+		}
+		c.tr.add("S", strconv.Itoa(rep.Code)+sep+l)
+	}
+	return rep, err
+}
+
+// Cmd sends one command line and reads the reply.
+func (c *Conn) Cmd(line string) (Reply, error) {
+	return c.cmd(line, line)
+}
+
+// CmdRedacted sends line but records shown in the transcript.
+func (c *Conn) CmdRedacted(line, shown string) (Reply, error) {
+	return c.cmd(line, shown)
+}
+
+func (c *Conn) cmd(line, shown string) (Reply, error) {
+	if err := c.Send(line, shown); err != nil {
+		return Reply{}, err
+	}
+	return c.ReadReply()
+}
+
+// Send writes one command line (CRLF appended) without reading a reply.
+func (c *Conn) Send(line, shown string) error {
+	if strings.ContainsAny(line, "\r\n\x00") {
+		return fmt.Errorf("%w: %q", ErrInjection, c.tr.Scrub(shown))
+	}
+	c.tr.add("C", shown)
+	_, err := c.nc.Write([]byte(line + "\r\n"))
+	return err
+}
+
+// WriteRaw writes bytes as they are (PROXY protocol headers). note is recorded.
+func (c *Conn) WriteRaw(b []byte, note string) error {
+	c.tr.Note(note)
+	_, err := c.nc.Write(b)
+	return err
+}
+
+// UpgradeTLS runs the client handshake over the connection now, so that its
+// time and its errors belong to this phase and not to the next command.
+func (c *Conn) UpgradeTLS(ctx context.Context, cfg *tls.Config) (*tls.ConnectionState, error) {
+	// The handshake reads through our buffer: bytes a server pipelined after
+	// its 220 are then seen by TLS (and fail it) instead of vanishing.
+	tc := tls.Client(&bufferedConn{Conn: c.nc, r: c.r}, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, err
+	}
+	st := tc.ConnectionState()
+	c.nc = tc
+	c.r = bufio.NewReaderSize(tc, MaxLineBytes)
+	c.tls = true
+	c.tr.Note(fmt.Sprintf("TLS established: %s, %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)))
+	return &st, nil
+}
+
+// TLS reports whether the connection is encrypted.
+func (c *Conn) TLS() bool { return c.tls }
+
+// Close closes the underlying connection.
+func (c *Conn) Close() error { return c.nc.Close() }
+
+// bufferedConn reads through a bufio.Reader that may hold bytes already.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (b *bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }

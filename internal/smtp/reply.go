@@ -1,0 +1,202 @@
+package smtp
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Limits on what a server may send in one reply. RFC 5321 allows 512 octets a
+// line; real servers exceed that a little, so the cap is generous but finite.
+const (
+	MaxLineBytes  = 4096
+	MaxReplyLines = 128
+)
+
+// ErrLineTooLong and ErrTooManyLines report a reply that broke the limits above.
+var (
+	ErrLineTooLong  = fmt.Errorf("reply line longer than %d bytes", MaxLineBytes)
+	ErrTooManyLines = fmt.Errorf("reply has more than %d lines", MaxReplyLines)
+)
+
+// ProtocolError is a reply that does not follow RFC 5321's syntax.
+type ProtocolError struct {
+	Reason string
+	Line   string // the offending line, quoted and shortened
+}
+
+func (e *ProtocolError) Error() string {
+	if e.Line == "" {
+		return "malformed reply: " + e.Reason
+	}
+	return fmt.Sprintf("malformed reply: %s: %s", e.Reason, e.Line)
+}
+
+// Reply is one complete (possibly multi-line) server reply.
+type Reply struct {
+	Code     int      // three-digit reply code
+	Enhanced string   // RFC 3463 enhanced status code of the first line, e.g. "5.7.8"; may be empty
+	Lines    []string // text after "NNN-" / "NNN " of each line, enhanced code included
+}
+
+// Class is the first digit of the code: 2, 3, 4 or 5.
+func (r Reply) Class() int { return r.Code / 100 }
+
+// Text is the lines' text joined by spaces.
+func (r Reply) Text() string { return strings.Join(r.Lines, " ") }
+
+// String is the code and the first line, as a person would quote the reply.
+func (r Reply) String() string {
+	if len(r.Lines) == 0 || r.Lines[0] == "" {
+		return strconv.Itoa(r.Code)
+	}
+	return strconv.Itoa(r.Code) + " " + r.Lines[0]
+}
+
+// ReplyError is a reply whose class says the command failed (4xx or 5xx) or
+// was not what the client expected.
+type ReplyError struct {
+	Reply Reply
+}
+
+func (e *ReplyError) Error() string { return e.Reply.String() }
+
+// Temporary reports a 4xx reply.
+func (e *ReplyError) Temporary() bool { return e.Reply.Class() == 4 }
+
+// ReadReply reads one reply from r. It enforces the line and line-count caps,
+// the RFC 5321 syntax, and that every line of a multi-line reply has the same code.
+func ReadReply(r *bufio.Reader) (Reply, error) {
+	var rep Reply
+	for n := 0; ; n++ {
+		if n == MaxReplyLines {
+			return rep, ErrTooManyLines
+		}
+		line, err := readLine(r)
+		if err != nil {
+			if n > 0 && errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return rep, err
+		}
+		code, last, text, err := parseLine(line)
+		if err != nil {
+			return rep, err
+		}
+		if n == 0 {
+			rep.Code = code
+			rep.Enhanced = enhancedCode(code, text)
+		} else if code != rep.Code {
+			return rep, &ProtocolError{Reason: fmt.Sprintf("inconsistent codes %d and %d in one multi-line reply", rep.Code, code), Line: quote(line)}
+		}
+		rep.Lines = append(rep.Lines, text)
+		if last {
+			return rep, nil
+		}
+	}
+}
+
+// readLine returns one line without its line ending. A bare LF is accepted
+// (some servers send it); a line over MaxLineBytes is an error, not a hang.
+func readLine(r *bufio.Reader) (string, error) {
+	b, err := r.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return "", ErrLineTooLong
+	}
+	if err != nil {
+		if len(b) > 0 && errors.Is(err, io.EOF) {
+			// Cut off mid-line. If the bytes cannot even begin a reply (a TLS
+			// record, another protocol's banner), that is the diagnosis.
+			if !replyPrefix(b) {
+				if _, _, _, perr := parseLine(string(b)); perr != nil {
+					return "", perr
+				}
+			}
+			return "", io.ErrUnexpectedEOF
+		}
+		return "", err
+	}
+	if len(b) > MaxLineBytes {
+		return "", ErrLineTooLong
+	}
+	s := strings.TrimSuffix(string(b[:len(b)-1]), "\r")
+	return s, nil
+}
+
+// replyPrefix reports whether b could be the start of a reply line: a digit
+// 2-5, two digits, then a space, a hyphen or the line ending.
+func replyPrefix(b []byte) bool {
+	for i, ch := range b {
+		switch {
+		case i == 0:
+			if ch < '2' || ch > '5' {
+				return false
+			}
+		case i < 3:
+			if ch < '0' || ch > '9' {
+				return false
+			}
+		default:
+			return ch == ' ' || ch == '-' || ch == '\r'
+		}
+	}
+	return true
+}
+
+func parseLine(line string) (code int, last bool, text string, err error) {
+	if len(line) < 3 || !isDigits(line[:3]) || line[0] < '2' || line[0] > '5' {
+		return 0, false, "", &ProtocolError{Reason: "expected a three-digit reply code", Line: quote(line)}
+	}
+	code, _ = strconv.Atoi(line[:3])
+	if len(line) == 3 {
+		return code, true, "", nil
+	}
+	switch line[3] {
+	case ' ':
+		return code, true, line[4:], nil
+	case '-':
+		return code, false, line[4:], nil
+	}
+	return 0, false, "", &ProtocolError{Reason: "expected space or hyphen after the reply code", Line: quote(line)}
+}
+
+// enhancedCode returns the RFC 3463 code at the start of text if its class
+// matches the reply's class ("5.7.8" only on a 5xx reply).
+func enhancedCode(code int, text string) string {
+	field, _, _ := strings.Cut(text, " ")
+	parts := strings.Split(field, ".")
+	if len(parts) != 3 || parts[0] != strconv.Itoa(code/100) {
+		return ""
+	}
+	for i, p := range parts {
+		max := 3
+		if i == 0 {
+			max = 1
+		}
+		if len(p) == 0 || len(p) > max || !isDigits(p) {
+			return ""
+		}
+	}
+	return field
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// quote shows an offending line safely: printable, at most 60 bytes.
+func quote(s string) string {
+	const max = 60
+	if len(s) > max {
+		return strconv.QuoteToASCII(s[:max]) + "..."
+	}
+	return strconv.QuoteToASCII(s)
+}

@@ -1,0 +1,95 @@
+package smtp
+
+import (
+	"encoding/base64"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Redacted replaces secrets in transcripts.
+const Redacted = "<redacted>"
+
+// Entry is one transcript line. Dir is "C" (client), "S" (server) or "*" (note).
+type Entry struct {
+	At   time.Duration // since the transcript started
+	Dir  string
+	Text string
+}
+
+// Transcript records a session. Every text that enters it is scrubbed of the
+// registered secrets (and their base64 forms), so nothing that reads it later,
+// -v output or JSON, can leak one, whatever the call site forgot.
+type Transcript struct {
+	mu      sync.Mutex
+	start   time.Time
+	entries []Entry
+	secrets []string
+}
+
+// NewTranscript starts a transcript now.
+func NewTranscript() *Transcript { return &Transcript{start: time.Now()} }
+
+// AddSecret registers a value to redact. Empty values are ignored.
+func (t *Transcript) AddSecret(s string) {
+	if t == nil || s == "" {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.secrets = append(t.secrets, s,
+		base64.StdEncoding.EncodeToString([]byte(s)),
+		base64.RawStdEncoding.EncodeToString([]byte(s)))
+}
+
+// Scrub replaces every registered secret in s.
+func (t *Transcript) Scrub(s string) string {
+	if t == nil {
+		return s
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.scrub(s)
+}
+
+func (t *Transcript) scrub(s string) string {
+	for _, sec := range t.secrets {
+		s = strings.ReplaceAll(s, sec, Redacted)
+	}
+	return s
+}
+
+func (t *Transcript) add(dir, text string) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.entries = append(t.entries, Entry{At: time.Since(t.start), Dir: dir, Text: t.scrub(text)})
+}
+
+// Note records a remark that is not on the wire (TLS established, connection closed).
+func (t *Transcript) Note(text string) { t.add("*", text) }
+
+// Entries returns a copy of what was recorded.
+func (t *Transcript) Entries() []Entry {
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]Entry(nil), t.entries...)
+}
+
+// Lines renders the entries as "C: EHLO x" / "S: 250 ok" / "* note".
+func (t *Transcript) Lines() []string {
+	var out []string
+	for _, e := range t.Entries() {
+		if e.Dir == "*" {
+			out = append(out, "* "+e.Text)
+		} else {
+			out = append(out, e.Dir+": "+e.Text)
+		}
+	}
+	return out
+}
