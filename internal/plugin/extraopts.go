@@ -1,0 +1,148 @@
+package plugin
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// defaultIniFiles are searched, in order, when --extra-opts names no file;
+// the list monitoring-plugins' parse_ini.c uses.
+var defaultIniFiles = []string{
+	"/usr/local/etc/monitoring-plugins/monitoring-plugins.ini",
+	"/usr/local/etc/monitoring-plugins.ini",
+	"/etc/monitoring-plugins/monitoring-plugins.ini",
+	"/etc/monitoring-plugins.ini",
+	"/etc/nagios/plugins.ini",
+	"/usr/local/nagios/etc/plugins.ini",
+	"/usr/local/etc/nagios/plugins.ini",
+	"/etc/opt/nagios/plugins.ini",
+	"/etc/nagios-plugins.ini",
+	"/usr/local/etc/nagios-plugins.ini",
+	"/etc/opt/nagios-plugins.ini",
+}
+
+// expandExtraOpts replaces --extra-opts[=section][@file] with the options
+// the ini section holds, placed first so that the command line wins.
+func expandExtraOpts(name string, args []string) ([]string, error) {
+	var specs []string
+	var rest []string
+	for i, a := range args {
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		switch {
+		case a == "--extra-opts":
+			specs = append(specs, "")
+		case strings.HasPrefix(a, "--extra-opts="):
+			specs = append(specs, strings.TrimPrefix(a, "--extra-opts="))
+		default:
+			rest = append(rest, a)
+		}
+	}
+	var out []string
+	for _, spec := range specs {
+		opts, err := loadExtraOpts(name, spec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, opts...)
+	}
+	return append(out, rest...), nil
+}
+
+func loadExtraOpts(name, spec string) ([]string, error) {
+	section, file, hasFile := strings.Cut(spec, "@")
+	if section == "" {
+		section = name
+	}
+	if !hasFile || file == "" {
+		file = findIni()
+		if file == "" {
+			return nil, fmt.Errorf("--extra-opts: no ini file found (looked in $MP_CONFIG_FILE, $NAGIOS_CONFIG_PATH and %s)", strings.Join(defaultIniFiles, ", "))
+		}
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("--extra-opts: %w", err)
+	}
+	defer f.Close()
+	opts, found, err := parseIniSection(bufio.NewScanner(f), section)
+	if err != nil {
+		return nil, fmt.Errorf("--extra-opts: %s: %w", file, err)
+	}
+	if !found {
+		return nil, fmt.Errorf("--extra-opts: section [%s] not found in %s", section, file)
+	}
+	return opts, nil
+}
+
+func findIni() string {
+	var cands []string
+	if f := os.Getenv("MP_CONFIG_FILE"); f != "" {
+		cands = append(cands, f)
+	}
+	for _, dir := range filepath.SplitList(os.Getenv("NAGIOS_CONFIG_PATH")) {
+		for _, n := range []string{"monitoring-plugins.ini", "plugins.ini", "nagios-plugins.ini"} {
+			cands = append(cands, filepath.Join(dir, n))
+		}
+	}
+	for _, c := range append(cands, defaultIniFiles...) {
+		if _, err := os.Stat(c); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return c
+		}
+	}
+	return ""
+}
+
+// parseIniSection turns "key = value" lines of one section into "--key=value"
+// arguments ("-k" for one-letter keys); a key alone is a flag.
+func parseIniSection(sc *bufio.Scanner, section string) (opts []string, found bool, err error) {
+	in := false
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		if line[0] == '[' {
+			end := strings.IndexByte(line, ']')
+			if end < 0 {
+				return nil, found, fmt.Errorf("line %d: unterminated section header", n)
+			}
+			in = strings.TrimSpace(line[1:end]) == section
+			found = found || in
+			continue
+		}
+		if !in {
+			continue
+		}
+		key, val, hasVal := strings.Cut(line, "=")
+		key = strings.TrimSpace(key)
+		if key == "" {
+			return nil, found, fmt.Errorf("line %d: option without a name", n)
+		}
+		dash := "--"
+		if len(key) == 1 {
+			dash = "-"
+		}
+		if !hasVal {
+			opts = append(opts, dash+key)
+			continue
+		}
+		val = strings.TrimSpace(val)
+		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
+			val = val[1 : len(val)-1]
+		}
+		if dash == "-" {
+			opts = append(opts, dash+key, val)
+		} else {
+			opts = append(opts, dash+key+"="+val)
+		}
+	}
+	return opts, found, sc.Err()
+}

@@ -1,0 +1,204 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/atc0005/go-nagios"
+
+	"github.com/smtpcheck/smtpcheck/internal/threshold"
+)
+
+// Output limits: Nagios keeps 8 KB of plugin output by default and perfdata
+// comes last, so long output is cut to make room, never perfdata.
+const (
+	MaxOutput     = 8192
+	maxStatusLen  = 400
+	maxDetailLen  = 500
+	outputReserve = 64 // go-nagios' separators and line endings
+)
+
+// started approximates the plugin's start for its run time.
+var started = time.Now()
+
+// Render sets p's output and exit code from r: text through go-nagios, or a
+// JSON object written to p's output target. This is the only place a state
+// becomes an exit code.
+func Render(p *nagios.Plugin, r *Result, c *Common) {
+	st := r.State()
+	p.ExitStatusCode = int(st)
+	if c != nil && c.Output == "json" {
+		p.ServiceOutput = "" // go-nagios then prints nothing; JSON is all
+		if err := writeJSON(p.OutputTarget(), r, c); err != nil {
+			p.ExitStatusCode = int(Unknown)
+		}
+		return
+	}
+	p.ServiceOutput = Sanitize(statusLine(r), maxStatusLen)
+
+	metrics := r.Perf
+	if !slices.ContainsFunc(metrics, func(m Perf) bool { return m.Label == "time" }) {
+		// go-nagios would add its own 'time' in ms; ours is seconds, as
+		// check_smtp's, so that one label never changes unit in a graph.
+		metrics = append(metrics, Seconds("time", time.Since(started), threshold.Pair{}))
+	}
+	perf := make([]nagios.PerformanceData, 0, len(metrics))
+	perfLen := 0
+	for _, m := range metrics {
+		pd := toNagios(m)
+		perf = append(perf, pd)
+		perfLen += len(pd.String())
+	}
+	if len(perf) > 0 {
+		// Our metrics are built from floats and checked labels; go-nagios'
+		// validation is weaker than that, so it is skipped.
+		_ = p.AddPerfData(true, perf...)
+	}
+	budget := MaxOutput - len(p.ServiceOutput) - perfLen - outputReserve
+	p.LongServiceOutput = longOutput(r, c, budget)
+}
+
+func statusLine(r *Result) string {
+	return fmt.Sprintf("%s %s - %s", r.Service, r.State(), r.Summary())
+}
+
+// longOutput joins details and, with -v, the transcript, dropping lines from
+// the end once budget bytes are used, and saying so.
+func longOutput(r *Result, c *Common, budget int) string {
+	lines := make([]string, 0, len(r.Details)+len(r.Transcript))
+	for _, d := range r.Details {
+		lines = append(lines, Sanitize(d, maxDetailLen))
+	}
+	if c != nil && c.Verbosity() > 0 {
+		for _, t := range r.Transcript {
+			lines = append(lines, Sanitize(t, maxDetailLen))
+		}
+	}
+	var b strings.Builder
+	for i, l := range lines {
+		if b.Len()+len(l)+1 > budget-60 {
+			fmt.Fprintf(&b, "(%d more lines cut to keep the output under %d bytes)", len(lines)-i, MaxOutput)
+			break
+		}
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(l)
+	}
+	return b.String()
+}
+
+func toNagios(m Perf) nagios.PerformanceData {
+	pd := nagios.PerformanceData{
+		Label:             m.Label,
+		Value:             FormatValue(m.Value),
+		UnitOfMeasurement: m.Unit,
+		Warn:              m.Warn.String(),
+		Crit:              m.Crit.String(),
+	}
+	if m.Min != nil {
+		pd.Min = FormatValue(*m.Min)
+	}
+	if m.Max != nil {
+		pd.Max = FormatValue(*m.Max)
+	}
+	return pd
+}
+
+type jsonPerf struct {
+	Label string   `json:"label"`
+	Value float64  `json:"value"`
+	Unit  string   `json:"unit,omitempty"`
+	Warn  string   `json:"warn,omitempty"`
+	Crit  string   `json:"crit,omitempty"`
+	Min   *float64 `json:"min,omitempty"`
+	Max   *float64 `json:"max,omitempty"`
+}
+
+type jsonResult struct {
+	State      string     `json:"state"`
+	ExitCode   int        `json:"exit_code"`
+	Summary    string     `json:"summary"`
+	Findings   []jsonFind `json:"findings"`
+	Details    []string   `json:"details,omitempty"`
+	Perfdata   []jsonPerf `json:"perfdata"`
+	Transcript []string   `json:"transcript,omitempty"`
+}
+
+type jsonFind struct {
+	State string `json:"state"`
+	Text  string `json:"text"`
+}
+
+func writeJSON(w io.Writer, r *Result, c *Common) error {
+	st := r.State()
+	out := jsonResult{State: st.String(), ExitCode: int(st), Summary: r.Summary(), Details: r.Details,
+		Findings: []jsonFind{}, Perfdata: []jsonPerf{}}
+	for _, f := range r.Findings {
+		out.Findings = append(out.Findings, jsonFind{f.State.String(), f.Text})
+	}
+	for _, m := range r.Perf {
+		out.Perfdata = append(out.Perfdata, jsonPerf{m.Label, m.Value, m.Unit, m.Warn.String(), m.Crit.String(), m.Min, m.Max})
+	}
+	if c.Verbosity() > 0 {
+		out.Transcript = r.Transcript
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(out)
+}
+
+// Setup parses the command line into opts and handles what ends a run before
+// any check: -h and -V print their text and exit 3; a bad command line is an
+// UNKNOWN naming the problem. It reports whether the check should run.
+func Setup(p *nagios.Plugin, name, service string, args []string, opts Options) bool {
+	rest, msg, err := Parse(name, args, opts)
+	if err == nil {
+		opts.Base().Args = rest
+		err = validate(opts)
+	}
+	if err == nil && len(opts.Base().Args) > 0 {
+		err = Usagef("unexpected argument %q", opts.Base().Args[0])
+	}
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, ErrHelp), errors.Is(err, ErrVersion):
+		fmt.Fprint(p.OutputTarget(), msg)
+		p.ExitStatusCode = int(Unknown)
+	default:
+		r := &Result{Service: service}
+		r.Add(Unknown, "%s (see %s --help)", err.Error(), name)
+		Render(p, r, opts.Base())
+	}
+	return false
+}
+
+// Validator is implemented by option structs that check themselves after
+// parsing. Validate may consume Common.Args (a positional host); any left
+// over is an error.
+type Validator interface{ Validate() error }
+
+func validate(opts Options) error {
+	if v, ok := opts.(Validator); ok {
+		return v.Validate()
+	}
+	return nil
+}
+
+// Run is a plugin's life after main has deferred p.ReturnCheckResults:
+// parse, start the one deadline, check, render.
+func Run[O Options](p *nagios.Plugin, name, service string, args []string, opts O, check func(context.Context, O) *Result) {
+	if !Setup(p, name, service, args, opts) {
+		return
+	}
+	ctx, cancel := opts.Base().Context()
+	defer cancel()
+	Render(p, check(ctx, opts), opts.Base())
+}

@@ -1,0 +1,323 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/smtpcheck/smtpcheck/internal/smtp"
+)
+
+// Session is an open SMTP session and the facts gathered so far.
+type Session struct {
+	Target     Target
+	Addr       netip.AddrPort // the address dialled
+	Timings    []Timing
+	Banner     smtp.Reply
+	HelloVerb  string // EHLO, HELO or LHLO: what the server accepted
+	Hello      smtp.Reply
+	Domain     string          // the domain the server named in its EHLO reply
+	Ext        smtp.Extensions // current extensions (inside TLS after STARTTLS)
+	ExtPlain   smtp.Extensions // extensions offered before STARTTLS
+	EHLOErr    *smtp.Reply     // the EHLO rejection that led to the HELO fallback
+	TLS        *tls.ConnectionState
+	VerifyErr  error // certificate verification result; nil when verified or skipped
+	Pipelined  int   // plaintext bytes the server sent after its STARTTLS 220
+	Transcript *smtp.Transcript
+
+	conn *smtp.Conn
+	stop func() bool
+}
+
+// timed runs f and records its duration under phase, even when f fails.
+func (s *Session) timed(phase Phase, f func() error) error {
+	start := time.Now()
+	err := f()
+	s.Timings = append(s.Timings, Timing{phase, time.Since(start)})
+	return err
+}
+
+// Duration returns the summed time of phase and whether it was measured.
+func (s *Session) Duration(phase Phase) (time.Duration, bool) {
+	var d time.Duration
+	found := false
+	for _, t := range s.Timings {
+		if t.Phase == phase {
+			d += t.Duration
+			found = true
+		}
+	}
+	return d, found
+}
+
+// Dial resolves the target once, connects, sends the PROXY header, runs the
+// implicit TLS handshake and reads the banner. On error the returned session
+// still holds the timings and transcript gathered so far; it is closed.
+func Dial(ctx context.Context, t Target, tr *smtp.Transcript) (*Session, error) {
+	s := &Session{Target: t, Transcript: tr}
+	err := s.dial(ctx)
+	if err != nil {
+		s.Close()
+	}
+	return s, err
+}
+
+func (s *Session) dial(ctx context.Context) error {
+	t := s.Target
+	addr := t.Addr
+	if !addr.IsValid() {
+		err := s.timed(PhaseDNS, func() error {
+			var err error
+			addr, err = Resolve(ctx, t.Resolver, t.Network, t.Host)
+			return err
+		})
+		if err != nil {
+			return fail(ctx, PhaseDNS, err)
+		}
+	}
+	s.Addr = netip.AddrPortFrom(addr, uint16(t.Port))
+	var nc net.Conn
+	err := s.timed(PhaseConnect, func() error {
+		var err error
+		d := net.Dialer{}
+		nc, err = d.DialContext(ctx, "tcp", s.Addr.String())
+		return err
+	})
+	if err != nil {
+		return fail(ctx, PhaseConnect, err)
+	}
+	nc = quickAck(nc)
+	s.Transcript.Note("connected to " + s.Addr.String())
+	// The deadline bounds every read and write; closing on cancel also
+	// unblocks a TLS handshake stuck in the kernel.
+	if dl, ok := ctx.Deadline(); ok {
+		_ = nc.SetDeadline(dl)
+	}
+	s.stop = context.AfterFunc(ctx, func() { nc.Close() })
+	s.conn = smtp.NewConn(nc, s.Transcript)
+
+	if t.Proxy != 0 {
+		if err := s.timed(PhaseProxy, func() error { return s.sendProxy(nc) }); err != nil {
+			return fail(ctx, PhaseProxy, err)
+		}
+	}
+	if t.TLS == TLSImplicit {
+		if err := s.timed(PhaseTLS, func() error { return s.handshake(ctx) }); err != nil {
+			return tlsFail(ctx, PhaseTLS, err)
+		}
+	}
+	err = s.timed(PhaseBanner, func() error {
+		var err error
+		s.Banner, err = s.conn.ReadReply()
+		if err == nil && s.Banner.Code != 220 {
+			err = &smtp.ReplyError{Reply: s.Banner}
+		}
+		return err
+	})
+	if err != nil {
+		return fail(ctx, PhaseBanner, err)
+	}
+	return nil
+}
+
+// Resolve looks host up once. An IP literal is returned as is, but must
+// match the family asked for.
+func Resolve(ctx context.Context, r *net.Resolver, network, host string) (netip.Addr, error) {
+	if network == "" {
+		network = "ip"
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		a = a.Unmap()
+		if (network == "ip4" && !a.Is4()) || (network == "ip6" && !a.Is6()) {
+			return netip.Addr{}, fmt.Errorf("%s is not an %s address (drop -4/-6 or give the other address)", host, familyName(network))
+		}
+		return a, nil
+	}
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	addrs, err := r.LookupNetIP(ctx, network, host)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if len(addrs) == 0 {
+		return netip.Addr{}, fmt.Errorf("no %s address for %s", familyName(network), host)
+	}
+	return addrs[0].Unmap(), nil
+}
+
+func familyName(network string) string {
+	switch network {
+	case "ip4":
+		return "IPv4"
+	case "ip6":
+		return "IPv6"
+	}
+	return "IP"
+}
+
+func (s *Session) handshake(ctx context.Context) error {
+	st, err := s.conn.UpgradeTLS(ctx, s.Target.tlsConfig(&s.VerifyErr))
+	if err != nil {
+		return err
+	}
+	s.TLS = st
+	return nil
+}
+
+// tlsFail marks handshake errors that are not timeouts or closes as TLS errors.
+func tlsFail(ctx context.Context, phase Phase, err error) *Error {
+	e := fail(ctx, phase, err)
+	if e.Kind == KindOther {
+		e.Kind = KindTLS
+	}
+	return e
+}
+
+// Helo sends EHLO (LHLO for LMTP) and falls back to HELO when EHLO is refused
+// with a 5xx, as RFC 5321 §4.1.4 allows.
+func (s *Session) Helo(ctx context.Context) error {
+	return s.hello(ctx, PhaseEHLO)
+}
+
+func (s *Session) hello(ctx context.Context, phase Phase) error {
+	verb := "EHLO"
+	if s.Target.LMTP {
+		verb = "LHLO"
+	}
+	name := s.Target.HeloName
+	if name == "" {
+		name = "localhost"
+	}
+	err := s.timed(phase, func() error {
+		rep, err := s.conn.Cmd(verb + " " + name)
+		if err == nil && rep.Class() == 5 && verb == "EHLO" && phase == PhaseEHLO {
+			s.EHLOErr = &rep
+			verb = "HELO"
+			rep, err = s.conn.Cmd("HELO " + name)
+		}
+		if err == nil && rep.Class() != 2 {
+			err = &smtp.ReplyError{Reply: rep}
+		}
+		s.Hello, s.HelloVerb = rep, verb
+		return err
+	})
+	if err != nil {
+		return fail(ctx, phase, err)
+	}
+	if verb == "HELO" {
+		s.Ext = smtp.Extensions{}
+	} else {
+		s.Domain, s.Ext = smtp.ParseEHLO(s.Hello)
+	}
+	return nil
+}
+
+// ErrNoStartTLS is returned when STARTTLS was asked for but not advertised.
+var ErrNoStartTLS = errors.New("server does not offer STARTTLS")
+
+// StartTLS upgrades the session: STARTTLS, the handshake at once, then EHLO
+// again (RFC 3207 §4.2), since extensions may differ inside TLS.
+func (s *Session) StartTLS(ctx context.Context) error {
+	if !s.Ext.Has("STARTTLS") {
+		return &Error{Phase: PhaseStartTLS, Kind: KindReply, Err: ErrNoStartTLS}
+	}
+	err := s.timed(PhaseStartTLS, func() error {
+		rep, err := s.conn.Cmd("STARTTLS")
+		if err != nil {
+			return err
+		}
+		if rep.Code != 220 {
+			return &smtp.ReplyError{Reply: rep}
+		}
+		s.Pipelined = s.conn.Buffered()
+		return s.handshake(ctx)
+	})
+	if err != nil {
+		return tlsFail(ctx, PhaseStartTLS, err)
+	}
+	s.ExtPlain = s.Ext
+	return s.hello(ctx, PhaseEHLOTLS)
+}
+
+// Cmd sends a command in phase and returns its reply. A 4xx/5xx reply is
+// returned with a nil error: judging it is the caller's business.
+func (s *Session) Cmd(ctx context.Context, phase Phase, line string) (smtp.Reply, error) {
+	var rep smtp.Reply
+	err := s.timed(phase, func() error {
+		var err error
+		rep, err = s.conn.Cmd(line)
+		return err
+	})
+	if err != nil {
+		return rep, fail(ctx, phase, err)
+	}
+	return rep, nil
+}
+
+// Auth runs a SASL exchange. Secrets must already be registered with the
+// transcript; a negative final reply comes back as an *Error of KindReply.
+func (s *Session) Auth(ctx context.Context, c smtp.SASLClient) (smtp.Reply, error) {
+	var rep smtp.Reply
+	err := s.timed(PhaseAuth, func() error {
+		var err error
+		rep, err = s.conn.Auth(c)
+		return err
+	})
+	if err != nil {
+		return rep, fail(ctx, PhaseAuth, err)
+	}
+	return rep, nil
+}
+
+// Quit sends QUIT. With wait false it does not read the reply: for servers
+// that drop the connection instead of answering (check_smtp's -q).
+func (s *Session) Quit(ctx context.Context, wait bool) (smtp.Reply, error) {
+	var rep smtp.Reply
+	err := s.timed(PhaseQuit, func() error {
+		if !wait {
+			return s.conn.Send("QUIT", "QUIT")
+		}
+		var err error
+		rep, err = s.conn.Cmd("QUIT")
+		if err == nil && rep.Class() != 2 {
+			err = &smtp.ReplyError{Reply: rep}
+		}
+		return err
+	})
+	s.Close()
+	if err != nil {
+		return rep, fail(ctx, PhaseQuit, err)
+	}
+	return rep, nil
+}
+
+// Close closes the connection; it is safe to call more than once.
+func (s *Session) Close() {
+	if s.stop != nil {
+		s.stop()
+	}
+	if s.conn != nil {
+		s.conn.Close()
+	}
+}
+
+// Encrypted reports whether the session runs over TLS.
+func (s *Session) Encrypted() bool { return s.TLS != nil }
+
+// String names the target for messages: "host (addr)" or "addr".
+func (s *Session) String() string {
+	addr := s.Addr.String()
+	if !s.Addr.IsValid() {
+		addr = net.JoinHostPort(s.Target.Host, strconv.Itoa(s.Target.Port))
+	}
+	if s.Addr.IsValid() && s.Target.Host != s.Addr.Addr().String() {
+		return s.Target.Host + " (" + addr + ")"
+	}
+	return addr
+}

@@ -1,0 +1,114 @@
+package probe
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+)
+
+// TLSMode says how the session gets encrypted.
+type TLSMode int
+
+// TLS modes.
+const (
+	TLSNone     TLSMode = iota
+	TLSStartTLS         // STARTTLS after EHLO (25, 587)
+	TLSImplicit         // TLS from the first byte (465)
+)
+
+// Target is what to connect to and how.
+type Target struct {
+	Host    string     // name or IP literal
+	Port    int        // TCP port
+	Addr    netip.Addr // if valid, dial this address and skip resolution (all-MX mode)
+	Network string     // "ip", "ip4" or "ip6": the address family allowed
+
+	TLS        TLSMode
+	ServerName string // SNI; "" → Host when Host is a name
+	VerifyName string // name checked against the certificate; "" → ServerName or Host
+	Roots      *x509.CertPool
+	Insecure   bool   // skip certificate verification entirely
+	MinVersion uint16 // 0 → Go's default minimum
+	MaxVersion uint16
+
+	HeloName string
+	LMTP     bool // LHLO instead of EHLO
+	Proxy    int  // PROXY protocol version to send first: 0 (none), 1 or 2
+
+	Resolver *net.Resolver // nil → net.DefaultResolver
+}
+
+// LoadRoots reads a PEM bundle of trusted CAs.
+func LoadRoots(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("no PEM certificates in %s", path)
+	}
+	return pool, nil
+}
+
+func (t Target) serverName() string {
+	if t.ServerName != "" {
+		return t.ServerName
+	}
+	if _, err := netip.ParseAddr(t.Host); err == nil {
+		return "" // no SNI for IP literals (RFC 6066 §3)
+	}
+	return t.Host
+}
+
+func (t Target) verifyName() string {
+	switch {
+	case t.VerifyName != "":
+		return t.VerifyName
+	case t.ServerName != "":
+		return t.ServerName
+	}
+	return t.Host
+}
+
+// tlsConfig verifies the peer itself rather than letting the handshake fail:
+// a check must be able to report an untrusted certificate and go on, and the
+// caller decides whether that matters. The verdict lands in *verifyErr.
+func (t Target) tlsConfig(verifyErr *error) *tls.Config {
+	return &tls.Config{
+		ServerName:             t.serverName(),
+		InsecureSkipVerify:     true, // verified below, by VerifyConnection
+		SessionTicketsDisabled: true,
+		MinVersion:             t.MinVersion,
+		MaxVersion:             t.MaxVersion,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if !t.Insecure {
+				*verifyErr = VerifyChain(cs.PeerCertificates, t.verifyName(), t.Roots)
+			}
+			return nil
+		},
+	}
+}
+
+// VerifyChain checks the certificates a server sent against roots (nil → the
+// system's) and name, using the intermediates it sent.
+func VerifyChain(certs []*x509.Certificate, name string, roots *x509.CertPool) error {
+	if len(certs) == 0 {
+		return fmt.Errorf("server sent no certificate")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	if roots == nil {
+		var err error
+		if roots, err = SystemRootsFor(certs); err != nil {
+			return err
+		}
+	}
+	_, err := certs[0].Verify(x509.VerifyOptions{DNSName: name, Roots: roots, Intermediates: inter})
+	return err
+}
