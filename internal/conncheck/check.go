@@ -1,0 +1,177 @@
+package conncheck
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/smtpcheck/smtpcheck/internal/plugin"
+	"github.com/smtpcheck/smtpcheck/internal/threshold"
+)
+
+// Check runs check_smtp_conn with validated options.
+func Check(ctx context.Context, o *Options) *plugin.Result {
+	r := &plugin.Result{Service: Service}
+	res := o.resolver()
+	if o.MX != "" {
+		o.checkMX(ctx, res, r)
+		return r
+	}
+	f := o.run(ctx, o.target(o.Host, netip.Addr{}, res))
+	o.judge(f, r, time.Now())
+	return r
+}
+
+// resolver honours --dns-server; the pure-Go resolver is used so that no
+// query goes anywhere else.
+func (o *Options) resolver() *net.Resolver {
+	if o.DNSServer == "" {
+		return net.DefaultResolver
+	}
+	server, _ := dnsServerAddr(o.DNSServer) // validated
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, server)
+	}}
+}
+
+// mxTarget is one address of one MX host.
+type mxTarget struct {
+	host string
+	pref uint16
+	addr netip.Addr
+	err  error // resolving the host failed
+}
+
+// maxParallel bounds concurrent sessions in --mx mode.
+const maxParallel = 4
+
+// checkMX checks every address of every MX host of the domain, in parallel
+// under the one deadline; the worst state wins and each target is listed.
+func (o *Options) checkMX(ctx context.Context, res *net.Resolver, r *plugin.Result) {
+	start := time.Now()
+	targets, err := o.mxTargets(ctx, res)
+	if err != nil {
+		st := plugin.Critical
+		if ctx.Err() != nil {
+			st = o.Timeout.State
+		}
+		r.Add(st, "dns: %v", err)
+		return
+	}
+	results := make([]*plugin.Result, len(targets))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxParallel)
+	for i, t := range targets {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = o.checkOne(ctx, t)
+		})
+	}
+	wg.Wait()
+	failed := 0
+	for _, sub := range results {
+		if sub.State() != plugin.OK {
+			failed++
+		}
+	}
+	if failed > 0 { // first, so that the status line leads with the count
+		r.Add(worstOf(results), "%d of %d MX addresses of %s failed", failed, len(targets), o.MX)
+	}
+	var worst time.Duration
+	for i, sub := range results {
+		t := targets[i]
+		name := fmt.Sprintf("%s (%s)", t.host, netip.AddrPortFrom(t.addr, uint16(o.Port)))
+		if !t.addr.IsValid() {
+			name = t.host
+		}
+		st := sub.State()
+		if st != plugin.OK {
+			r.Add(st, "%s: %s", t.host, sub.Summary())
+		}
+		r.Detail("[%s] MX %d %s: %s", st, t.pref, name, sub.Summary())
+		for _, p := range sub.Perf {
+			if p.Label == "total" {
+				worst = max(worst, time.Duration(p.Value*float64(time.Second)))
+				p.Label = "total_" + cmp.Or(t.addr.String(), t.host)
+				r.AddPerf(p)
+			}
+		}
+	}
+	if failed == 0 {
+		r.Add(plugin.OK, "all %d MX addresses of %s answered in %.3f s", len(targets), o.MX, time.Since(start).Seconds())
+	}
+	n := float64(len(targets))
+	r.AddPerf(plugin.Perf{Label: "mx_ok", Value: n - float64(failed), Min: plugin.Zero, Max: &n},
+		plugin.Seconds("time", worst, threshold.Pair{Warn: o.Warning, Crit: o.Critical}))
+}
+
+func worstOf(rs []*plugin.Result) plugin.State {
+	st := plugin.OK
+	for _, r := range rs {
+		st = plugin.Worst(st, r.State())
+	}
+	return st
+}
+
+// checkOne runs and judges one MX address; a panic in it becomes that
+// target's UNKNOWN instead of killing the plugin with no output.
+func (o *Options) checkOne(ctx context.Context, t mxTarget) (r *plugin.Result) {
+	r = &plugin.Result{Service: Service}
+	defer func() {
+		if p := recover(); p != nil {
+			r.Add(plugin.Unknown, "internal error: %v", p)
+		}
+	}()
+	if t.err != nil {
+		r.Add(plugin.Critical, "dns: %v", t.err)
+		return r
+	}
+	f := o.run(ctx, o.target(t.host, t.addr, nil))
+	o.judge(f, r, time.Now())
+	return r
+}
+
+// mxTargets resolves the MX hosts and their addresses. A domain without MX
+// falls back to its own address (RFC 5321 §5.1); a null MX (RFC 7505) says
+// the domain takes no mail, which is an error here.
+func (o *Options) mxTargets(ctx context.Context, res *net.Resolver) ([]mxTarget, error) {
+	domain := strings.TrimSuffix(o.MX, ".")
+	mxs, err := res.LookupMX(ctx, domain)
+	var dnsErr *net.DNSError
+	if err != nil && !(errors.As(err, &dnsErr) && dnsErr.IsNotFound) {
+		return nil, fmt.Errorf("MX lookup for %s failed: %v", domain, err)
+	}
+	if len(mxs) == 1 && (mxs[0].Host == "." || mxs[0].Host == "") {
+		return nil, fmt.Errorf("%s publishes a null MX (RFC 7505): it accepts no mail", domain)
+	}
+	if len(mxs) == 0 {
+		mxs = []*net.MX{{Host: domain, Pref: 0}}
+	}
+	slices.SortStableFunc(mxs, func(a, b *net.MX) int { return cmp.Compare(a.Pref, b.Pref) })
+	network := o.target("", netip.Addr{}, nil).Network
+	var out []mxTarget
+	for _, mx := range mxs {
+		host := strings.TrimSuffix(mx.Host, ".")
+		addrs, err := res.LookupNetIP(ctx, network, host)
+		if err != nil || len(addrs) == 0 {
+			if err == nil {
+				err = fmt.Errorf("no address for %s", host)
+			}
+			out = append(out, mxTarget{host: host, pref: mx.Pref, err: err})
+			continue
+		}
+		for _, a := range addrs {
+			out = append(out, mxTarget{host: host, pref: mx.Pref, addr: a.Unmap()})
+		}
+	}
+	return out, nil
+}

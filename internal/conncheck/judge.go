@@ -1,0 +1,326 @@
+package conncheck
+
+import (
+	"crypto/tls"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/smtpcheck/smtpcheck/internal/plugin"
+	"github.com/smtpcheck/smtpcheck/internal/probe"
+	"github.com/smtpcheck/smtpcheck/internal/smtp"
+	"github.com/smtpcheck/smtpcheck/internal/threshold"
+)
+
+// judge turns the facts of one session into findings, details and perfdata.
+// It is the one place where check_smtp_conn decides states.
+func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
+	s := f.S
+	if o.passOnArgv {
+		r.Detail("note: -P puts the password on the command line, where other users can read it; check_smtp_auth takes a reference (env:, file:, vault:, keyring:) instead")
+	}
+	o.details(f, r)
+	o.perfdata(f, r)
+	if f.Err != nil {
+		r.Add(o.errorState(f.Err), "%s", describe(f.Err, s, o.Timeout.Duration))
+		return
+	}
+	o.judgeGreeting(s, r)
+	if f.NoStartTLS {
+		r.Add(plugin.Warning, "starttls: %s does not offer STARTTLS", s)
+	}
+	o.judgeTLS(s, r, now)
+	o.judgeAuth(f, r)
+	o.judgeSteps(f, r)
+	if f.QuitErr != nil {
+		r.Add(plugin.Warning, "%s (add -q to ignore QUIT failures)", describe(f.QuitErr, s, o.Timeout.Duration))
+	}
+	o.judgeTimes(f, r)
+	if len(r.Findings) == 0 {
+		r.Add(plugin.OK, "%s answered in %s s%s", s, secs(f.Total), o.okSuffix(f))
+	}
+}
+
+func (o *Options) errorState(e *probe.Error) plugin.State {
+	switch e.Kind {
+	case probe.KindTimeout:
+		return o.Timeout.State
+	case probe.KindUsage:
+		return plugin.Unknown
+	}
+	return plugin.Critical
+}
+
+// okSuffix lists what was established, e.g. " (STARTTLS TLS 1.3, AUTH PLAIN)".
+func (o *Options) okSuffix(f *facts) string {
+	var parts []string
+	if f.S.TLS != nil {
+		mode := "STARTTLS"
+		if o.SSL {
+			mode = "TLS"
+		}
+		parts = append(parts, mode+" "+tlsVersion(f.S.TLS.Version))
+	}
+	if o.AuthType != "" {
+		parts = append(parts, "AUTH "+o.AuthType)
+	}
+	if n := countPhase(f, probe.PhaseRcpt); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d RCPT accepted", n))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+func countPhase(f *facts, ph probe.Phase) int {
+	n := 0
+	for _, st := range f.Steps {
+		if st.Phase == ph {
+			n++
+		}
+	}
+	return n
+}
+
+func (o *Options) judgeGreeting(s *probe.Session, r *plugin.Result) {
+	if o.Expect != "" {
+		raw := rawReply(s.Banner) + "\n" + rawReply(s.Hello)
+		if !strings.Contains(raw, o.Expect) {
+			r.Add(plugin.Warning, "banner: expected %q not found in the greeting or %s reply: %s", o.Expect, s.HelloVerb, quoteReply(s.Banner))
+		}
+	}
+	if o.expectRe != nil && !o.expectRe.MatchString(rawReply(s.Banner)) {
+		r.Add(plugin.Warning, "banner: %s does not match --expect-regex %q", quoteReply(s.Banner), o.ExpectRegex)
+	}
+	if s.EHLOErr != nil {
+		r.Detail("ehlo: refused with %s; HELO accepted, so no extensions are known", quoteReply(*s.EHLOErr))
+	}
+	for _, kw := range o.RequireExt {
+		if !s.Ext.Has(kw) {
+			r.Add(plugin.Critical, "ehlo: required extension %s not offered", strings.ToUpper(kw))
+		}
+	}
+	for _, kw := range o.ForbidExt {
+		if s.Ext.Has(kw) {
+			r.Add(plugin.Critical, "ehlo: forbidden extension %s offered", strings.ToUpper(kw))
+		}
+	}
+}
+
+func (o *Options) judgeTLS(s *probe.Session, r *plugin.Result, now time.Time) {
+	if s.TLS == nil {
+		if o.CertDays != "" {
+			r.Detail("certificate: not checked, there was no TLS session")
+		}
+		return
+	}
+	if s.VerifyErr != nil && o.Verify {
+		r.Add(plugin.Critical, "tls: certificate does not verify: %v", s.VerifyErr)
+	}
+	if o.CertDays == "" || len(s.TLS.PeerCertificates) == 0 {
+		return
+	}
+	leaf := s.TLS.PeerCertificates[0]
+	days := certDays(leaf.NotAfter, now)
+	r.AddPerf(plugin.Perf{Label: "cert_days", Value: float64(days),
+		Warn: atLeast(o.certWarn), Crit: atLeast(o.certCrit)})
+	name := leaf.Subject.CommonName
+	if name == "" && len(leaf.DNSNames) > 0 {
+		name = leaf.DNSNames[0]
+	}
+	date := leaf.NotAfter.UTC().Format("2006-01-02 15:04 MST")
+	switch {
+	case o.IgnoreExp:
+		r.Detail("certificate: %q expires %s (%d days; expiry ignored)", name, date, days)
+	case days < 0:
+		r.Add(plugin.Critical, "certificate %q expired on %s", name, date)
+	case days < o.certCrit:
+		r.Add(plugin.Critical, "certificate %q expires in %d days (%s)", name, days, date)
+	case days < o.certWarn:
+		r.Add(plugin.Warning, "certificate %q expires in %d days (%s)", name, days, date)
+	}
+}
+
+// certDays counts whole days left, negative once expired, without the
+// unsigned wrap-around that lets check_smtp call an expired certificate OK.
+func certDays(notAfter, now time.Time) int {
+	return int(math.Floor(notAfter.Sub(now).Hours() / 24))
+}
+
+// atLeast is the Nagios range "n:", alerting below n.
+func atLeast(n int) threshold.Range {
+	if n <= 0 {
+		return threshold.Range{}
+	}
+	r, _ := threshold.Parse(fmt.Sprintf("%d:", n))
+	return r
+}
+
+func (o *Options) judgeAuth(f *facts, r *plugin.Result) {
+	switch {
+	case f.AuthSkip != "" && strings.HasPrefix(f.AuthSkip, "refused"):
+		r.Add(plugin.Unknown, "auth: %s", f.AuthSkip)
+	case f.AuthSkip != "":
+		r.Add(plugin.Critical, "auth: %s (offers: %s)", f.AuthSkip, orNone(strings.Join(f.S.Ext.AuthMechanisms(), " ")))
+	case f.AuthErr != nil:
+		r.Add(plugin.Critical, "%s", describe(f.AuthErr, f.S, o.Timeout.Duration))
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// judgeSteps: 4xx is WARNING and 5xx CRITICAL for MAIL and RCPT; -C replies
+// are judged by their -R when given, else by their class.
+func (o *Options) judgeSteps(f *facts, r *plugin.Result) {
+	for _, st := range f.Steps {
+		if st.Phase == probe.PhaseCommand && st.Index < len(o.responses) {
+			if re := o.responses[st.Index]; !re.MatchString(rawReply(st.Reply)) {
+				r.Add(plugin.Warning, "command %q: reply %s does not match %q", st.Line, quoteReply(st.Reply), re)
+			}
+			continue
+		}
+		switch st.Reply.Class() {
+		case 4:
+			r.Add(plugin.Warning, "%s: %s%s", stepName(st), quoteReply(st.Reply), hint(st.Reply))
+		case 5:
+			state := plugin.Critical
+			if st.Phase == probe.PhaseCommand {
+				state = plugin.Warning
+			}
+			r.Add(state, "%s: %s%s", stepName(st), quoteReply(st.Reply), hint(st.Reply))
+		}
+	}
+}
+
+// stepName leads with the phase: "mail <a@b>", "rcpt <c@d>", "command \"VRFY x\"".
+func stepName(st step) string {
+	if st.Phase == probe.PhaseCommand {
+		return fmt.Sprintf("command %q", st.Line)
+	}
+	_, addr, _ := strings.Cut(st.Line, ":")
+	return string(st.Phase) + " " + addr
+}
+
+func (o *Options) judgeTimes(f *facts, r *plugin.Result) {
+	total := threshold.Pair{Warn: o.Warning, Crit: o.Critical}
+	o.judgeTime(r, "response time", f.Total, total)
+	for _, ph := range knownPhases {
+		pair, ok := o.phases[ph]
+		if !ok {
+			continue
+		}
+		d, measured := f.S.Duration(ph)
+		if ph == "total" {
+			d, measured = f.Total, true
+		}
+		if measured {
+			o.judgeTime(r, string(ph)+" time", d, pair)
+		}
+	}
+}
+
+func (o *Options) judgeTime(r *plugin.Result, what string, d time.Duration, p threshold.Pair) {
+	switch p.Check(d.Seconds()) {
+	case threshold.Critical:
+		r.Add(plugin.Critical, "%s %s s (critical %s)", what, secs(d), p.Crit)
+	case threshold.Warning:
+		r.Add(plugin.Warning, "%s %s s (warning %s)", what, secs(d), p.Warn)
+	}
+}
+
+// perfdata emits every measured phase, then total and check_smtp's "time".
+func (o *Options) perfdata(f *facts, r *plugin.Result) {
+	for _, ph := range knownPhases {
+		if d, ok := f.S.Duration(ph); ok {
+			r.AddPerf(plugin.Seconds(string(ph), d, o.phases[ph]))
+		}
+	}
+	total := o.phases["total"]
+	if total.Warn.IsZero() && total.Crit.IsZero() {
+		total = threshold.Pair{Warn: o.Warning, Crit: o.Critical}
+	}
+	r.AddPerf(plugin.Seconds("total", f.Total, total),
+		plugin.Seconds("time", f.Total, threshold.Pair{Warn: o.Warning, Crit: o.Critical}))
+}
+
+// details are the long output: one line per phase that happened.
+func (o *Options) details(f *facts, r *plugin.Result) {
+	s := f.S
+	if s.Banner.Code != 0 {
+		r.Detail("banner: %s", quoteReply(s.Banner))
+	}
+	if s.HelloVerb != "" {
+		r.Detail("%s: %s; extensions: %s", strings.ToLower(s.HelloVerb), quoteReply(s.Hello), orNone(extList(s.Ext)))
+	}
+	if s.TLS != nil {
+		r.Detail("tls: %s %s%s", tlsVersion(s.TLS.Version), tls.CipherSuiteName(s.TLS.CipherSuite), o.certLine(s))
+		if s.Pipelined > 0 {
+			r.Detail("tls: %d bytes of plaintext followed the STARTTLS reply and were discarded", s.Pipelined)
+		}
+	}
+	for _, st := range f.Steps {
+		r.Detail("%s: %s", stepName(st), quoteReply(st.Reply))
+	}
+	r.Transcript = s.Transcript.Lines()
+}
+
+func (o *Options) certLine(s *probe.Session) string {
+	if len(s.TLS.PeerCertificates) == 0 {
+		return ""
+	}
+	leaf := s.TLS.PeerCertificates[0]
+	verdict := "verified"
+	switch {
+	case s.Target.Insecure:
+		verdict = "not verified (--insecure)"
+	case s.VerifyErr != nil:
+		verdict = fmt.Sprintf("NOT verified: %v", s.VerifyErr)
+		if !o.Verify {
+			verdict += " (reported only; --verify makes it CRITICAL, check_smtp_tls audits it)"
+		}
+	}
+	return fmt.Sprintf("; certificate %q, expires %s; %s", leaf.Subject.CommonName, leaf.NotAfter.UTC().Format("2006-01-02"), verdict)
+}
+
+func extList(e smtp.Extensions) string {
+	var parts []string
+	for _, k := range e.Names() {
+		if v := e[k]; v != "" {
+			k += "=" + strings.ReplaceAll(v, " ", ",")
+		}
+		parts = append(parts, k)
+	}
+	return strings.Join(parts, " ")
+}
+
+func rawReply(r smtp.Reply) string {
+	var b strings.Builder
+	for i, l := range r.Lines {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "%d %s", r.Code, l)
+	}
+	return b.String()
+}
+
+// quoteReply shows a reply's first line with its code, sanitised and short.
+func quoteReply(r smtp.Reply) string {
+	return "\"" + plugin.Sanitize(r.String(), 120) + "\""
+}
+
+func hint(r smtp.Reply) string {
+	if h := smtp.Hint(r); h != "" {
+		return " - " + h
+	}
+	return ""
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }

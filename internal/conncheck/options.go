@@ -1,0 +1,257 @@
+// Package conncheck is check_smtp_conn: it drives a probe session through the
+// steps the options ask for and judges what it saw.
+package conncheck
+
+import (
+	"cmp"
+	"crypto/x509"
+	"fmt"
+	"net/netip"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/smtpcheck/smtpcheck/internal/plugin"
+	"github.com/smtpcheck/smtpcheck/internal/probe"
+	"github.com/smtpcheck/smtpcheck/internal/threshold"
+)
+
+// Name is the plugin's name; Service prefixes its status line.
+const (
+	Name    = "check_smtp_conn"
+	Service = "SMTP"
+)
+
+// Options are check_smtp_conn's flags: every flag of monitoring-plugins'
+// check_smtp, with the same meaning, plus our own.
+type Options struct {
+	plugin.Common
+
+	Host  string `short:"H" long:"hostname" value-name:"HOST" description:"Host name or IP address to check (default: localhost)"`
+	Port  int    `short:"p" long:"port" description:"TCP port (default: 25, or 465 with -s)"`
+	IPv4  bool   `short:"4" long:"use-ipv4" description:"Connect over IPv4 only"`
+	IPv6  bool   `short:"6" long:"use-ipv6" description:"Connect over IPv6 only"`
+	FQDN  string `short:"F" long:"fqdn" value-name:"NAME" description:"Name sent with EHLO/HELO/LHLO (default: this host's name)"`
+	LMTP  bool   `short:"L" long:"lmtp" description:"Speak LMTP (LHLO instead of EHLO)"`
+	Proxy bool   `short:"r" long:"proxy" description:"Send a PROXY protocol v1 header with the real addresses first"`
+
+	ProxyVersion int `long:"proxy-version" choice:"1" choice:"2" value-name:"1|2" description:"Send a PROXY protocol header of this version first"`
+
+	SSL        bool   `short:"s" long:"ssl" description:"Implicit TLS from the first byte (SMTPS, port 465)"`
+	TLSAlias   bool   `long:"tls" description:"Same as --ssl"`
+	StartTLS   bool   `short:"S" long:"starttls" description:"Use STARTTLS; WARNING if the server does not offer it"`
+	SNI        bool   `long:"sni" description:"Accepted for check_smtp compatibility: SNI is always sent for host names"`
+	SNIName    string `long:"sni-name" value-name:"NAME" description:"Send this name as SNI (default: -H when it is a name)"`
+	VerifyName string `long:"verify-name" value-name:"NAME" description:"Verify the certificate for this name (default: the SNI name or -H)"`
+	CAFile     string `long:"ca-file" value-name:"FILE" description:"Trust the CAs in this PEM file instead of the system's"`
+	Verify     bool   `long:"verify" description:"CRITICAL if the certificate does not verify (default: only reported, as check_smtp does)"`
+	Insecure   bool   `long:"insecure" description:"Do not verify the certificate at all"`
+	CertDays   string `short:"D" long:"certificate" value-name:"WARN[,CRIT]" description:"Minimum days of certificate validity left (implies STARTTLS unless -s)"`
+	IgnoreExp  bool   `long:"ignore-certificate-expiration" description:"Report the certificate's days left but never alert on them"`
+
+	Expect      string   `short:"e" long:"expect" default:"220" value-name:"TEXT" description:"Text expected in the banner or EHLO reply; WARNING if missing"`
+	ExpectRegex string   `long:"expect-regex" value-name:"REGEX" description:"Regular expression the banner must match; WARNING if not"`
+	RequireExt  []string `long:"require-ext" value-name:"KEYWORD" description:"CRITICAL unless EHLO offers this extension (repeatable)"`
+	ForbidExt   []string `long:"forbid-ext" value-name:"KEYWORD" description:"CRITICAL if EHLO offers this extension (repeatable)"`
+
+	From      string   `short:"f" long:"from" value-name:"ADDRESS" description:"Send MAIL FROM with this address; its reply is judged"`
+	MailFrom  string   `long:"mail-from" value-name:"ADDRESS" description:"Same as --from"`
+	Rcpt      []string `long:"rcpt" value-name:"ADDRESS" description:"Send RCPT TO for this address after MAIL FROM (repeatable; default sender <>)"`
+	Commands  []string `short:"C" long:"command" value-name:"COMMAND" description:"Send this command after MAIL/RCPT (repeatable)"`
+	Responses []string `short:"R" long:"response" value-name:"REGEX" description:"Expected reply to the matching -C, an extended regex; WARNING if it does not match"`
+
+	AuthType       string `short:"A" long:"authtype" value-name:"LOGIN|PLAIN" description:"Authenticate with this SASL mechanism"`
+	AuthUser       string `short:"U" long:"authuser" value-name:"USER" description:"User for -A"`
+	AuthPass       string `short:"P" long:"authpass" value-name:"PASSWORD" description:"Password for -A (visible to other users: check_smtp_auth takes references instead)"`
+	AllowPlaintext bool   `long:"allow-plaintext" description:"Allow AUTH over an unencrypted connection"`
+
+	IgnoreQuit bool            `short:"q" long:"ignore-quit-failure" description:"Do not wait for or judge the reply to QUIT"`
+	Warning    threshold.Range `short:"w" long:"warning" value-name:"RANGE" description:"Total time in seconds that gives WARNING (Nagios range; a negative start needs -w=...)"`
+	Critical   threshold.Range `short:"c" long:"critical" value-name:"RANGE" description:"Total time in seconds that gives CRITICAL"`
+
+	PhaseWarning  map[string]string `long:"phase-warning" value-name:"PHASE:RANGE" description:"Time of one phase (dns, connect, banner, ehlo, starttls, auth, mail, rcpt, quit, ...) that gives WARNING (repeatable)"`
+	PhaseCritical map[string]string `long:"phase-critical" value-name:"PHASE:RANGE" description:"Time of one phase that gives CRITICAL (repeatable)"`
+
+	MX        string `long:"mx" value-name:"DOMAIN" description:"Check every address of every MX host of DOMAIN; the worst wins"`
+	DNSServer string `long:"dns-server" value-name:"ADDR[:PORT]" description:"Ask this DNS server instead of the system's resolver"`
+
+	// Derived by Validate.
+	responses   []*regexp.Regexp
+	expectRe    *regexp.Regexp
+	phases      map[probe.Phase]threshold.Pair
+	certWarn    int
+	certCrit    int
+	roots       *x509.CertPool
+	passOnArgv  bool
+	mailFrom    string
+	transaction bool
+}
+
+// knownPhases may carry thresholds.
+var knownPhases = []probe.Phase{probe.PhaseDNS, probe.PhaseConnect, probe.PhaseProxy, probe.PhaseTLS,
+	probe.PhaseBanner, probe.PhaseEHLO, probe.PhaseStartTLS, probe.PhaseEHLOTLS, probe.PhaseAuth,
+	probe.PhaseMail, probe.PhaseRcpt, probe.PhaseCommand, probe.PhaseRset, probe.PhaseQuit, "total"}
+
+// Validate checks combinations and derives what the run needs.
+func (o *Options) Validate() error {
+	if o.Host == "" && len(o.Args) > 0 { // check_smtp takes the host as a positional argument too
+		o.Host, o.Args = o.Args[0], o.Args[1:]
+	}
+	if o.Host == "" {
+		o.Host = "localhost"
+	}
+	if o.IPv4 && o.IPv6 {
+		return plugin.Usagef("-4 and -6 exclude each other")
+	}
+	o.SSL = o.SSL || o.TLSAlias
+	if o.SSL && o.StartTLS {
+		return plugin.Usagef("-s (implicit TLS) and -S (STARTTLS) exclude each other")
+	}
+	if o.CertDays != "" {
+		if err := o.parseCertDays(); err != nil {
+			return err
+		}
+		if !o.SSL {
+			o.StartTLS = true // -D needs a certificate; check_smtp 3.x demands -S, we imply it
+		}
+	}
+	if o.Port == 0 {
+		o.Port = 25
+		if o.SSL {
+			o.Port = 465
+		}
+	}
+	if o.Port < 1 || o.Port > 65535 {
+		return plugin.Usagef("-p %d: want a port between 1 and 65535", o.Port)
+	}
+	if o.ProxyVersion == 0 && o.Proxy {
+		o.ProxyVersion = 1
+	}
+	if o.From != "" && o.MailFrom != "" && o.From != o.MailFrom {
+		return plugin.Usagef("-f and --mail-from give different senders")
+	}
+	o.mailFrom = strings.Trim(cmp.Or(o.From, o.MailFrom), "<>") // check_smtp strips the <> a user typed
+	o.transaction = o.From != "" || o.MailFrom != "" || len(o.Rcpt) > 0
+	if len(o.Responses) > len(o.Commands) {
+		return plugin.Usagef("%d -R given for %d -C: each -R belongs to the -C at the same position", len(o.Responses), len(o.Commands))
+	}
+	for _, r := range o.Responses {
+		re, err := regexp.Compile(r)
+		if err != nil {
+			return plugin.Usagef("-R %q: %v", r, err)
+		}
+		o.responses = append(o.responses, re)
+	}
+	if o.ExpectRegex != "" {
+		re, err := regexp.Compile(o.ExpectRegex)
+		if err != nil {
+			return plugin.Usagef("--expect-regex %q: %v", o.ExpectRegex, err)
+		}
+		o.expectRe = re
+	}
+	if o.CAFile != "" {
+		var err error
+		if o.roots, err = probe.LoadRoots(o.CAFile); err != nil {
+			return plugin.Usagef("--ca-file: %v", err)
+		}
+	}
+	if err := o.validateAuth(); err != nil {
+		return err
+	}
+	if err := o.parsePhases(); err != nil {
+		return err
+	}
+	if o.MX != "" && o.Host != "localhost" {
+		return plugin.Usagef("--mx and -H exclude each other: --mx finds the hosts itself")
+	}
+	if o.DNSServer != "" {
+		if _, err := dnsServerAddr(o.DNSServer); err != nil {
+			return plugin.Usagef("--dns-server %q: %v", o.DNSServer, err)
+		}
+	}
+	return nil
+}
+
+// parseCertDays reads check_smtp's -D WARN[,CRIT].
+func (o *Options) parseCertDays() error {
+	w, c, hasCrit := strings.Cut(o.CertDays, ",")
+	var err error
+	if o.certWarn, err = strconv.Atoi(strings.TrimSpace(w)); err == nil && hasCrit {
+		o.certCrit, err = strconv.Atoi(strings.TrimSpace(c))
+	}
+	if err != nil || o.certWarn < 0 || o.certCrit < 0 {
+		return plugin.Usagef("-D %q: want WARN[,CRIT] whole days", o.CertDays)
+	}
+	return nil
+}
+
+func (o *Options) validateAuth() error {
+	if o.AuthType == "" {
+		if o.AuthUser != "" || o.AuthPass != "" {
+			return plugin.Usagef("-U/-P need -A LOGIN or -A PLAIN")
+		}
+		return nil
+	}
+	o.AuthType = strings.ToUpper(o.AuthType)
+	if o.AuthType != "LOGIN" && o.AuthType != "PLAIN" {
+		return plugin.Usagef("-A %s: check_smtp_conn speaks LOGIN and PLAIN; check_smtp_auth has the other mechanisms", o.AuthType)
+	}
+	if o.AuthUser == "" || o.AuthPass == "" {
+		return plugin.Usagef("-A %s needs -U and -P", o.AuthType)
+	}
+	o.passOnArgv = true
+	return nil
+}
+
+func (o *Options) parsePhases() error {
+	o.phases = map[probe.Phase]threshold.Pair{}
+	set := func(m map[string]string, flag string, crit bool) error {
+		for name, val := range m {
+			ph := probe.Phase(strings.ToLower(name))
+			if !slices.Contains(knownPhases, ph) {
+				return plugin.Usagef("%s %s: unknown phase %q", flag, name, name)
+			}
+			r, err := threshold.Parse(val)
+			if err != nil {
+				return plugin.Usagef("%s %s: %v", flag, name, err)
+			}
+			p := o.phases[ph]
+			if crit {
+				p.Crit = r
+			} else {
+				p.Warn = r
+			}
+			o.phases[ph] = p
+		}
+		return nil
+	}
+	if err := set(o.PhaseWarning, "--phase-warning", false); err != nil {
+		return err
+	}
+	return set(o.PhaseCritical, "--phase-critical", true)
+}
+
+// dnsServerAddr adds port 53 when none is given.
+func dnsServerAddr(s string) (string, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.String(), nil
+	}
+	a, err := netip.ParseAddr(strings.Trim(s, "[]"))
+	if err != nil {
+		return "", fmt.Errorf("want an IP address with an optional port")
+	}
+	return netip.AddrPortFrom(a, 53).String(), nil
+}
+
+// heloName is what check_smtp sends: this host's name.
+func (o *Options) heloName() string {
+	if o.FQDN != "" {
+		return o.FQDN
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "localhost"
+}

@@ -1,0 +1,201 @@
+package conncheck
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/smtpcheck/smtpcheck/internal/probe"
+	"github.com/smtpcheck/smtpcheck/internal/smtp"
+)
+
+// step is one command of the transaction and its reply.
+type step struct {
+	Phase probe.Phase
+	Line  string // the command as shown
+	Reply smtp.Reply
+	Index int // -C position, for -R
+}
+
+// facts is everything one session showed; judge turns it into findings.
+type facts struct {
+	S          *probe.Session
+	Err        *probe.Error // what ended the session early; nil if it reached QUIT
+	NoStartTLS bool
+	AuthSkip   string // why AUTH was not attempted
+	AuthErr    *probe.Error
+	Steps      []step
+	QuitErr    *probe.Error
+	Total      time.Duration
+}
+
+// target builds the probe target for host, or for a known address of it.
+func (o *Options) target(host string, addr netip.Addr, res *net.Resolver) probe.Target {
+	t := probe.Target{
+		Host: host, Port: o.Port, Addr: addr, Network: "ip",
+		ServerName: o.SNIName, VerifyName: o.VerifyName, Roots: o.roots, Insecure: o.Insecure,
+		HeloName: o.heloName(), LMTP: o.LMTP, Proxy: o.ProxyVersion, Resolver: res,
+	}
+	switch {
+	case o.IPv4:
+		t.Network = "ip4"
+	case o.IPv6:
+		t.Network = "ip6"
+	}
+	switch {
+	case o.SSL:
+		t.TLS = probe.TLSImplicit
+	case o.StartTLS:
+		t.TLS = probe.TLSStartTLS
+	}
+	return t
+}
+
+// run drives one session through the steps the options ask for. It stops at
+// the first error that leaves the connection unusable.
+func (o *Options) run(ctx context.Context, t probe.Target) *facts {
+	start := time.Now()
+	tr := smtp.NewTranscript()
+	tr.AddSecret(o.AuthPass)
+	f := &facts{}
+	defer func() { f.Total = time.Since(start) }()
+
+	s, err := probe.Dial(ctx, t, tr)
+	f.S = s
+	if err != nil {
+		f.Err = asProbeErr(err)
+		return f
+	}
+	defer s.Close()
+	if f.Err = o.session(ctx, s, f); f.Err != nil {
+		if f.Err.Kind == probe.KindReply { // the server still listens: say goodbye
+			_, _ = s.Quit(ctx, false)
+		}
+		return f
+	}
+	if _, err := s.Quit(ctx, !o.IgnoreQuit); err != nil && !o.IgnoreQuit {
+		f.QuitErr = asProbeErr(err)
+	}
+	return f
+}
+
+func (o *Options) session(ctx context.Context, s *probe.Session, f *facts) *probe.Error {
+	if err := s.Helo(ctx); err != nil {
+		return asProbeErr(err)
+	}
+	if s.Target.TLS == probe.TLSStartTLS {
+		err := s.StartTLS(ctx)
+		switch {
+		case errors.Is(err, probe.ErrNoStartTLS):
+			f.NoStartTLS = true
+		case err != nil:
+			return asProbeErr(err)
+		}
+	}
+	if o.AuthType != "" {
+		if err := o.auth(ctx, s, f); err != nil {
+			return err
+		}
+	}
+	if o.transaction {
+		if err := o.transact(ctx, s, f); err != nil {
+			return err
+		}
+	}
+	for i, c := range o.Commands {
+		rep, err := s.Cmd(ctx, probe.PhaseCommand, c)
+		if err != nil {
+			return asProbeErr(err)
+		}
+		f.Steps = append(f.Steps, step{Phase: probe.PhaseCommand, Line: c, Reply: rep, Index: i})
+	}
+	if o.transaction {
+		// RSET closes the transaction so that QUIT never looks like an abort.
+		if _, err := s.Cmd(ctx, probe.PhaseRset, "RSET"); err != nil {
+			return asProbeErr(err)
+		}
+	}
+	return nil
+}
+
+func (o *Options) auth(ctx context.Context, s *probe.Session, f *facts) *probe.Error {
+	switch {
+	case !s.Encrypted() && !o.AllowPlaintext:
+		f.AuthSkip = "refused to send the password unencrypted: add -S (STARTTLS) or -s, or --allow-plaintext"
+		return nil
+	case !hasMech(s.Ext, o.AuthType):
+		f.AuthSkip = "server does not offer AUTH " + o.AuthType
+		return nil
+	}
+	var c smtp.SASLClient = &smtp.LoginClient{User: o.AuthUser, Password: o.AuthPass}
+	if o.AuthType == "PLAIN" {
+		c = plainClient{o.AuthUser, o.AuthPass}
+	}
+	_, err := s.Auth(ctx, c)
+	if err == nil {
+		return nil
+	}
+	f.AuthErr = asProbeErr(err)
+	if f.AuthErr.Kind == probe.KindReply || f.AuthErr.Kind == probe.KindProtocol {
+		return nil // the session is still usable: carry on to QUIT
+	}
+	return f.AuthErr
+}
+
+func hasMech(ext smtp.Extensions, mech string) bool {
+	for _, m := range ext.AuthMechanisms() {
+		if m == mech {
+			return true
+		}
+	}
+	return false
+}
+
+// plainClient is SASL PLAIN (RFC 4616) without an authorization identity.
+type plainClient struct{ user, pass string }
+
+func (p plainClient) Start() (string, []byte, error) {
+	return "PLAIN", []byte("\x00" + p.user + "\x00" + p.pass), nil
+}
+func (p plainClient) Next([]byte) ([]byte, error) {
+	return nil, errors.New("unexpected PLAIN challenge")
+}
+
+func (o *Options) transact(ctx context.Context, s *probe.Session, f *facts) *probe.Error {
+	line := "MAIL FROM:<" + o.mailFrom + ">"
+	rep, err := s.Cmd(ctx, probe.PhaseMail, line)
+	if err != nil {
+		return asProbeErr(err)
+	}
+	f.Steps = append(f.Steps, step{Phase: probe.PhaseMail, Line: line, Reply: rep})
+	if rep.Class() != 2 {
+		return nil // no transaction: RCPT would only be refused
+	}
+	for _, r := range o.Rcpt {
+		line := "RCPT TO:<" + stripAngle(r) + ">"
+		rep, err := s.Cmd(ctx, probe.PhaseRcpt, line)
+		if err != nil {
+			return asProbeErr(err)
+		}
+		f.Steps = append(f.Steps, step{Phase: probe.PhaseRcpt, Line: line, Reply: rep})
+	}
+	return nil
+}
+
+func stripAngle(s string) string {
+	if len(s) >= 2 && s[0] == '<' && s[len(s)-1] == '>' {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// asProbeErr narrows an error from the probe to *probe.Error.
+func asProbeErr(err error) *probe.Error {
+	var pe *probe.Error
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return &probe.Error{Phase: "check", Err: err}
+}
