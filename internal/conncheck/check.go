@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
+	"github.com/smtpcheck/smtpcheck/internal/probe"
 	"github.com/smtpcheck/smtpcheck/internal/threshold"
 )
 
@@ -148,7 +149,7 @@ func (o *Options) mxTargets(ctx context.Context, res *net.Resolver) ([]mxTarget,
 	mxs, err := res.LookupMX(ctx, domain)
 	var dnsErr *net.DNSError
 	if err != nil && !(errors.As(err, &dnsErr) && dnsErr.IsNotFound) {
-		return nil, fmt.Errorf("MX lookup for %s failed: %v", domain, err)
+		return nil, fmt.Errorf("MX lookup for %s failed: %s", domain, o.dnsErrText(err))
 	}
 	if len(mxs) == 1 && (mxs[0].Host == "." || mxs[0].Host == "") {
 		return nil, fmt.Errorf("%s publishes a null MX (RFC 7505): it accepts no mail", domain)
@@ -163,10 +164,7 @@ func (o *Options) mxTargets(ctx context.Context, res *net.Resolver) ([]mxTarget,
 		host := strings.TrimSuffix(mx.Host, ".")
 		addrs, err := res.LookupNetIP(ctx, network, host)
 		if err != nil || len(addrs) == 0 {
-			if err == nil {
-				err = fmt.Errorf("no address for %s", host)
-			}
-			out = append(out, mxTarget{host: host, pref: mx.Pref, err: err})
+			out = append(out, mxTarget{host: host, pref: mx.Pref, err: fmt.Errorf("no %s address for %s: %s", probe.FamilyName(network), host, o.dnsErrText(err))})
 			continue
 		}
 		for _, a := range addrs {
@@ -174,4 +172,20 @@ func (o *Options) mxTargets(ctx context.Context, res *net.Resolver) ([]mxTarget,
 		}
 	}
 	return out, nil
+}
+
+// dnsErrText names the server that really answered: with --dns-server the
+// resolver's own message would name the one from resolv.conf.
+func (o *Options) dnsErrText(err error) string {
+	var de *net.DNSError
+	switch {
+	case err == nil:
+		return "empty answer"
+	case errors.As(err, &de) && o.DNSServer != "":
+		server, _ := dnsServerAddr(o.DNSServer)
+		return de.Err + " (asked " + server + ")"
+	case errors.As(err, &de):
+		return de.Err
+	}
+	return err.Error()
 }

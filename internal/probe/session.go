@@ -134,7 +134,7 @@ func Resolve(ctx context.Context, r *net.Resolver, network, host string) (netip.
 	if a, err := netip.ParseAddr(host); err == nil {
 		a = a.Unmap()
 		if (network == "ip4" && !a.Is4()) || (network == "ip6" && !a.Is6()) {
-			return netip.Addr{}, fmt.Errorf("%s is not an %s address (drop -4/-6 or give the other address)", host, familyName(network))
+			return netip.Addr{}, fmt.Errorf("%s is not an %s address (drop -4/-6 or give the other address)", host, FamilyName(network))
 		}
 		return a, nil
 	}
@@ -146,12 +146,13 @@ func Resolve(ctx context.Context, r *net.Resolver, network, host string) (netip.
 		return netip.Addr{}, err
 	}
 	if len(addrs) == 0 {
-		return netip.Addr{}, fmt.Errorf("no %s address for %s", familyName(network), host)
+		return netip.Addr{}, fmt.Errorf("no %s address for %s", FamilyName(network), host)
 	}
 	return addrs[0].Unmap(), nil
 }
 
-func familyName(network string) string {
+// FamilyName words an address family for messages.
+func FamilyName(network string) string {
 	switch network {
 	case "ip4":
 		return "IPv4"
