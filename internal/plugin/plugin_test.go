@@ -1,0 +1,199 @@
+package plugin
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atc0005/go-nagios"
+
+	"github.com/smtpcheck/smtpcheck/internal/threshold"
+)
+
+func TestWorst(t *testing.T) {
+	cases := []struct{ a, b, want State }{
+		{OK, OK, OK}, {OK, Warning, Warning}, {Unknown, Warning, Warning},
+		{Critical, Unknown, Critical}, {OK, Unknown, Unknown}, {Warning, Critical, Critical},
+	}
+	for _, c := range cases {
+		if got := Worst(c.a, c.b); got != c.want {
+			t.Errorf("Worst(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
+		}
+		if got := Worst(c.b, c.a); got != c.want {
+			t.Errorf("Worst(%v, %v) = %v, want %v", c.b, c.a, got, c.want)
+		}
+	}
+	if Critical.String() != "CRITICAL" || Unknown.String() != "UNKNOWN" {
+		t.Errorf("labels: %s %s", Critical, Unknown)
+	}
+}
+
+func TestResultSummary(t *testing.T) {
+	var r Result
+	if r.State() != Unknown || r.Summary() != "no result" {
+		t.Errorf("empty result: %v %q", r.State(), r.Summary())
+	}
+	r.Add(OK, "banner fine")
+	r.Add(Warning, "slow %d", 1)
+	r.Add(Critical, "rcpt refused")
+	r.Add(Warning, "slow 2")
+	r.Add(Critical, "mail refused")
+	if r.State() != Critical || r.Summary() != "rcpt refused; mail refused" {
+		t.Errorf("got %v %q", r.State(), r.Summary())
+	}
+}
+
+func TestSanitize(t *testing.T) {
+	cases := []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"220 ok | 'x'=1", 100, "220 ok ¦ 'x'=1"},
+		{"a\tb\r\nc", 100, "a b  c"},
+		{"bell\x07 esc\x1b[0m", 100, "bell? esc?[0m"},
+		{"bad \xff utf8", 100, "bad ? utf8"},
+		{"ünïcödé", 100, "ünïcödé"},
+		{"ünïcödé", 3, "ünï..."},
+		{strings.Repeat("x", 12), 10, "xxxxxxxxxx..."},
+		{strings.Repeat("x", 10), 10, "xxxxxxxxxx"},
+	}
+	for _, c := range cases {
+		if got := Sanitize(c.in, c.max); got != c.want {
+			t.Errorf("Sanitize(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
+		}
+	}
+}
+
+func TestFormatValue(t *testing.T) {
+	cases := map[float64]string{0: "0", 1: "1", 0.0123456789: "0.012346", 1e-9: "0", 3649: "3649", -2.5: "-2.5", 1e21: "1000000000000000000000"}
+	for v, want := range cases {
+		if got := FormatValue(v); got != want {
+			t.Errorf("FormatValue(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+func TestTimeoutFlag(t *testing.T) {
+	cases := []struct {
+		in   string
+		d    time.Duration
+		st   State
+		err  string
+		back string
+	}{
+		{in: "10", d: 10 * time.Second, st: Critical, back: "10"},
+		{in: "2.5", d: 2500 * time.Millisecond, st: Critical, back: "2.5"},
+		{in: "7s", d: 7 * time.Second, st: Critical, back: "7"},
+		{in: "10:UNKNOWN", d: 10 * time.Second, st: Unknown, back: "10:UNKNOWN"},
+		{in: "5:warning", d: 5 * time.Second, st: Warning, back: "5:WARNING"},
+		{in: "5:1", d: 5 * time.Second, st: Warning, back: "5:WARNING"},
+		{in: "5:bogus", err: `unknown state "bogus" (want OK, WARNING, CRITICAL or UNKNOWN)`},
+		{in: "-1", err: `timeout "-1": want seconds between 0 and 3600, optionally :STATE`},
+		{in: "x", err: `timeout "x": want seconds between 0 and 3600, optionally :STATE`},
+	}
+	for _, c := range cases {
+		var to Timeout
+		err := to.UnmarshalFlag(c.in)
+		if c.err != "" {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("%q: err %v, want %q", c.in, err, c.err)
+			}
+			continue
+		}
+		back, _ := to.MarshalFlag()
+		if err != nil || to.Duration != c.d || to.State != c.st || back != c.back {
+			t.Errorf("%q: got %v %v %q %v", c.in, to.Duration, to.State, back, err)
+		}
+	}
+}
+
+func TestParseIniSection(t *testing.T) {
+	ini := `; comment
+[check_smtp_conn]
+hostname = mx.example.org
+p=2525
+starttls
+expect = "ESMTP Postfix"
+# another
+[other]
+hostname = wrong
+[check_smtp_conn]
+command = NOOP
+`
+	got, found, err := parseIniSection(bufio.NewScanner(strings.NewReader(ini)), "check_smtp_conn")
+	want := "--hostname=mx.example.org|-p|2525|--starttls|--expect=ESMTP Postfix|--command=NOOP"
+	if err != nil || !found || strings.Join(got, "|") != want {
+		t.Errorf("got %q %v %v", strings.Join(got, "|"), found, err)
+	}
+	_, _, err = parseIniSection(bufio.NewScanner(strings.NewReader("[broken\n")), "x")
+	if err == nil || err.Error() != "line 1: unterminated section header" {
+		t.Errorf("err %v", err)
+	}
+}
+
+func TestExpandExtraOptsCommandLineWins(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plugins.ini")
+	if err := os.WriteFile(file, []byte("[check_x]\nport=25\nhostname=a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MP_CONFIG_FILE", file)
+	got, err := expandExtraOpts("check_x", []string{"-p", "26", "--extra-opts", "--", "--extra-opts"})
+	want := "--port=25 --hostname=a -p 26 -- --extra-opts"
+	if err != nil || strings.Join(got, " ") != want {
+		t.Errorf("got %q, %v; want %q", strings.Join(got, " "), err, want)
+	}
+}
+
+// TestRenderText pins go-nagios' layout as we use it: status line, long
+// output, perfdata last, exit code from the state.
+func TestRenderText(t *testing.T) {
+	r := &Result{Service: "SMTP"}
+	r.Add(Warning, "banner: slow | really")
+	r.Detail("line one")
+	r.Transcript = []string{"S: 220 hi"}
+	warn, _ := threshold.Parse("1")
+	r.AddPerf(Seconds("banner", 1500*time.Millisecond, threshold.Pair{Warn: warn}), Seconds("time", 2*time.Second, threshold.Pair{}))
+	for _, c := range []struct {
+		verbose int
+		want    string
+	}{
+		{0, "SMTP WARNING - banner: slow ¦ really \n \nline one \n | 'banner'=1.5s;1;;0; 'time'=2s;;;0; \n"},
+		{1, "SMTP WARNING - banner: slow ¦ really \n \nline one\nS: 220 hi \n | 'banner'=1.5s;1;;0; 'time'=2s;;;0; \n"},
+	} {
+		var buf bytes.Buffer
+		p := nagios.NewPlugin()
+		p.SetOutputTarget(&buf)
+		p.SkipOSExit()
+		func() {
+			defer p.ReturnCheckResults()
+			Render(p, r, &Common{Output: "text", Verbose: make([]bool, c.verbose)})
+		}()
+		if buf.String() != c.want || p.ExitStatusCode != 1 {
+			t.Errorf("-v x%d: exit %d, output\n%q\nwant\n%q", c.verbose, p.ExitStatusCode, buf.String(), c.want)
+		}
+	}
+}
+
+func TestRenderJSON(t *testing.T) {
+	r := &Result{Service: "SMTP"}
+	r.Add(Critical, "connect: refused")
+	r.AddPerf(Seconds("connect", time.Millisecond, threshold.Pair{}))
+	var buf bytes.Buffer
+	p := nagios.NewPlugin()
+	p.SetOutputTarget(&buf)
+	p.SkipOSExit()
+	func() {
+		defer p.ReturnCheckResults()
+		Render(p, r, &Common{Output: "json"})
+	}()
+	want := `{"state":"CRITICAL","exit_code":2,"summary":"connect: refused","findings":[{"state":"CRITICAL","text":"connect: refused"}],"perfdata":[{"label":"connect","value":0.001,"unit":"s","min":0}]}` + "\n"
+	if buf.String() != want || p.ExitStatusCode != 2 {
+		t.Errorf("exit %d\n got %s\nwant %s", p.ExitStatusCode, buf.String(), want)
+	}
+}

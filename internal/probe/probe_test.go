@@ -1,0 +1,109 @@
+package probe
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"net"
+	"net/netip"
+	"os"
+	"testing"
+)
+
+// TestRawSubjectMatchesParser walks every certificate of the system bundle
+// and compares our DER walk with crypto/x509's full parse.
+func TestRawSubjectMatchesParser(t *testing.T) {
+	data, err := readBundle()
+	if err != nil {
+		t.Skip("no system CA bundle on this machine:", err)
+	}
+	n := 0
+	for len(data) > 0 {
+		var block *pem.Block
+		if block, data = pem.Decode(data); block == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			continue
+		}
+		subj, ok := rawSubject(block.Bytes)
+		if !ok || !bytes.Equal(subj, c.RawSubject) {
+			t.Errorf("%s: raw subject mismatch", c.Subject)
+		}
+		n++
+	}
+	if n < 50 {
+		t.Errorf("only %d certificates checked", n)
+	}
+	for _, junk := range [][]byte{nil, {0x30}, {0x30, 0x84, 1, 2, 3, 4}, {0x30, 0x05, 0x30}} {
+		if _, ok := rawSubject(junk); ok {
+			t.Errorf("rawSubject(%x) ok on junk", junk)
+		}
+	}
+}
+
+// TestSystemRootsForPicksIssuer: a chain's issuer from the bundle is found,
+// and only roots named by the chain are loaded.
+func TestSystemRootsForPicksIssuer(t *testing.T) {
+	data, err := readBundle()
+	if err != nil {
+		t.Skip("no system CA bundle on this machine:", err)
+	}
+	block, _ := pem.Decode(data)
+	root, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := SystemRootsFor([]*x509.Certificate{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Verify(x509.VerifyOptions{Roots: pool}); err != nil {
+		t.Errorf("root from the bundle does not verify against the picked pool: %v", err)
+	}
+	if got := len(pool.Subjects()); got == 0 || got > 3 {
+		t.Errorf("picked %d roots for one subject", got)
+	}
+	t.Setenv("SSL_CERT_FILE", os.DevNull)
+	if p, _ := SystemRootsFor([]*x509.Certificate{root}); len(p.Subjects()) != 0 {
+		t.Errorf("an empty SSL_CERT_FILE must give an empty pool")
+	}
+}
+
+func TestResolveFamilies(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct{ network, host, want, err string }{
+		{"ip", "127.0.0.1", "127.0.0.1", ""},
+		{"ip4", "::ffff:127.0.0.1", "127.0.0.1", ""},
+		{"ip6", "::1", "::1", ""},
+		{"ip6", "127.0.0.1", "", "127.0.0.1 is not an IPv6 address (drop -4/-6 or give the other address)"},
+		{"ip4", "::1", "", "::1 is not an IPv4 address (drop -4/-6 or give the other address)"},
+	}
+	for _, c := range cases {
+		a, err := Resolve(ctx, nil, c.network, c.host)
+		if c.err != "" {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("%s %s: err %v, want %q", c.network, c.host, err, c.err)
+			}
+			continue
+		}
+		if err != nil || a.String() != c.want {
+			t.Errorf("%s %s: %v %v", c.network, c.host, a, err)
+		}
+	}
+}
+
+func TestProxyHeadersIPv6(t *testing.T) {
+	src := netip.MustParseAddrPort("[2001:db8::1]:40000")
+	dst := netip.MustParseAddrPort("[2001:db8::2]:25")
+	if got := string(ProxyV1(src, dst)); got != "PROXY TCP6 2001:db8::1 2001:db8::2 40000 25\r\n" {
+		t.Errorf("v1: %q", got)
+	}
+	v2 := ProxyV2(src, dst)
+	if len(v2) != 16+36 || v2[12] != 0x21 || v2[13] != 0x21 || v2[14] != 0 || v2[15] != 36 ||
+		!bytes.Equal(v2[16:32], net.ParseIP("2001:db8::1")) || v2[48] != 0x9c || v2[49] != 0x40 || v2[51] != 25 {
+		t.Errorf("v2: %x", v2)
+	}
+}
