@@ -1,6 +1,9 @@
 package smtp
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // hints are short advice for replies operators meet often, keyed by code and
 // enhanced code (RFC 3463, RFC 4954, RFC 7504). They tell what to do, not
@@ -9,7 +12,6 @@ var hints = map[string]string{
 	"535 5.7.8":  "wrong user name or password",
 	"535 5.7.3":  "the account is not allowed to authenticate here (disabled, or wrong mechanism)",
 	"534 5.7.9":  "the provider wants an app password or a stronger mechanism (e.g. XOAUTH2)",
-	"530 5.7.0":  "STARTTLS is required first: add -S (or -s for port 465)",
 	"538 5.7.11": "encryption is required for this mechanism: use STARTTLS or implicit TLS",
 	"454 4.7.0":  "temporary server-side problem (TLS or authentication backend down): look at the server's log",
 	"554 5.7.1":  "the server refuses this client or relay: check its access rules",
@@ -21,12 +23,16 @@ var hints = map[string]string{
 	"451":        "temporary local error on the server: look at its log",
 	"452":        "the server is short of storage or limits recipients",
 	"535":        "authentication failed: check user name, password and mechanism",
-	"530":        "authentication or STARTTLS is required before this command",
+	"530":        "the server wants authentication first: add -A/-U/-P, or use check_smtp_auth",
 }
 
 // Hint returns advice for a reply, or "" when there is none.
 func Hint(r Reply) string {
 	code := strconv.Itoa(r.Code)
+	if code == "530" && strings.Contains(strings.ToUpper(r.Text()), "STARTTLS") {
+		// 530 5.7.0 means both "authenticate first" and "STARTTLS first" (RFC 3207, 4954)
+		return "STARTTLS is required first: add -S (or -s for port 465)"
+	}
 	if r.Enhanced != "" {
 		if h, ok := hints[code+" "+r.Enhanced]; ok {
 			return h
