@@ -1,0 +1,96 @@
+package conncheck
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// checkSMTP is monitoring-plugins' check_smtp, the plugin we replace.
+const checkSMTP = "/usr/lib/nagios/plugins/check_smtp"
+
+// postfix returns the environment .ci/mailserver.sh writes; the tests skip
+// without it, unless SMTPCHECK_REQUIRE_REAL=1 (set by .ci/run) makes a
+// missing server a failure.
+func postfix(t *testing.T) map[string]string {
+	t.Helper()
+	if os.Getenv("SMTPCHECK_POSTFIX") != "1" {
+		if os.Getenv("SMTPCHECK_REQUIRE_REAL") == "1" {
+			t.Fatal("SMTPCHECK_REQUIRE_REAL=1 but no Postfix: source the env file of .ci/mailserver.sh start")
+		}
+		t.Skip("no real Postfix: run .ci/mailserver.sh start and source its env file")
+	}
+	env := map[string]string{}
+	for _, k := range []string{"CA", "USER", "PASSWORD_FILE", "SMTP", "SUBMISSION", "SUBMISSIONS", "EXPIRED", "WRONGNAME"} {
+		env[k] = os.Getenv("SMTPCHECK_POSTFIX_" + k)
+	}
+	pass, err := os.ReadFile(env["PASSWORD_FILE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	env["PASSWORD"] = strings.TrimSpace(string(pass))
+	return env
+}
+
+// TestPostfix runs check_smtp-style command lines against a real Postfix
+// (with Dovecot SASL) and, where check_smtp can express the same check,
+// runs it too and compares exit codes.
+func TestPostfix(t *testing.T) {
+	pf := postfix(t)
+	host := func(addr string) []string {
+		h, p, _ := strings.Cut(addr, ":")
+		return []string{"-H", h, "-p", p}
+	}
+	user, pass := pf["USER"], pf["PASSWORD"]
+	cases := []struct {
+		name   string
+		args   []string
+		ref    bool // check_smtp takes the same flags and must agree
+		code   int
+		status string
+	}{
+		{"plain 25", host(pf["SMTP"]), true, 0, "SMTP OK - {addr} answered in T s"},
+		{"STARTTLS 25", append(host(pf["SMTP"]), "-S"), true, 0, "SMTP OK - {addr} answered in T s (STARTTLS TLSv1.3)"},
+		{"STARTTLS 25 verified", append(host(pf["SMTP"]), "-S", "--verify", "--ca-file", pf["CA"], "--verify-name", "mail.smtpcheck.test", "-D", "30,14"), false, 0,
+			"SMTP OK - {addr} answered in T s (STARTTLS TLSv1.3)"},
+		{"587 STARTTLS + AUTH LOGIN", append(host(pf["SUBMISSION"]), "-S", "-A", "LOGIN", "-U", user, "-P", pass), true, 0,
+			"SMTP OK - {addr} answered in T s (STARTTLS TLSv1.3, AUTH LOGIN)"},
+		{"587 wrong password", append(host(pf["SUBMISSION"]), "-S", "-A", "LOGIN", "-U", user, "-P", "wrong-"+pass), true, 2,
+			`SMTP CRITICAL - auth: "535 5.7.8 Error: authentication failed: (reason unavailable)" ({addr}) - wrong user name or password`},
+		{"587 AUTH without STARTTLS", append(host(pf["SUBMISSION"]), "-A", "LOGIN", "-U", user, "-P", pass), false, 3,
+			"SMTP UNKNOWN - auth: refused to send the password unencrypted: add -S (STARTTLS) or -s, or --allow-plaintext"},
+		{"465 implicit TLS + AUTH PLAIN", append(host(pf["SUBMISSIONS"]), "-s", "-A", "PLAIN", "-U", user, "-P", pass), false, 0,
+			"SMTP OK - {addr} answered in T s (TLS TLSv1.3, AUTH PLAIN)"},
+		{"RCPT to an unknown user", append(host(pf["SMTP"]), "-f", "monitor@smtpcheck.test", "--rcpt", "nobody@smtpcheck.test"), false, 2,
+			`SMTP CRITICAL - rcpt <nobody@smtpcheck.test>: "550 5.1.1 <nobody@smtpcheck.test>: Recipient address rejected: User unknown in local recipient table" - the recipient does not exist on this server`},
+		{"RCPT to postmaster", append(host(pf["SMTP"]), "-f", "monitor@smtpcheck.test", "--rcpt", "postmaster@smtpcheck.test"), false, 0,
+			"SMTP OK - {addr} answered in T s (1 RCPT accepted)"},
+		{"expired certificate", append(host(pf["EXPIRED"]), "-S", "-D", "30,14"), false, 2, "SMTP CRITICAL - certificate \"mail.smtpcheck.test\" expired on "},
+		{"wrong name with --verify", append(host(pf["WRONGNAME"]), "-S", "--verify", "--ca-file", pf["CA"], "--verify-name", "mail.smtpcheck.test"), false, 2,
+			"SMTP CRITICAL - tls: certificate does not verify: x509: certificate is valid for wrong.example.invalid, not mail.smtpcheck.test"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := check(t, append(tc.args, "-t", "10")...)
+			want := strings.ReplaceAll(tc.status, "{addr}", tc.args[1]+":"+tc.args[3])
+			if o.code != tc.code || !strings.HasPrefix(o.status(), want) {
+				t.Errorf("exit %d, status\n  %q\nwant exit %d, status starting\n  %q\n%s", o.code, o.status(), tc.code, want, o.out)
+			}
+			if tc.ref {
+				out, err := exec.Command(checkSMTP, tc.args...).CombinedOutput()
+				code := 0
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					code = ee.ExitCode()
+				} else if err != nil {
+					t.Fatalf("check_smtp: %v", err)
+				}
+				if code != tc.code {
+					t.Errorf("check_smtp disagrees: exit %d: %s", code, out)
+				}
+			}
+		})
+	}
+}
