@@ -44,7 +44,7 @@ func (c *Conn) ReadReply() (Reply, error) {
 		if i == len(rep.Lines)-1 && err == nil {
 			sep = " "
 		}
-		c.tr.add("S", strconv.Itoa(rep.Code)+sep+l)
+		c.tr.add("S", strings.TrimRight(strconv.Itoa(rep.Code)+sep+l, " "))
 	}
 	return rep, err
 }

@@ -1,0 +1,76 @@
+package smtp
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+)
+
+func TestTranscript(t *testing.T) {
+	tr := NewTranscript()
+	tr.AddSecret("") // ignored: it would redact everything
+	tr.AddSecret("s3cr3t!")
+	tr.add("C", "AUTH PLAIN czNjcjN0IQ==")
+	tr.add("S", "535 5.7.8 s3cr3t! is wrong, and czNjcjN0IQ too")
+	tr.Note("connection closed")
+
+	checkLines(t, tr, []string{
+		"C: AUTH PLAIN <redacted>",
+		"S: 535 5.7.8 <redacted> is wrong, and <redacted> too",
+		"* connection closed",
+	})
+	es := tr.Entries()
+	if len(es) != 3 {
+		t.Fatalf("%d entries", len(es))
+	}
+	for i, dir := range []string{"C", "S", "*"} {
+		if es[i].Dir != dir {
+			t.Errorf("entry %d Dir = %q, want %q", i, es[i].Dir, dir)
+		}
+		if i > 0 && es[i].At < es[i-1].At {
+			t.Errorf("entry %d At %v before entry %d At %v", i, es[i].At, i-1, es[i-1].At)
+		}
+	}
+	es[0].Text = "changed"
+	if tr.Entries()[0].Text != "AUTH PLAIN <redacted>" {
+		t.Error("Entries does not return a copy")
+	}
+	if got := tr.Scrub("s3cr3t! czNjcjN0IQ== ok"); got != "<redacted> <redacted> ok" {
+		t.Errorf("Scrub = %q", got)
+	}
+}
+
+// A secret covers what is recorded after it is registered, not before:
+// callers register secrets before the session starts.
+func TestTranscriptSecretOrder(t *testing.T) {
+	tr := NewTranscript()
+	tr.add("C", "before pw")
+	tr.AddSecret("pw")
+	tr.add("C", "after pw")
+	checkLines(t, tr, []string{"C: before pw", "C: after <redacted>"})
+}
+
+// The transcript may be read while a session is recording (run with -race).
+func TestTranscriptConcurrent(t *testing.T) {
+	tr := NewTranscript()
+	tr.AddSecret("pw")
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				tr.add("C", fmt.Sprintf("%d/%d pw", g, i))
+				_ = tr.Lines()
+			}
+		})
+	}
+	wg.Wait()
+	lines := tr.Lines()
+	if len(lines) != 200 {
+		t.Fatalf("%d lines, want 200", len(lines))
+	}
+	for _, l := range lines {
+		if l[len(l)-len(Redacted):] != Redacted {
+			t.Errorf("line %q not scrubbed", l)
+		}
+	}
+}
