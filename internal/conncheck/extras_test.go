@@ -40,7 +40,7 @@ func TestProxyHeaders(t *testing.T) {
 				args = append(args, "--proxy-version", "2")
 			}
 			o := check(t, args...)
-			o.expect(t, 0, "SMTP OK - "+srv.Addr+" answered in T s")
+			o.Expect(t, 0, "SMTP OK - "+srv.Addr+" answered in T s")
 			hdr := <-got
 			src := netip.MustParseAddrPort(client)
 			dst := netip.MustParseAddrPort(srv.Addr)
@@ -67,9 +67,9 @@ func TestLMTP(t *testing.T) {
 		quitOK(c)
 	})
 	o := check(t, "-H", "127.0.0.1", "-p", strconv.Itoa(srv.Port), "-L", "-F", "lmtp-client.test", "-t", "2")
-	o.expect(t, 0, "SMTP OK - "+srv.Addr+" answered in T s")
-	if !strings.Contains(o.out, "lhlo: \"250 lmtp.test\"; extensions: PIPELINING") {
-		t.Errorf("LHLO not reported:\n%s", o.out)
+	o.Expect(t, 0, "SMTP OK - "+srv.Addr+" answered in T s")
+	if !strings.Contains(o.Out, "lhlo: \"250 lmtp.test\"; extensions: PIPELINING") {
+		t.Errorf("LHLO not reported:\n%s", o.Out)
 	}
 }
 
@@ -129,27 +129,27 @@ func TestAllMX(t *testing.T) {
 	)
 	p := l.port
 	o := check(t, "--mx", "example.test", "--dns-server", dnsAddr, "-p", p, "-t", "3", "-4")
-	o.expect(t, 2, "SMTP CRITICAL - 1 of 2 MX addresses of example.test failed; mx2.example.test: connect: connection refused (mx2.example.test (127.0.0.2:"+p+")) - is the MTA running and listening on this address and port?")
+	o.Expect(t, 2, "SMTP CRITICAL - 1 of 2 MX addresses of example.test failed; mx2.example.test: connect: connection refused (mx2.example.test (127.0.0.2:"+p+")) - is the MTA running and listening on this address and port?")
 	for _, want := range []string{
 		"[OK] MX 10 mx1.example.test (127.0.0.1:" + p + "): mx1.example.test (127.0.0.1:" + p + ") answered in",
 		"[CRITICAL] MX 20 mx2.example.test (127.0.0.2:" + p + "): connect: connection refused",
 		"'mx_ok'=1;;;0;2",
 		"'total_127.0.0.1'=",
 	} {
-		if !strings.Contains(o.out, want) {
-			t.Errorf("missing %q in:\n%s", want, o.out)
+		if !strings.Contains(o.Out, want) {
+			t.Errorf("missing %q in:\n%s", want, o.Out)
 		}
 	}
 
 	o = check(t, "--mx", "example.test", "--dns-server", dnsAddr, "-p", p, "-t", "3", "-6")
-	o.expect(t, 2, "SMTP CRITICAL - 2 of 2 MX addresses of example.test failed; mx1.example.test: dns: no IPv6 address for mx1.example.test: no such host (asked "+dnsAddr+"); mx2.example.test: connect: connection refused (mx2.example.test ([::1]:"+p+")) - is the MTA running and listening on this address and port?")
+	o.Expect(t, 2, "SMTP CRITICAL - 2 of 2 MX addresses of example.test failed; mx1.example.test: dns: no IPv6 address for mx1.example.test: no such host (asked "+dnsAddr+"); mx2.example.test: connect: connection refused (mx2.example.test ([::1]:"+p+")) - is the MTA running and listening on this address and port?")
 
 	o = check(t, "--mx", "nomx.test", "--dns-server", dnsAddr, "-p", p, "-t", "3")
-	o.expect(t, 0, "SMTP OK - all 1 MX addresses of nomx.test answered in T s")
+	o.Expect(t, 0, "SMTP OK - all 1 MX addresses of nomx.test answered in T s")
 
 	o = check(t, "--mx", "nullmx.test", "--dns-server", dnsAddr, "-p", p, "-t", "3")
-	o.expect(t, 2, "SMTP CRITICAL - dns: nullmx.test publishes a null MX (RFC 7505): it accepts no mail")
+	o.Expect(t, 2, "SMTP CRITICAL - dns: nullmx.test publishes a null MX (RFC 7505): it accepts no mail")
 
 	o = check(t, "--mx", "missing.test", "--dns-server", dnsAddr, "-p", p, "-t", "3")
-	o.expect(t, 2, "SMTP CRITICAL - 1 of 1 MX addresses of missing.test failed; missing.test: dns: no IP address for missing.test: no such host (asked "+dnsAddr+")")
+	o.Expect(t, 2, "SMTP CRITICAL - 1 of 1 MX addresses of missing.test failed; missing.test: dns: no IP address for missing.test: no such host (asked "+dnsAddr+")")
 }

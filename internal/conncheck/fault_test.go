@@ -196,8 +196,8 @@ func TestFaultMatrix(t *testing.T) {
 				args = append(args, "-p", strconv.Itoa(srv.Port))
 			}
 			o := check(t, append(args, tc.args...)...)
-			o.expect(t, tc.code, strings.ReplaceAll(tc.status, "{addr}", addr))
-			o.within(t, time.Second)
+			o.Expect(t, tc.code, strings.ReplaceAll(tc.status, "{addr}", addr))
+			o.Within(t, time.Second)
 		})
 	}
 }
@@ -219,9 +219,9 @@ func TestIPv6WhereOnlyIPv4Listens(t *testing.T) {
 	srv := smtptest.MustStartFault(t, func(c *smtptest.FaultConn) { _ = c.Greet(); _ = c.EHLO(); quitOK(c) })
 	port := strconv.Itoa(srv.Port)
 	o := check(t, "-H", "::1", "-6", "-p", port, "-t", "1")
-	o.expect(t, 2, "SMTP CRITICAL - connect: connection refused ([::1]:"+port+") - is the MTA running and listening on this address and port?")
-	o.within(t, time.Second)
+	o.Expect(t, 2, "SMTP CRITICAL - connect: connection refused ([::1]:"+port+") - is the MTA running and listening on this address and port?")
+	o.Within(t, time.Second)
 
 	o = check(t, "-H", "127.0.0.1", "-6", "-p", port, "-t", "1")
-	o.expect(t, 2, "SMTP CRITICAL - dns: 127.0.0.1 is not an IPv6 address (drop -4/-6 or give the other address) (127.0.0.1:"+port+")")
+	o.Expect(t, 2, "SMTP CRITICAL - dns: 127.0.0.1 is not an IPv6 address (drop -4/-6 or give the other address) (127.0.0.1:"+port+")")
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smtpcheck/smtpcheck/internal/plugintest"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 )
 
@@ -20,7 +21,7 @@ func normalise(out string, port int) string {
 	out = strings.ReplaceAll(out, ":"+strconv.Itoa(port), ":PORT")
 	out = regexp.MustCompile(`=\d+(\.\d+)?s;`).ReplaceAllString(out, "=Ns;")
 	out = regexp.MustCompile(`"value":[0-9.e-]+`).ReplaceAllString(out, `"value":N`)
-	out = timeRe.ReplaceAllString(out, "T s")
+	out = plugintest.MaskTimes(out)
 	return out
 }
 
@@ -50,7 +51,7 @@ func TestGolden(t *testing.T) {
 			if strings.HasSuffix(name, "json") {
 				args = append(args, "--output", "json")
 			}
-			got := normalise(check(t, args...).out, srv.Port)
+			got := normalise(check(t, args...).Out, srv.Port)
 			file := filepath.Join("testdata", name+".golden")
 			if *update {
 				if err := os.WriteFile(file, []byte(got), 0o644); err != nil {

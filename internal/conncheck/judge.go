@@ -11,6 +11,7 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 	"github.com/smtpcheck/smtpcheck/internal/smtp"
 	"github.com/smtpcheck/smtpcheck/internal/threshold"
+	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
 )
 
 // judge turns the facts of one session into findings, details and perfdata.
@@ -23,7 +24,7 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 	o.details(f, r)
 	o.perfdata(f, r)
 	if f.Err != nil {
-		r.Add(o.errorState(f.Err), "%s", describe(f.Err, s, o.Timeout.Duration))
+		r.Add(o.errorState(f.Err), "%s", f.Err.Describe(s.String(), o.Timeout.Duration))
 		return
 	}
 	o.judgeGreeting(s, r)
@@ -34,7 +35,7 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 	o.judgeAuth(f, r)
 	o.judgeSteps(f, r)
 	if f.QuitErr != nil {
-		r.Add(plugin.Warning, "%s (add -q to ignore QUIT failures)", describe(f.QuitErr, s, o.Timeout.Duration))
+		r.Add(plugin.Warning, "%s (add -q to ignore QUIT failures)", f.QuitErr.Describe(s.String(), o.Timeout.Duration))
 	}
 	o.judgeTimes(f, r)
 	if len(r.Findings) == 0 {
@@ -60,7 +61,7 @@ func (o *Options) okSuffix(f *facts) string {
 		if o.SSL {
 			mode = "TLS"
 		}
-		parts = append(parts, mode+" "+tlsVersion(f.S.TLS.Version))
+		parts = append(parts, mode+" "+tlsaudit.VersionName(f.S.TLS.Version))
 	}
 	if o.AuthType != "" {
 		parts = append(parts, "AUTH "+o.AuthType)
@@ -165,7 +166,7 @@ func (o *Options) judgeAuth(f *facts, r *plugin.Result) {
 	case f.AuthSkip != "":
 		r.Add(plugin.Critical, "auth: %s (offers: %s)", f.AuthSkip, orNone(strings.Join(f.S.Ext.AuthMechanisms(), " ")))
 	case f.AuthErr != nil:
-		r.Add(plugin.Critical, "%s", describe(f.AuthErr, f.S, o.Timeout.Duration))
+		r.Add(plugin.Critical, "%s", f.AuthErr.Describe(f.S.String(), o.Timeout.Duration))
 	}
 }
 
@@ -260,7 +261,7 @@ func (o *Options) details(f *facts, r *plugin.Result) {
 		r.Detail("%s: %s; extensions: %s", strings.ToLower(s.HelloVerb), quoteReply(s.Hello), orNone(extList(s.Ext)))
 	}
 	if s.TLS != nil {
-		r.Detail("tls: %s %s%s", tlsVersion(s.TLS.Version), tls.CipherSuiteName(s.TLS.CipherSuite), o.certLine(s))
+		r.Detail("tls: %s %s%s", tlsaudit.VersionName(s.TLS.Version), tls.CipherSuiteName(s.TLS.CipherSuite), o.certLine(s))
 		if s.Pipelined > 0 {
 			r.Detail("tls: %d bytes of plaintext followed the STARTTLS reply and were discarded", s.Pipelined)
 		}
@@ -311,10 +312,9 @@ func rawReply(r smtp.Reply) string {
 	return b.String()
 }
 
-// quoteReply shows a reply's first line with its code, sanitised and short.
-func quoteReply(r smtp.Reply) string {
-	return "\"" + plugin.Sanitize(r.String(), 120) + "\""
-}
+// quoteReply shows a reply's first line with its code, short; rendering
+// sanitises it.
+func quoteReply(r smtp.Reply) string { return probe.Quote(r) }
 
 func hint(r smtp.Reply) string {
 	if h := smtp.Hint(r); h != "" {

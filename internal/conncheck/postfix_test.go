@@ -75,8 +75,8 @@ func TestPostfix(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			o := check(t, append(tc.args, "-t", "10")...)
 			want := strings.ReplaceAll(tc.status, "{addr}", tc.args[1]+":"+tc.args[3])
-			if o.code != tc.code || !strings.HasPrefix(o.status(), want) {
-				t.Errorf("exit %d, status\n  %q\nwant exit %d, status starting\n  %q\n%s", o.code, o.status(), tc.code, want, o.out)
+			if o.Code != tc.code || !strings.HasPrefix(o.Status(), want) {
+				t.Errorf("exit %d, status\n  %q\nwant exit %d, status starting\n  %q\n%s", o.Code, o.Status(), tc.code, want, o.Out)
 			}
 			if tc.ref {
 				out, err := exec.Command(checkSMTP, tc.args...).CombinedOutput()

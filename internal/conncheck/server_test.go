@@ -122,7 +122,7 @@ func TestRealServer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			o := check(t, tc.lab.args(tc.args...)...)
-			o.expect(t, tc.code, strings.ReplaceAll(tc.status, "{addr}", tc.lab.srv.Addr))
+			o.Expect(t, tc.code, strings.ReplaceAll(tc.status, "{addr}", tc.lab.srv.Addr))
 		})
 	}
 }
@@ -130,7 +130,7 @@ func TestRealServer(t *testing.T) {
 func TestPerfdata(t *testing.T) {
 	l := newLab(t, smtptest.Config{}, smtptest.LeafOptions{})
 	o := check(t, l.args("-S", "-w", "3", "-c", "4", "--phase-critical", "banner:2", "-f", "a@lab.test", "--rcpt", "b@lab.test", "-q")...)
-	got := regexpNum.ReplaceAllString(o.perf(), "=Ns")
+	got := regexpNum.ReplaceAllString(o.Perf(), "=Ns")
 	want := "'banner'=Ns;;2;0; 'connect'=Ns;;;0; 'dns'=Ns;;;0; 'ehlo'=Ns;;;0; 'ehlo_tls'=Ns;;;0; 'mail'=Ns;;;0; " +
 		"'quit'=Ns;;;0; 'rcpt'=Ns;;;0; 'rset'=Ns;;;0; 'starttls'=Ns;;;0; 'time'=Ns;3;4;0; 'total'=Ns;3;4;0;"
 	if got != want {
@@ -146,12 +146,12 @@ func TestSecretsNeverShown(t *testing.T) {
 			args := append(l.args("-S", "-A", "PLAIN", "-U", testUser, "-P", pass), extra...)
 			o := check(t, args...)
 			for _, secret := range []string{pass, b64, base64.StdEncoding.EncodeToString([]byte(pass))} {
-				if strings.Contains(o.out, secret) {
-					t.Errorf("%v: output contains a secret %q:\n%s", extra, secret, o.out)
+				if strings.Contains(o.Out, secret) {
+					t.Errorf("%v: output contains a secret %q:\n%s", extra, secret, o.Out)
 				}
 			}
-			if !strings.Contains(o.out, "C: AUTH PLAIN <redacted>") {
-				t.Errorf("%v: transcript lacks the redacted AUTH line:\n%s", extra, o.out)
+			if !strings.Contains(o.Out, "C: AUTH PLAIN <redacted>") {
+				t.Errorf("%v: transcript lacks the redacted AUTH line:\n%s", extra, o.Out)
 			}
 		}
 	}
@@ -171,12 +171,12 @@ func TestJSONOutput(t *testing.T) {
 			Unit  string
 		}
 	}
-	if err := json.Unmarshal([]byte(o.out), &got); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, o.out)
+	if err := json.Unmarshal([]byte(o.Out), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, o.Out)
 	}
 	wantSummary := `banner: expected "nothing-like-this" not found in the greeting or EHLO reply: "220 mx.test ESMTP Service Ready"`
-	if o.code != 1 || got.State != "WARNING" || got.ExitCode != 1 || got.Summary != wantSummary || len(got.Findings) != 1 {
-		t.Errorf("got exit %d and %+v", o.code, got)
+	if o.Code != 1 || got.State != "WARNING" || got.ExitCode != 1 || got.Summary != wantSummary || len(got.Findings) != 1 {
+		t.Errorf("got exit %d and %+v", o.Code, got)
 	}
 	labels := []string{}
 	for _, p := range got.Perfdata {
@@ -200,18 +200,18 @@ func TestOutputCappedWithPerfdataIntact(t *testing.T) {
 		quitOK(c)
 	})
 	o := check(t, "-H", "127.0.0.1", "-p", strconv.Itoa(srv.Port), "-t", "2", "-v")
-	if o.code != 0 || len(o.out) > 8192 {
-		t.Fatalf("exit %d, %d bytes", o.code, len(o.out))
+	if o.Code != 0 || len(o.Out) > 8192 {
+		t.Fatalf("exit %d, %d bytes", o.Code, len(o.Out))
 	}
-	if n := strings.Count(o.out, "|"); n != 1 {
+	if n := strings.Count(o.Out, "|"); n != 1 {
 		t.Errorf("want exactly one '|' (the perfdata separator), got %d", n)
 	}
-	if !strings.Contains(o.out, "banner: \"220 evil.test ESMTP ¦ 'injected'=1 ?[31mred\"") {
-		t.Errorf("banner not sanitised:\n%.600s", o.out)
+	if !strings.Contains(o.Out, "banner: \"220 evil.test ESMTP ¦ 'injected'=1 ?[31mred\"") {
+		t.Errorf("banner not sanitised:\n%.600s", o.Out)
 	}
-	if !strings.HasSuffix(strings.TrimSpace(o.out), "'total'="+strings.Split(strings.Split(o.out, "'total'=")[1], " ")[0]) ||
-		!strings.Contains(o.out, "more lines cut to keep the output under 8192 bytes") {
-		t.Errorf("perfdata or cut note missing at the end:\n...%s", o.out[len(o.out)-400:])
+	if !strings.HasSuffix(strings.TrimSpace(o.Out), "'total'="+strings.Split(strings.Split(o.Out, "'total'=")[1], " ")[0]) ||
+		!strings.Contains(o.Out, "more lines cut to keep the output under 8192 bytes") {
+		t.Errorf("perfdata or cut note missing at the end:\n...%s", o.Out[len(o.Out)-400:])
 	}
 }
 
@@ -235,8 +235,8 @@ func TestUsage(t *testing.T) {
 	}
 	for _, tc := range cases {
 		o := check(t, tc.args...)
-		if o.code != tc.code || !strings.HasPrefix(o.out, tc.prefix) {
-			t.Errorf("%v: exit %d, output\n%s\nwant exit %d and prefix\n%s", tc.args, o.code, o.out, tc.code, tc.prefix)
+		if o.Code != tc.code || !strings.HasPrefix(o.Out, tc.prefix) {
+			t.Errorf("%v: exit %d, output\n%s\nwant exit %d and prefix\n%s", tc.args, o.Code, o.Out, tc.code, tc.prefix)
 		}
 	}
 }
@@ -246,9 +246,9 @@ func TestUsage(t *testing.T) {
 func TestCheckSMTPFlags(t *testing.T) {
 	l := newLab(t, smtptest.Config{}, smtptest.LeafOptions{})
 	o := check(t, "-p", l.port, "-to", "5", "-wt", "4", "-ct", "5", "-F", "monitor.test", "-v", "127.0.0.1")
-	o.expect(t, 0, "SMTP OK - "+l.srv.Addr+" answered in T s")
-	if !strings.Contains(o.out, "C: EHLO monitor.test") {
-		t.Errorf("HELO name not used:\n%s", o.out)
+	o.Expect(t, 0, "SMTP OK - "+l.srv.Addr+" answered in T s")
+	if !strings.Contains(o.Out, "C: EHLO monitor.test") {
+		t.Errorf("HELO name not used:\n%s", o.Out)
 	}
 
 	ini := filepath.Join(t.TempDir(), "plugins.ini")
@@ -257,7 +257,7 @@ func TestCheckSMTPFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	o = check(t, "--extra-opts=smtp_lab@"+ini, "-t", "5")
-	o.expect(t, 0, "SMTP OK - "+l.srv.Addr+" answered in T s (STARTTLS TLSv1.3)")
+	o.Expect(t, 0, "SMTP OK - "+l.srv.Addr+" answered in T s (STARTTLS TLSv1.3)")
 	o = check(t, "--extra-opts=nosuch@"+ini)
-	o.expect(t, 3, "SMTP UNKNOWN - --extra-opts: section [nosuch] not found in "+ini+" (see check_smtp_conn --help)")
+	o.Expect(t, 3, "SMTP UNKNOWN - --extra-opts: section [nosuch] not found in "+ini+" (see check_smtp_conn --help)")
 }

@@ -122,3 +122,5 @@ func classify(err error) Kind {
 	}
 	return KindOther
 }
+
+func (p Phase) String() string { return string(p) }
