@@ -1,0 +1,261 @@
+package tlsaudit
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// ProblemKind classifies why a chain is not acceptable.
+type ProblemKind int
+
+// Problem kinds.
+const (
+	Expired       ProblemKind = iota + 1 // an element's NotAfter has passed
+	NotYetValid                          // an element's NotBefore is in the future
+	SelfSigned                           // the leaf is self-signed and not trusted
+	UnknownIssuer                        // the chain does not lead to a trusted root
+	NameMismatch                         // the leaf is not valid for the name
+	WeakSignature                        // a signature Go cannot check (MD5, or SHA-1 without the issuer)
+	Invalid                              // anything else x509 refuses (usage, constraints, ...)
+	NoCertificate                        // the server sent none
+)
+
+// Problem is one reason the chain fails, naming the element concerned.
+type Problem struct {
+	Kind ProblemKind
+	Cert *Cert // nil when no single element is concerned
+	Text string
+	Err  error
+}
+
+// Roots are the trust anchors: a pool, plus the certificates themselves
+// when known (--ca-file), needed to check SHA-1 signatures by hand.
+type Roots struct {
+	Pool  *x509.CertPool
+	Certs []*x509.Certificate
+	Label string // how to name them in messages: "system roots", "--ca-file x.pem"
+}
+
+// LoadRoots reads a PEM bundle of trusted CAs.
+func LoadRoots(path string) (Roots, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Roots{}, err
+	}
+	r := Roots{Pool: x509.NewCertPool(), Label: path}
+	for len(data) > 0 {
+		var b *pem.Block
+		if b, data = pem.Decode(data); b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return Roots{}, fmt.Errorf("%s: %w", path, err)
+		}
+		r.Pool.AddCert(c)
+		r.Certs = append(r.Certs, c)
+	}
+	if len(r.Certs) == 0 {
+		return Roots{}, fmt.Errorf("no PEM certificates in %s", path)
+	}
+	return r, nil
+}
+
+// Verify checks the sent chain at time now: each element's validity
+// period, the leaf's name, and the path to a trusted root. Trust is judged
+// apart from time (at a moment when every sent element was valid), so an
+// expired element is reported once, as expired, and not again as untrusted.
+// SHA-1 signed elements are checked by hand, since Go refuses them: the
+// caller judges the algorithm itself. name may be a DNS name or an IP.
+func Verify(certs []*x509.Certificate, name string, roots Roots, now time.Time) []Problem {
+	if len(certs) == 0 {
+		return []Problem{{Kind: NoCertificate, Text: "the server sent no certificate"}}
+	}
+	chain := Chain(certs, now)
+	var probs []Problem
+	for i := range chain {
+		c := &chain[i]
+		switch {
+		case now.After(c.NotAfter):
+			probs = append(probs, Problem{Kind: Expired, Cert: c,
+				Text: fmt.Sprintf("%s %q expired on %s", role(c), c.Name, Date(c.NotAfter))})
+		case now.Before(c.NotBefore):
+			probs = append(probs, Problem{Kind: NotYetValid, Cert: c,
+				Text: fmt.Sprintf("%s %q is not valid before %s", role(c), c.Name, Date(c.NotBefore))})
+		}
+	}
+	if name != "" {
+		if err := certs[0].VerifyHostname(name); err != nil {
+			probs = append(probs, Problem{Kind: NameMismatch, Cert: &chain[0], Err: err,
+				Text: fmt.Sprintf("certificate %q is not valid for %s (%s)", chain[0].Name, name, validFor(&chain[0]))})
+		}
+	}
+	at := now
+	if len(probs) > 0 && probs[0].Kind != NameMismatch {
+		var ok bool
+		if at, ok = validMoment(certs, now); !ok {
+			return probs // no moment when all were valid: trust cannot be judged apart
+		}
+	}
+	if p := trust(certs, chain, roots, at); p != nil {
+		probs = append(probs, *p)
+	}
+	return probs
+}
+
+// role names a chain element for messages.
+func role(c *Cert) string {
+	if c.Index == 0 {
+		return "certificate"
+	}
+	if c.SelfSigned {
+		return "root"
+	}
+	return "intermediate"
+}
+
+// Role is "certificate" for the leaf, "intermediate" or "root" for the rest.
+func Role(c *Cert) string { return role(c) }
+
+// Date renders a time for status lines.
+func Date(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") }
+
+func validFor(c *Cert) string {
+	names := append(append([]string{}, c.DNSNames...), c.IPs...)
+	if len(names) == 0 {
+		return "it names no host in its SAN"
+	}
+	if len(names) > 4 {
+		names = append(names[:4], "...")
+	}
+	return fmt.Sprintf("valid for %v", names)
+}
+
+// validMoment is the moment closest to now at which every sent element
+// was valid, if there is one; close to now so the roots are valid too.
+func validMoment(certs []*x509.Certificate, now time.Time) (time.Time, bool) {
+	from, to := certs[0].NotBefore, certs[0].NotAfter
+	for _, c := range certs[1:] {
+		if c.NotBefore.After(from) {
+			from = c.NotBefore
+		}
+		if c.NotAfter.Before(to) {
+			to = c.NotAfter
+		}
+	}
+	if from.After(to) {
+		return time.Time{}, false
+	}
+	switch {
+	case now.Before(from):
+		return from, true
+	case now.After(to):
+		return to, true
+	}
+	return now, true
+}
+
+func trust(certs []*x509.Certificate, chain []Cert, roots Roots, at time.Time) *Problem {
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	err := verifyFrom(certs[0], certs, inter, roots, at, 0)
+	if err == nil {
+		return nil
+	}
+	leaf := &chain[0]
+	var uae x509.UnknownAuthorityError
+	var ciErr x509.CertificateInvalidError
+	var weakErr x509.InsecureAlgorithmError
+	switch {
+	case errors.As(err, &weakErr):
+		return &Problem{Kind: WeakSignature, Cert: leaf, Err: err,
+			Text: fmt.Sprintf("the chain of %q cannot be verified: %v", leaf.Name, err)}
+	case errors.As(err, &uae) && len(certs) == 1 && leaf.SelfSigned:
+		return &Problem{Kind: SelfSigned, Cert: leaf, Err: err,
+			Text: fmt.Sprintf("certificate %q is self-signed and not trusted by %s", leaf.Name, roots.Label)}
+	case errors.As(err, &uae):
+		top := topOfChain(certs, chain)
+		if top.SelfSigned {
+			return &Problem{Kind: UnknownIssuer, Cert: top, Err: err,
+				Text: fmt.Sprintf("root %q sent by the server is not trusted by %s", top.Name, roots.Label)}
+		}
+		return &Problem{Kind: UnknownIssuer, Cert: top, Err: err,
+			Text: fmt.Sprintf("%s %q is issued by %q, which the server did not send and %s does not know (missing intermediate?)",
+				role(top), top.Name, top.IssuerName, roots.Label)}
+	case errors.As(err, &ciErr):
+		return &Problem{Kind: Invalid, Cert: leaf, Err: err,
+			Text: fmt.Sprintf("the chain of %q is invalid: %v", leaf.Name, err)}
+	}
+	return &Problem{Kind: Invalid, Cert: leaf, Err: err, Text: fmt.Sprintf("the chain of %q does not verify: %v", leaf.Name, err)}
+}
+
+// topOfChain follows issuers through the sent certificates, whatever their
+// order, and returns the last one reached.
+func topOfChain(certs []*x509.Certificate, chain []Cert) *Cert {
+	cur, seen := 0, map[int]bool{0: true}
+	for {
+		next := -1
+		for j, c := range certs {
+			if !seen[j] && string(c.RawSubject) == string(certs[cur].RawIssuer) {
+				next = j
+				break
+			}
+		}
+		if next < 0 || chain[cur].SelfSigned {
+			return &chain[cur]
+		}
+		seen[next], cur = true, next
+	}
+}
+
+// verifyFrom verifies c up to a root. Go refuses SHA-1 signatures outright,
+// so a weakly signed element is checked here against an issuer found among
+// the sent certificates or the known roots, and the walk goes on from there.
+func verifyFrom(c *x509.Certificate, sent []*x509.Certificate, inter *x509.CertPool, roots Roots, at time.Time, depth int) error {
+	if !weak(c.SignatureAlgorithm) {
+		_, err := c.Verify(x509.VerifyOptions{Roots: roots.Pool, Intermediates: inter, CurrentTime: at,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+		if err != nil && depth > 0 {
+			// An issuer of a weakly signed element need not carry serverAuth.
+			_, err = c.Verify(x509.VerifyOptions{Roots: roots.Pool, Intermediates: inter, CurrentTime: at,
+				KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+		}
+		return err
+	}
+	if depth > 8 {
+		return x509.UnknownAuthorityError{Cert: c}
+	}
+	var sigErr error
+	for _, r := range roots.Certs {
+		if string(r.RawSubject) == string(c.RawIssuer) {
+			if err := r.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature); err == nil {
+				return nil
+			} else {
+				sigErr = err
+			}
+		}
+	}
+	for _, s := range sent {
+		if s == c || string(s.RawSubject) != string(c.RawIssuer) {
+			continue
+		}
+		if err := s.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature); err != nil {
+			sigErr = err
+			continue
+		}
+		return verifyFrom(s, sent, inter, roots, at, depth+1)
+	}
+	if sigErr != nil {
+		return sigErr
+	}
+	return x509.UnknownAuthorityError{Cert: c}
+}

@@ -1,0 +1,195 @@
+// Package tlscheck is check_smtp_tls: it runs one TLS session (STARTTLS or
+// implicit TLS), optionally a handshake per protocol version, and judges the
+// certificate chain, the keys and signatures, the protocol and OCSP stapling.
+package tlscheck
+
+import (
+	"crypto/tls"
+	"strconv"
+	"strings"
+
+	"github.com/smtpcheck/smtpcheck/internal/plugin"
+	"github.com/smtpcheck/smtpcheck/internal/probe"
+	"github.com/smtpcheck/smtpcheck/internal/threshold"
+	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
+)
+
+// Name is the plugin's name; Service prefixes its status line.
+const (
+	Name    = "check_smtp_tls"
+	Service = "SMTP TLS"
+)
+
+// Options are check_smtp_tls's flags.
+type Options struct {
+	plugin.Common
+
+	Host     string `short:"H" long:"hostname" value-name:"HOST" description:"Host name or IP address to check (default: localhost); also the name the certificate must carry"`
+	Port     int    `short:"p" long:"port" description:"TCP port (default: 25, or 465 with -s); port 465 without -S means implicit TLS"`
+	IPv4     bool   `short:"4" long:"use-ipv4" description:"Connect over IPv4 only"`
+	IPv6     bool   `short:"6" long:"use-ipv6" description:"Connect over IPv6 only"`
+	FQDN     string `short:"F" long:"fqdn" value-name:"NAME" description:"Name sent with EHLO (default: localhost)"`
+	StartTLS bool   `short:"S" long:"starttls" description:"Use STARTTLS (the default, except on port 465)"`
+	SSL      bool   `short:"s" long:"ssl" description:"Implicit TLS from the first byte (SMTPS; the default on port 465)"`
+
+	SNI        string `long:"sni" value-name:"NAME" description:"Send this name as SNI; the certificate is verified for it unless --verify-name is given (default: -H when it is a name)"`
+	VerifyName string `long:"verify-name" value-name:"NAME" description:"Verify the certificate for this name (default: --sni, else -H)"`
+	CAFile     string `long:"ca-file" value-name:"FILE" description:"Trust the CAs in this PEM file instead of the system's"`
+
+	Warning  string `short:"w" long:"warning" value-name:"DAYS|RANGE" description:"Days of validity left that give WARNING, for every chain element: N means fewer than N days; a Nagios range (e.g. 30:) is taken as is (default: 30)"`
+	Critical string `short:"c" long:"critical" value-name:"DAYS|RANGE" description:"Days of validity left that give CRITICAL (default: 14)"`
+	CertDays string `short:"D" long:"certificate" value-name:"WARN[,CRIT]" description:"check_smtp's spelling of -w/-c in days"`
+
+	MinRSABits   int    `long:"min-rsa-bits" default:"2048" value-name:"BITS" description:"CRITICAL for an RSA key shorter than this in the chain"`
+	SHA1State    string `long:"sha1-state" default:"WARNING" value-name:"STATE" description:"State for a SHA-1 signed certificate"`
+	MD5State     string `long:"md5-state" default:"CRITICAL" value-name:"STATE" description:"State for an MD5 (or MD2) signed certificate"`
+	MinTLS       string `long:"min-tls" default:"1.2" value-name:"VERSION" description:"Lowest acceptable negotiated TLS version (1.0, 1.1, 1.2, 1.3); below is CRITICAL"`
+	ScanVersions bool   `long:"scan-versions" description:"Try TLS 1.0, 1.1, 1.2 and 1.3 one by one and report which the server accepts"`
+	LegacyState  string `long:"legacy-tls-state" default:"WARNING" value-name:"STATE" description:"State when --scan-versions finds TLS 1.0 or 1.1 accepted"`
+	RequireOCSP  bool   `long:"require-ocsp-staple" description:"CRITICAL unless the server staples an OCSP response"`
+
+	// Derived by Validate.
+	days        threshold.Pair
+	roots       tlsaudit.Roots
+	haveCAFile  bool
+	minTLS      uint16
+	sha1State   plugin.State
+	md5State    plugin.State
+	legacyState plugin.State
+	mode        probe.TLSMode
+}
+
+// Validate checks combinations and derives what the run needs.
+func (o *Options) Validate() error {
+	if o.Host == "" && len(o.Args) > 0 {
+		o.Host, o.Args = o.Args[0], o.Args[1:]
+	}
+	if o.Host == "" {
+		o.Host = "localhost"
+	}
+	if o.IPv4 && o.IPv6 {
+		return plugin.Usagef("-4 and -6 exclude each other")
+	}
+	if o.SSL && o.StartTLS {
+		return plugin.Usagef("-s (implicit TLS) and -S (STARTTLS) exclude each other")
+	}
+	if o.Port == 0 {
+		o.Port = 25
+		if o.SSL {
+			o.Port = 465
+		}
+	}
+	if o.Port < 1 || o.Port > 65535 {
+		return plugin.Usagef("-p %d: want a port between 1 and 65535", o.Port)
+	}
+	o.mode = probe.TLSStartTLS
+	if o.SSL || (o.Port == 465 && !o.StartTLS) {
+		o.mode = probe.TLSImplicit
+	}
+	if err := o.parseDays(); err != nil {
+		return err
+	}
+	if o.MinRSABits < 0 {
+		return plugin.Usagef("--min-rsa-bits %d: want a number of bits", o.MinRSABits)
+	}
+	var err error
+	if o.minTLS, err = tlsaudit.ParseVersion(o.MinTLS); err != nil {
+		return plugin.Usagef("--min-tls: %v", err)
+	}
+	for _, s := range []struct {
+		flag, val string
+		dst       *plugin.State
+	}{{"--sha1-state", o.SHA1State, &o.sha1State}, {"--md5-state", o.MD5State, &o.md5State}, {"--legacy-tls-state", o.LegacyState, &o.legacyState}} {
+		if *s.dst, err = plugin.ParseState(s.val); err != nil {
+			return plugin.Usagef("%s: %v", s.flag, err)
+		}
+	}
+	o.roots = tlsaudit.Roots{Label: "the system roots"}
+	if o.CAFile != "" {
+		if o.roots, err = tlsaudit.LoadRoots(o.CAFile); err != nil {
+			return plugin.Usagef("--ca-file: %v", err)
+		}
+		o.roots.Label = "--ca-file " + o.CAFile
+		o.haveCAFile = true
+	}
+	return nil
+}
+
+// parseDays maps -w/-c/-D to ranges over "days left". A plain number N
+// means "alert when fewer than N days are left", i.e. the range "N:"
+// (inside N..∞ is fine); anything with ':', '~' or '@' is a Nagios range
+// taken as is. Defaults: 30 and 14.
+func (o *Options) parseDays() error {
+	w, c := o.Warning, o.Critical
+	if o.CertDays != "" {
+		if w != "" || c != "" {
+			return plugin.Usagef("-D and -w/-c both give the days thresholds: use one")
+		}
+		var hasCrit bool
+		w, c, hasCrit = strings.Cut(o.CertDays, ",")
+		if !hasCrit {
+			c = "0" // check_smtp: -D N alone only warns; expired elements are CRITICAL anyway
+		}
+		for _, v := range []string{w, c} {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err != nil || n < 0 {
+				return plugin.Usagef("-D %q: want WARN[,CRIT] whole days", o.CertDays)
+			}
+		}
+	}
+	if w == "" {
+		w = "30"
+	}
+	if c == "" {
+		c = "14"
+	}
+	var err error
+	if o.days.Warn, err = daysRange(w); err != nil {
+		return plugin.Usagef("-w %q: %v", w, err)
+	}
+	if o.days.Crit, err = daysRange(c); err != nil {
+		return plugin.Usagef("-c %q: %v", c, err)
+	}
+	return nil
+}
+
+func daysRange(s string) (threshold.Range, error) {
+	s = strings.TrimSpace(s)
+	if !strings.ContainsAny(s, ":~@") {
+		if _, err := strconv.ParseFloat(s, 64); err == nil {
+			s += ":"
+		}
+	}
+	return threshold.Parse(s)
+}
+
+// target is the probe target of the main session; version scans narrow it.
+func (o *Options) target() probe.Target {
+	t := probe.Target{
+		Host: o.Host, Port: o.Port, Network: "ip", TLS: o.mode,
+		ServerName: o.SNI, VerifyName: o.VerifyName,
+		Insecure:   true, // the chain is verified and judged by tlsaudit
+		MinVersion: o.minTLS,
+		HeloName:   o.FQDN,
+	}
+	if o.IPv4 {
+		t.Network = "ip4"
+	}
+	if o.IPv6 {
+		t.Network = "ip6"
+	}
+	if t.MinVersion > tls.VersionTLS12 {
+		t.MinVersion = tls.VersionTLS12 // judge a 1.2 server against --min-tls 1.3 rather than fail the handshake
+	}
+	return t
+}
+
+// verifyName is the name the certificate must carry.
+func (o *Options) verifyName() string {
+	switch {
+	case o.VerifyName != "":
+		return o.VerifyName
+	case o.SNI != "":
+		return o.SNI
+	}
+	return o.Host
+}
