@@ -28,6 +28,12 @@ run "$conn" -H 127.0.0.1 -p "$LAB_PLAIN_PORT" -S --verify --ca-file "$LAB_CA" -D
 run "$conn" -H 127.0.0.1 -p "$LAB_SUBMISSION_PORT" -S -A LOGIN -U "$LAB_USER" -P "$(cat "$LAB_PASSWORD_FILE")"
 run "$conn" -H 127.0.0.1 -p "$LAB_SMTPS_PORT" -s --ca-file "$LAB_CA" --verify -A PLAIN -U "$LAB_USER" -P "$(cat "$LAB_PASSWORD_FILE")" -f monitor@lab.test --rcpt postmaster@lab.test
 run "$conn" -H 127.0.0.1 -p "$LAB_PLAIN_PORT" -S --output json
+tls="$bin/check_smtp_tls"
+echo "== check_smtp_tls against the lab =="
+echo
+run "$tls" -H 127.0.0.1 -p "$LAB_PLAIN_PORT" --ca-file "$LAB_CA" --verify-name mx.lab.test --scan-versions
+run "$tls" -H 127.0.0.1 -p "$LAB_SMTPS_PORT" -s --ca-file "$LAB_CA" -w 120 -c 60
+run "$tls" -H 127.0.0.1 -p "$LAB_PLAIN_PORT"
 echo "== failing variants =="
 echo
 run "$conn" -H 127.0.0.1 -p "$LAB_PLAIN_PORT" -S --verify

@@ -189,7 +189,7 @@ func trust(certs []*x509.Certificate, chain []Cert, roots Roots, at time.Time) *
 				Text: fmt.Sprintf("root %q sent by the server is not trusted by %s", top.Name, roots.Label)}
 		}
 		return &Problem{Kind: UnknownIssuer, Cert: top, Err: err,
-			Text: fmt.Sprintf("%s %q is issued by %q, which the server did not send and %s does not know (missing intermediate?)",
+			Text: fmt.Sprintf("%s %q is issued by %q, which the server did not send and which is not in %s (missing intermediate?)",
 				role(top), top.Name, top.IssuerName, roots.Label)}
 	case errors.As(err, &ciErr):
 		return &Problem{Kind: Invalid, Cert: leaf, Err: err,
