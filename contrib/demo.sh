@@ -34,6 +34,12 @@ echo
 run "$tls" -H 127.0.0.1 -p "$LAB_PLAIN_PORT" --ca-file "$LAB_CA" --verify-name mx.lab.test --scan-versions
 run "$tls" -H 127.0.0.1 -p "$LAB_SMTPS_PORT" -s --ca-file "$LAB_CA" -w 120 -c 60
 run "$tls" -H 127.0.0.1 -p "$LAB_PLAIN_PORT"
+# Further plugins add their demo in contrib/demo.d/*.sh (sourced; may use run, $bin, $LAB_*).
+for d in "$(dirname "$0")"/demo.d/*.sh; do
+	[ -e "$d" ] || continue
+	# shellcheck disable=SC1090
+	. "$d"
+done
 echo "== failing variants =="
 echo
 run "$conn" -H 127.0.0.1 -p "$LAB_PLAIN_PORT" -S --verify
