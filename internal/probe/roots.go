@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"os"
+	"sync"
 )
 
 // Parsing the whole system trust store costs a Go process about 25 ms and
@@ -25,25 +26,46 @@ var bundleFiles = []string{
 	"/etc/ssl/cert.pem",
 }
 
+// bundleDER reads and decodes the system bundle once: the costly part of
+// finding roots, which PreloadRoots moves off the critical path.
+var bundleDER = sync.OnceValues(func() ([][]byte, error) {
+	data, err := readBundle()
+	return decodeBundle(data), err
+})
+
+func decodeBundle(data []byte) [][]byte {
+	var ders [][]byte
+	for len(data) > 0 {
+		var block *pem.Block
+		if block, data = pem.Decode(data); block == nil {
+			break
+		}
+		if block.Type == "CERTIFICATE" {
+			ders = append(ders, block.Bytes)
+		}
+	}
+	return ders
+}
+
+// PreloadRoots starts decoding the system bundle in the background, so that
+// it is ready by the time a handshake needs it (the network wait of connect,
+// banner and EHLO pays for it).
+func PreloadRoots() { go func() { _, _ = bundleDER() }() }
+
 // SystemRootsFor returns the system roots whose subject is the subject or
 // issuer of one of certs. Without a readable bundle it falls back to the
 // full system pool.
 func SystemRootsFor(certs []*x509.Certificate) (*x509.CertPool, error) {
-	data, err := readBundle()
+	ders, err := bundleDER()
 	if err != nil {
 		return x509.SystemCertPool()
 	}
 	pool := x509.NewCertPool()
-	for len(data) > 0 {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" || !namedBy(block.Bytes, certs) {
+	for _, der := range ders {
+		if !namedBy(der, certs) {
 			continue
 		}
-		if c, err := x509.ParseCertificate(block.Bytes); err == nil {
+		if c, err := x509.ParseCertificate(der); err == nil {
 			pool.AddCert(c)
 		}
 	}

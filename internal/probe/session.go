@@ -60,6 +60,9 @@ func (s *Session) Duration(phase Phase) (time.Duration, bool) {
 // still holds the timings and transcript gathered so far; it is closed.
 func Dial(ctx context.Context, t Target, tr *smtp.Transcript) (*Session, error) {
 	s := &Session{Target: t, Transcript: tr}
+	if t.TLS != TLSNone && t.Roots == nil && !t.Insecure {
+		PreloadRoots()
+	}
 	err := s.dial(ctx)
 	if err != nil {
 		s.Close()

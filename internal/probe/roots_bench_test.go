@@ -1,0 +1,45 @@
+package probe
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"testing"
+)
+
+// BenchmarkRootsFor compares picking the roots a chain names from the system
+// bundle with loading the whole system pool, which is what a plain
+// x509.Verify without Roots costs a one-shot process.
+func BenchmarkRootsFor(b *testing.B) {
+	data, err := readBundle()
+	if err != nil {
+		b.Skip("no system CA bundle")
+	}
+	block, _ := pem.Decode(data)
+	root, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	chain := []*x509.Certificate{root}
+	b.Run("decode bundle (preloaded in the background)", func(b *testing.B) {
+		for b.Loop() {
+			if len(decodeBundle(data)) == 0 {
+				b.Fatal("no certificates")
+			}
+		}
+	})
+	b.Run("pick the chain's roots", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := SystemRootsFor(chain); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("whole bundle parsed", func(b *testing.B) {
+		for b.Loop() {
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(data) {
+				b.Fatal("no certificates")
+			}
+		}
+	})
+}
