@@ -270,6 +270,9 @@ func (o *Options) details(f *facts, r *plugin.Result) {
 		r.Detail("%s: %s", stepName(st), quoteReply(st.Reply))
 	}
 	r.Transcript = s.Transcript.Lines()
+	if o.Verbosity() > 1 {
+		r.Transcript = s.Transcript.TimedLines()
+	}
 }
 
 func (o *Options) certLine(s *probe.Session) string {

@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -82,14 +83,23 @@ func (t *Transcript) Entries() []Entry {
 }
 
 // Lines renders the entries as "C: EHLO x" / "S: 250 ok" / "* note".
-func (t *Transcript) Lines() []string {
+func (t *Transcript) Lines() []string { return t.render(false) }
+
+// TimedLines prefixes each line with its time since the start, in seconds:
+// "+0.012 S: 250 ok".
+func (t *Transcript) TimedLines() []string { return t.render(true) }
+
+func (t *Transcript) render(timed bool) []string {
 	var out []string
 	for _, e := range t.Entries() {
+		line := e.Dir + ": " + e.Text
 		if e.Dir == "*" {
-			out = append(out, "* "+e.Text)
-		} else {
-			out = append(out, e.Dir+": "+e.Text)
+			line = "* " + e.Text
 		}
+		if timed {
+			line = fmt.Sprintf("+%.3f %s", e.At.Seconds(), line)
+		}
+		out = append(out, line)
 	}
 	return out
 }

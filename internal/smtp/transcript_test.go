@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -72,5 +73,17 @@ func TestTranscriptConcurrent(t *testing.T) {
 		if l[len(l)-len(Redacted):] != Redacted {
 			t.Errorf("line %q not scrubbed", l)
 		}
+	}
+}
+
+func TestTimedLines(t *testing.T) {
+	tr := NewTranscript()
+	tr.Note("connected")
+	tr.AddSecret("hunter2")
+	tr.add("C", "AUTH PLAIN hunter2")
+	got := tr.TimedLines()
+	if len(got) != 2 || !strings.HasPrefix(got[0], "+0.0") || !strings.HasSuffix(got[0], " * connected") ||
+		!strings.HasSuffix(got[1], " C: AUTH PLAIN <redacted>") {
+		t.Errorf("TimedLines() = %q", got)
 	}
 }
