@@ -1,0 +1,90 @@
+package secret
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/99designs/keyring"
+)
+
+// TestNoLeak drives every error path it can reach with secrets present in
+// each store, and checks that no secret (nor its base64) is in any error.
+func TestNoLeak(t *testing.T) {
+	const (
+		envPW   = "leak-env-Zq8w"
+		filePW  = "leak-file-Xr4t"
+		krPW    = "leak-kr-Vb2n"
+		krPass  = "leak-krpass-Mm7c"
+		literal = "leak-literal-Hh3k"
+	)
+	secrets := append([]string{envPW, filePW, krPW, krPass, literal, "line2-Ppq9"}, fakeVaultSecrets...)
+
+	t.Setenv("LEAK_PW", envPW)
+	t.Setenv("LEAK_KRPASS", krPass)
+	t.Setenv("LEAK_WRONG", "wrong-"+krPass)
+	open := writeFile(t, "open", filePW+"\n", 0o644)
+	empty := writeFile(t, "empty", "\nline2-Ppq9\n", 0o600)
+
+	dir := filepath.Join(t.TempDir(), "kr")
+	kr, err := keyring.Open(keyring.Config{AllowedBackends: []keyring.BackendType{keyring.FileBackend}, FileDir: dir, FilePasswordFunc: keyring.FixedStringPrompt(krPass)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kr.Set(keyring.Item{Key: "relay", Data: []byte(krPW)}); err != nil {
+		t.Fatal(err)
+	}
+	// a file-backend item that is not keyring JSON-decodable: a corrupted file
+	if err := os.WriteFile(filepath.Join(dir, "broken"), []byte("eyJhbGciOiJQQkVTMi1IUzI1NitBMTI4S1ciLCJlbmMiOiJBMjU2R0NNIn0."+krPW), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	f := newFakeVault()
+	f.denied["secret/data/denied"] = true
+	f.status["secret/data/sealed"] = 503
+	srv := startFake(t, f)
+	vaultEnv(t, srv.URL, "hvs.roottoken-xyz")
+
+	type run struct {
+		o   Options
+		ref string
+	}
+	krOpts := Options{KeyringBackend: "file", KeyringDir: dir, KeyringPassphrase: "env:LEAK_KRPASS"}
+	wrongKR := krOpts
+	wrongKR.KeyringPassphrase = "env:LEAK_WRONG"
+	openKR := krOpts
+	openKR.KeyringPassphrase = "file:" + open
+	badRole := Options{VaultKV: "auto", VaultRoleID: "env:LEAK_PW", VaultSecretID: "file:" + empty}
+	badRole2 := Options{VaultKV: "auto", VaultRoleID: "env:LEAK_PW", VaultSecretID: "env:LEAK_KRPASS"}
+	tokFile := Options{VaultKV: "2", VaultTokenFile: open}
+	runs := []run{
+		{ref: literal}, {ref: "x:" + literal}, {ref: literal + ":x"}, {ref: "ENV:" + literal},
+		{ref: "file:" + open}, {ref: "file:" + empty},
+		{o: Options{VaultKV: "2"}, ref: "vault:secret/denied#password"},
+		{o: Options{VaultKV: "2"}, ref: "vault:secret/sealed#password"},
+		{o: Options{VaultKV: "auto"}, ref: "vault:secret/monitoring/smtp#nofield"},
+		{o: Options{VaultKV: "auto"}, ref: "vault:secret/numeric#password"},
+		{o: Options{VaultKV: "1"}, ref: "vault:secret/monitoring/smtp#password"},
+		{o: badRole, ref: "vault:secret/monitoring/smtp#password"},
+		{o: badRole2, ref: "vault:secret/monitoring/smtp#password"},
+		{o: tokFile, ref: "vault:secret/monitoring/smtp#password"},
+		{o: wrongKR, ref: "keyring:smtpcheck/relay"},
+		{o: openKR, ref: "keyring:smtpcheck/relay"},
+		{o: krOpts, ref: "keyring:smtpcheck/broken"},
+		{o: krOpts, ref: "keyring:smtpcheck/missing"},
+	}
+	for _, r := range runs {
+		_, err := r.o.Resolve(testCtx(t), r.ref)
+		if err == nil {
+			t.Errorf("%s: no error", r.ref)
+			continue
+		}
+		assertNoLeak(t, err.Error(), secrets...)
+		t.Logf("%s", err)
+	}
+	// The token does not leak when the server is reached with it and fails.
+	vaultEnv(t, srv.URL, "hvs.leaky-token-Kk1")
+	_, err = (&Options{VaultKV: "auto"}).Resolve(testCtx(t), "vault:secret/monitoring/smtp#password")
+	assertNoLeak(t, err.Error(), "hvs.leaky-token-Kk1")
+	t.Logf("%s", err)
+}

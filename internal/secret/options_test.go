@@ -1,0 +1,45 @@
+package secret
+
+import (
+	"strings"
+	"testing"
+
+	flags "github.com/jessevdk/go-flags"
+)
+
+// TestOptionsFlags checks the go-flags tags: defaults, choices, help.
+func TestOptionsFlags(t *testing.T) {
+	var opts struct {
+		Options
+	}
+	p := flags.NewParser(&opts, flags.HelpFlag|flags.PassDoubleDash)
+	if _, err := p.ParseArgs(nil); err != nil {
+		t.Fatal(err)
+	}
+	if opts.KeyctlScope != "user" || opts.VaultKV != "auto" || opts.VaultAppRoleMount != "approle" || opts.KeyringBackend != "" {
+		t.Errorf("defaults: %+v", opts.Options)
+	}
+	_, err := p.ParseArgs([]string{"--keyring-backend=pass", "--vault-kv=2", "--keyctl-scope", "session",
+		"--vault-token-file", "/t", "--vault-approle-role-id", "env:R", "--vault-approle-secret-id", "file:/s",
+		"--vault-approle-mount", "ci", "--keyring-dir", "/d", "--keyring-passphrase-ref", "env:P"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Options{KeyringBackend: "pass", KeyringDir: "/d", KeyringPassphrase: "env:P", KeyctlScope: "session", VaultKV: "2",
+		VaultTokenFile: "/t", VaultRoleID: "env:R", VaultSecretID: "file:/s", VaultAppRoleMount: "ci"}
+	if opts.Options != want {
+		t.Errorf("parsed %+v", opts.Options)
+	}
+	for _, bad := range [][]string{{"--keyring-backend=kwallet"}, {"--vault-kv=3"}, {"--keyctl-scope=thread"}} {
+		if _, err := p.ParseArgs(bad); err == nil || !strings.Contains(err.Error(), "Allowed values") {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
+	var help strings.Builder
+	p.WriteHelp(&help)
+	for _, f := range []string{"--keyring-backend", "--keyring-dir", "--keyring-passphrase-ref", "--keyctl-scope", "--vault-kv", "--vault-token-file", "--vault-approle-role-id", "--vault-approle-secret-id", "--vault-approle-mount"} {
+		if !strings.Contains(help.String(), f) {
+			t.Errorf("help lacks %s", f)
+		}
+	}
+}
