@@ -1,0 +1,315 @@
+package authcheck
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/smtpcheck/smtpcheck/internal/plugin"
+	"github.com/smtpcheck/smtpcheck/internal/probe"
+	"github.com/smtpcheck/smtpcheck/internal/sasl"
+	"github.com/smtpcheck/smtpcheck/internal/smtp"
+	"github.com/smtpcheck/smtpcheck/internal/threshold"
+	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
+)
+
+// phases reported as perfdata, in session order.
+var phases = []probe.Phase{probe.PhaseDNS, probe.PhaseConnect, probe.PhaseTLS, probe.PhaseBanner,
+	probe.PhaseEHLO, probe.PhaseStartTLS, probe.PhaseEHLOTLS, probe.PhaseAuth, probe.PhaseQuit}
+
+// judge turns the facts of one run into findings, details and perfdata. It
+// is the one place where check_smtp_auth decides states:
+//   - credentials that cannot be obtained (secret store, token endpoint): UNKNOWN
+//   - connection failures: CRITICAL; a 4xx reply: WARNING; a timeout: -t's state
+//   - credentials withheld (no TLS, unverified certificate): UNKNOWN
+//   - the mechanism not offered: CRITICAL
+//   - AUTH refused with 5xx: CRITICAL (OK with --expect-fail for 535); 4xx: WARNING
+//   - a SCRAM server that does not prove the password: CRITICAL
+//   - AUTH accepted: OK (CRITICAL with --expect-fail); -w/-c on the AUTH time
+func (o *Options) judge(f *facts, r *plugin.Result) {
+	defer scrub(f.Tr, r)
+	if o.passOnArgv {
+		r.Detail("note: -P puts the password on the command line, where other users can read it (ps, /proc); use --password-ref env:NAME or file:PATH instead")
+	}
+	r.Transcript = f.Tr.Lines()
+	if f.CredErr != nil && f.S == nil {
+		r.Add(o.credState(f.CredErr), "%s", f.CredErr)
+		r.AddPerf(plugin.Seconds("total", f.Total, threshold.Pair{}), plugin.Seconds("time", f.Total, threshold.Pair{}))
+		return
+	}
+	s := f.S
+	where := s.String()
+	o.details(f, r)
+	o.perfdata(f, r)
+	switch {
+	case f.CredErr != nil:
+		r.Add(o.credState(f.CredErr), "%s", f.CredErr)
+	case f.Err != nil && !f.AuthRan:
+		r.Add(o.errorState(f.Err), "%s", f.Err.Describe(where, o.Timeout.Duration))
+	case f.Refused != refuseNone:
+		r.Add(plugin.Unknown, "%s", o.refusalText(f))
+	case f.NotOffered:
+		r.Add(plugin.Critical, "%s", o.notOfferedText(f))
+	case f.AuthErr != nil:
+		o.judgeAuthErr(f, r)
+	default:
+		o.judgeAuthOK(f, r)
+	}
+}
+
+// credState: a secret store or token endpoint that did not answer in time
+// is a timeout like any other; any other failure means the check could not run.
+func (o *Options) credState(err error) plugin.State {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return o.Timeout.State
+	}
+	return plugin.Unknown
+}
+
+func (o *Options) errorState(e *probe.Error) plugin.State {
+	switch {
+	case e.Kind == probe.KindTimeout:
+		return o.Timeout.State
+	case e.Kind == probe.KindUsage:
+		return plugin.Unknown
+	case e.Reply != nil && e.Reply.Class() == 4:
+		return plugin.Warning
+	}
+	return plugin.Critical
+}
+
+func (o *Options) refusalText(f *facts) string {
+	where := f.S.String()
+	switch f.Refused {
+	case refuseNoStartTLS:
+		return fmt.Sprintf("credentials not sent: %s does not offer STARTTLS - enable TLS on the server, use -s if the port speaks implicit TLS, or add --allow-plaintext to send them unencrypted", where)
+	case refuseNoTLS:
+		return "credentials not sent: --no-tls leaves the connection unencrypted - add --allow-plaintext to send them anyway, or drop --no-tls"
+	}
+	return fmt.Sprintf("credentials not sent: the certificate of %s does not verify (%s) - add --ca-file or --verify-name, or --insecure to send them anyway", where, probe.PlainErr(f.S.VerifyErr))
+}
+
+func (o *Options) notOfferedText(f *facts) string {
+	offers := strings.Join(f.Offered, " ")
+	if offers == "" {
+		offers = "none"
+		if !f.S.Encrypted() {
+			offers += "; many servers offer AUTH only inside TLS"
+		}
+	}
+	if f.Mech == "" {
+		kind := "a password"
+		if o.useToken {
+			kind = "an OAuth token"
+		}
+		return fmt.Sprintf("auth: %s offers no mechanism usable with %s (offers: %s)", f.S, kind, offers)
+	}
+	return fmt.Sprintf("auth: %s does not offer %s (offers: %s)", f.S, f.Mech, offers)
+}
+
+func (o *Options) judgeAuthErr(f *facts, r *plugin.Result) {
+	e, where := f.AuthErr, f.S.String()
+	who := f.Mech + " as " + f.User
+	if f.User == "" {
+		who = f.Mech
+	}
+	switch {
+	case e.Kind == probe.KindReply && e.Reply != nil:
+		rep := *e.Reply
+		said := serverSaid(f.Outcome)
+		if o.ExpectFail && rep.Code == 535 {
+			r.Add(plugin.OK, "auth: %s refused as expected by %s: %s%s", who, where, probe.Quote(rep), said)
+			return
+		}
+		st := plugin.Critical
+		if rep.Class() == 4 {
+			st = plugin.Warning
+		}
+		msg := fmt.Sprintf("auth: %s refused: %s%s (%s)", who, probe.Quote(rep), said, where)
+		if h := authHint(rep); h != "" {
+			msg += " - " + h
+		}
+		r.Add(st, "%s", msg)
+	case errors.Is(e, sasl.ErrServerSignature):
+		r.Add(plugin.Critical, "auth: %s: %v (%s) - it does not hold this password's keys: another server, or a man in the middle, answers", who, sasl.ErrServerSignature, where)
+	default:
+		r.Add(o.errorState(e), "%s", e.Describe(where, o.Timeout.Duration))
+	}
+}
+
+// authHint is smtp.Hint, except for a 530 in answer to AUTH: its generic
+// advice ("add -A/-U/-P") fits MAIL, not a login that was just attempted.
+func authHint(rep smtp.Reply) string {
+	h := smtp.Hint(rep)
+	if rep.Code == 530 && !strings.Contains(strings.ToUpper(rep.Text()), "STARTTLS") {
+		return "the server wants another step before AUTH (often STARTTLS): use -S or -s, and look at its log"
+	}
+	return h
+}
+
+func serverSaid(out sasl.Outcome) string {
+	if out.ServerError == "" {
+		return ""
+	}
+	return " (SASL: " + out.ServerError + ")"
+}
+
+func (o *Options) judgeAuthOK(f *facts, r *plugin.Result) {
+	where := f.S.String()
+	who := f.User
+	if who == "" {
+		who = "the token"
+	}
+	if o.ExpectFail {
+		r.Add(plugin.Critical, "auth: %s accepted %s with %s, but --expect-fail says this login must be refused", where, who, f.Mech)
+		return
+	}
+	if f.Outcome.MutualAuth && !f.Outcome.ServerVerified {
+		r.Add(plugin.Critical, "auth: %s accepted %s with %s without proving that it knows the password (no SCRAM server signature)", where, who, f.Mech)
+		return
+	}
+	d, _ := f.S.Duration(probe.PhaseAuth)
+	pair := threshold.Pair{Warn: o.Warning, Crit: o.Critical}
+	switch pair.Check(d.Seconds()) {
+	case threshold.Critical:
+		r.Add(plugin.Critical, "auth time %s s (critical %s)", secs(d), o.Critical)
+	case threshold.Warning:
+		r.Add(plugin.Warning, "auth time %s s (warning %s)", secs(d), o.Warning)
+	}
+	if len(r.Findings) == 0 {
+		r.Add(plugin.OK, "%s accepted %s with %s in %s s%s", where, who, f.Mech, secs(d), o.okSuffix(f))
+	}
+}
+
+// okSuffix says how the credentials travelled, loudly when unsafely.
+func (o *Options) okSuffix(f *facts) string {
+	s := f.S
+	var parts []string
+	switch {
+	case s.TLS == nil:
+		parts = append(parts, "UNENCRYPTED: --allow-plaintext")
+	default:
+		mode := "STARTTLS"
+		if o.tlsMode == probe.TLSImplicit {
+			mode = "TLS"
+		}
+		parts = append(parts, mode+" "+tlsaudit.VersionName(s.TLS.Version))
+		if o.Insecure && s.VerifyErr != nil {
+			parts = append(parts, "certificate NOT verified: --insecure")
+		} else if o.Insecure {
+			parts = append(parts, "certificate not verified: --insecure")
+		}
+	}
+	if f.Outcome.ServerVerified {
+		parts = append(parts, "server signature verified")
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// details are the long output: one line per step that happened.
+func (o *Options) details(f *facts, r *plugin.Result) {
+	s := f.S
+	if s.Banner.Code != 0 {
+		r.Detail("banner: %s", probe.Quote(s.Banner))
+	}
+	if s.HelloVerb != "" {
+		r.Detail("%s: %s; AUTH mechanisms: %s", strings.ToLower(s.HelloVerb), probe.Quote(s.Hello), orNone(strings.Join(s.Ext.AuthMechanisms(), " ")))
+	}
+	if len(s.ExtPlain) > 0 && s.TLS != nil {
+		r.Detail("before STARTTLS the server offered AUTH: %s", orNone(strings.Join(s.ExtPlain.AuthMechanisms(), " ")))
+	}
+	switch {
+	case s.TLS != nil:
+		r.Detail("tls: %s %s%s", tlsaudit.VersionName(s.TLS.Version), tls.CipherSuiteName(s.TLS.CipherSuite), certLine(s))
+	case f.NoStartTLS:
+		r.Detail("tls: %s does not offer STARTTLS", s)
+	}
+	if f.AuthRan && s.TLS == nil {
+		r.Detail("warning: credentials were sent UNENCRYPTED (--allow-plaintext); anyone on the path can read them")
+	}
+	if f.AuthRan && s.TLS != nil && s.VerifyErr != nil {
+		r.Detail("warning: credentials were sent to a server whose certificate does not verify (--insecure)")
+	}
+	if f.AuthRan {
+		line := fmt.Sprintf("auth: %s as %s: %s", f.Mech, orNone(f.User), probe.Quote(f.AuthReply))
+		if f.AuthReply.Code == 0 {
+			line = fmt.Sprintf("auth: %s as %s: no final reply", f.Mech, orNone(f.User))
+		}
+		if f.Outcome.MutualAuth {
+			line += fmt.Sprintf("; server signature verified: %t", f.Outcome.ServerVerified)
+		}
+		if f.Outcome.ServerError != "" {
+			line += "; SASL error from the server: " + f.Outcome.ServerError
+		}
+		r.Detail("%s", line)
+	}
+	if f.QuitErr != nil {
+		r.Detail("quit: %s", f.QuitErr.Describe(s.String(), o.Timeout.Duration))
+	}
+}
+
+func certLine(s *probe.Session) string {
+	if len(s.TLS.PeerCertificates) == 0 {
+		return ""
+	}
+	leaf := s.TLS.PeerCertificates[0]
+	verdict := "verified"
+	switch {
+	case s.Target.Insecure:
+		verdict = "not verified (--insecure)"
+		if err := probe.VerifyChain(s.TLS.PeerCertificates, verifyName(s.Target), s.Target.Roots); err != nil {
+			verdict = "NOT verified (--insecure): " + probe.PlainErr(err)
+		}
+	case s.VerifyErr != nil:
+		verdict = "NOT verified: " + probe.PlainErr(s.VerifyErr)
+	}
+	return fmt.Sprintf("; certificate %q, expires %s; %s", leaf.Subject.CommonName, leaf.NotAfter.UTC().Format("2006-01-02"), verdict)
+}
+
+// verifyName mirrors probe's choice of the name to verify.
+func verifyName(t probe.Target) string {
+	switch {
+	case t.VerifyName != "":
+		return t.VerifyName
+	case t.ServerName != "":
+		return t.ServerName
+	}
+	return t.Host
+}
+
+// perfdata emits every measured phase (auth with -w/-c), total and time.
+func (o *Options) perfdata(f *facts, r *plugin.Result) {
+	for _, ph := range phases {
+		if d, ok := f.S.Duration(ph); ok {
+			var p threshold.Pair
+			if ph == probe.PhaseAuth {
+				p = threshold.Pair{Warn: o.Warning, Crit: o.Critical}
+			}
+			r.AddPerf(plugin.Seconds(string(ph), d, p))
+		}
+	}
+	r.AddPerf(plugin.Seconds("total", f.Total, threshold.Pair{}), plugin.Seconds("time", f.Total, threshold.Pair{}))
+}
+
+// scrub removes every registered secret from what will be printed, whatever
+// a message above quoted (server text, library errors).
+func scrub(tr *smtp.Transcript, r *plugin.Result) {
+	for i := range r.Findings {
+		r.Findings[i].Text = tr.Scrub(r.Findings[i].Text)
+	}
+	for i := range r.Details {
+		r.Details[i] = tr.Scrub(r.Details[i])
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }

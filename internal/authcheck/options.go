@@ -1,0 +1,219 @@
+// Package authcheck is check_smtp_auth: it logs in to an SMTP submission
+// service with a SASL mechanism and judges the outcome. Credentials come from
+// references (env:, file:, vault:, keyring:) resolved by internal/secret, or
+// from an OAuth 2 client-credentials grant; they are sent only over verified
+// TLS unless the command line says otherwise, and never appear in output.
+package authcheck
+
+import (
+	"cmp"
+	"crypto/x509"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/smtpcheck/smtpcheck/internal/plugin"
+	"github.com/smtpcheck/smtpcheck/internal/probe"
+	"github.com/smtpcheck/smtpcheck/internal/sasl"
+	"github.com/smtpcheck/smtpcheck/internal/secret"
+	"github.com/smtpcheck/smtpcheck/internal/threshold"
+)
+
+// Name is the plugin's name; Service prefixes its status line.
+const (
+	Name    = "check_smtp_auth"
+	Service = "SMTP AUTH"
+)
+
+// Options are check_smtp_auth's flags.
+type Options struct {
+	plugin.Common
+	secret.Options `group:"Secret stores (for vault: and keyring: references)"`
+
+	Host string `short:"H" long:"hostname" value-name:"HOST" description:"Host name or IP address to check (default: localhost)"`
+	Port int    `short:"p" long:"port" description:"TCP port (default: 587 with STARTTLS; 465 means implicit TLS)"`
+	IPv4 bool   `short:"4" long:"use-ipv4" description:"Connect over IPv4 only"`
+	IPv6 bool   `short:"6" long:"use-ipv6" description:"Connect over IPv6 only"`
+	FQDN string `short:"F" long:"fqdn" value-name:"NAME" description:"Name sent with EHLO (default: this host's name)"`
+
+	SSL        bool   `short:"s" long:"ssl" description:"Implicit TLS from the first byte (SMTPS; the default on port 465)"`
+	TLSAlias   bool   `long:"tls" description:"Same as --ssl"`
+	StartTLS   bool   `short:"S" long:"starttls" description:"Use STARTTLS (the default, except on port 465)"`
+	NoTLS      bool   `long:"no-tls" description:"Do not encrypt at all (credentials are then only sent with --allow-plaintext)"`
+	SNIName    string `long:"sni-name" value-name:"NAME" description:"Send this name as SNI (default: -H when it is a name)"`
+	VerifyName string `long:"verify-name" value-name:"NAME" description:"Verify the certificate for this name (default: the SNI name or -H)"`
+	CAFile     string `long:"ca-file" value-name:"FILE" description:"Trust the CAs in this PEM file instead of the system's"`
+	Insecure   bool   `long:"insecure" description:"Send credentials even if the certificate does not verify (said in the output)"`
+
+	AllowPlaintext bool `long:"allow-plaintext" description:"Send credentials without TLS when there is none (said in the output)"`
+
+	Mech        string `short:"m" long:"mech" default:"auto" value-name:"MECH" description:"SASL mechanism: auto, SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER; auto picks the strongest offered"`
+	User        string `long:"user" value-name:"NAME" description:"User name to log in as"`
+	PasswordRef string `long:"password-ref" value-name:"REF" description:"Password reference: env:NAME, file:PATH, vault:MOUNT/PATH#FIELD, keyring:SERVICE/KEY (vault:MOUNT/PATH without #FIELD gives user and password)"`
+	TokenRef    string `long:"token-ref" value-name:"REF" description:"OAuth 2 access token reference, for XOAUTH2 and OAUTHBEARER"`
+
+	OAuthTokenURL        string `long:"oauth-token-url" value-name:"URL" description:"Fetch an access token from this OAuth 2 token endpoint (client-credentials grant)"`
+	OAuthClientIDRef     string `long:"oauth-client-id-ref" value-name:"REF" description:"OAuth client ID reference (env:, file:, vault:, keyring:)"`
+	OAuthClientSecretRef string `long:"oauth-client-secret-ref" value-name:"REF" description:"OAuth client secret reference"`
+	OAuthScope           string `long:"oauth-scope" value-name:"SCOPE" description:"Scope to ask the token endpoint for, e.g. https://outlook.office365.com/.default"`
+
+	AuthType string `short:"A" long:"authtype" value-name:"MECH" description:"check_smtp compatibility: same as --mech"`
+	AuthUser string `short:"U" long:"authuser" value-name:"USER" description:"check_smtp compatibility: same as --user"`
+	AuthPass string `short:"P" long:"authpass" value-name:"PASSWORD" description:"check_smtp compatibility: a literal password, visible to other users (the output warns); prefer --password-ref"`
+
+	ExpectFail bool `long:"expect-fail" description:"OK when the server refuses the credentials, CRITICAL when it accepts them (a disabled account must stay disabled)"`
+
+	Warning  threshold.Range `short:"w" long:"warning" value-name:"RANGE" description:"AUTH time in seconds that gives WARNING (Nagios range)"`
+	Critical threshold.Range `short:"c" long:"critical" value-name:"RANGE" description:"AUTH time in seconds that gives CRITICAL"`
+
+	// Derived by Validate.
+	mech       string // upper-cased; "AUTO" for auto
+	user       string
+	roots      *x509.CertPool
+	tlsMode    probe.TLSMode
+	passOnArgv bool
+	useToken   bool
+}
+
+// Validate checks combinations and derives what the run needs.
+func (o *Options) Validate() error {
+	if o.Host == "" && len(o.Args) > 0 {
+		o.Host, o.Args = o.Args[0], o.Args[1:]
+	}
+	o.Host = cmp.Or(o.Host, "localhost")
+	if o.IPv4 && o.IPv6 {
+		return plugin.Usagef("-4 and -6 exclude each other")
+	}
+	o.SSL = o.SSL || o.TLSAlias
+	if n := btoi(o.SSL) + btoi(o.StartTLS) + btoi(o.NoTLS); n > 1 {
+		return plugin.Usagef("-s (implicit TLS), -S (STARTTLS) and --no-tls exclude each other")
+	}
+	if o.Port == 0 {
+		o.Port = 587
+		if o.SSL {
+			o.Port = 465
+		}
+	}
+	if o.Port < 1 || o.Port > 65535 {
+		return plugin.Usagef("-p %d: want a port between 1 and 65535", o.Port)
+	}
+	switch {
+	case o.SSL, o.Port == 465 && !o.StartTLS && !o.NoTLS:
+		o.tlsMode = probe.TLSImplicit
+	case o.NoTLS:
+		o.tlsMode = probe.TLSNone
+	default:
+		o.tlsMode = probe.TLSStartTLS
+	}
+	if o.CAFile != "" {
+		var err error
+		if o.roots, err = probe.LoadRoots(o.CAFile); err != nil {
+			return plugin.Usagef("--ca-file: %v", err)
+		}
+	}
+	return o.validateCredentials()
+}
+
+func (o *Options) validateCredentials() error {
+	if o.AuthType != "" && !strings.EqualFold(o.Mech, "auto") && !strings.EqualFold(o.Mech, o.AuthType) {
+		return plugin.Usagef("-A %s and --mech %s disagree", o.AuthType, o.Mech)
+	}
+	o.mech = strings.ToUpper(cmp.Or(o.AuthType, o.Mech, "auto"))
+	if o.mech != "AUTO" && !sasl.Known(o.mech) {
+		return plugin.Usagef("--mech %s: want auto, %s or %s", o.mech,
+			strings.Join(sasl.PasswordMechs, ", "), strings.Join(sasl.TokenMechs, ", "))
+	}
+	if o.User != "" && o.AuthUser != "" && o.User != o.AuthUser {
+		return plugin.Usagef("--user and -U give different users")
+	}
+	o.user = cmp.Or(o.User, o.AuthUser)
+	if o.AuthPass != "" && o.PasswordRef != "" {
+		return plugin.Usagef("-P and --password-ref exclude each other: keep --password-ref")
+	}
+	o.passOnArgv = o.AuthPass != ""
+	hasPass := o.passOnArgv || o.PasswordRef != ""
+	oauth := o.OAuthTokenURL != "" || o.OAuthClientIDRef != "" || o.OAuthClientSecretRef != "" || o.OAuthScope != ""
+	if o.TokenRef != "" && oauth {
+		return plugin.Usagef("--token-ref and --oauth-* exclude each other: give a token, or how to fetch one")
+	}
+	if oauth {
+		if o.OAuthTokenURL == "" || o.OAuthClientIDRef == "" || o.OAuthClientSecretRef == "" {
+			return plugin.Usagef("the client-credentials grant needs --oauth-token-url, --oauth-client-id-ref and --oauth-client-secret-ref")
+		}
+		if err := checkTokenURL(o.OAuthTokenURL); err != nil {
+			return err
+		}
+	}
+	o.useToken = o.TokenRef != "" || oauth
+	switch {
+	case hasPass && o.useToken:
+		return plugin.Usagef("give a password (--password-ref) or a token (--token-ref, --oauth-*), not both")
+	case !hasPass && !o.useToken:
+		return plugin.Usagef("no credentials: give --user and --password-ref (or -U and -P), or --token-ref / --oauth-token-url")
+	case o.mech != "AUTO" && sasl.IsToken(o.mech) && !o.useToken:
+		return plugin.Usagef("--mech %s takes an OAuth token: give --token-ref or --oauth-token-url", o.mech)
+	case o.mech != "AUTO" && !sasl.IsToken(o.mech) && o.useToken:
+		return plugin.Usagef("--mech %s takes a password: give --password-ref", o.mech)
+	case o.user == "" && !loginRef(o.PasswordRef) && o.mech != sasl.OAuthBearer && !(o.useToken && o.mech == "AUTO"):
+		return plugin.Usagef("no user: give --user (or -U)")
+	}
+	return nil
+}
+
+// checkTokenURL wants https, or http to a loopback address (a local proxy).
+func checkTokenURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return plugin.Usagef("--oauth-token-url %q: not an absolute URL", s)
+	}
+	if u.Scheme == "https" {
+		return nil
+	}
+	if u.Scheme == "http" {
+		h := u.Hostname()
+		if ip := net.ParseIP(h); (ip != nil && ip.IsLoopback()) || h == "localhost" {
+			return nil
+		}
+	}
+	return plugin.Usagef("--oauth-token-url %q: want https:// (http:// only to a loopback address), the client secret travels there", s)
+}
+
+// loginRef is a vault reference without #field: it yields user and password.
+func loginRef(ref string) bool {
+	return strings.HasPrefix(ref, "vault:") && !strings.Contains(ref, "#")
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// heloName is this host's name, as check_smtp sends.
+func (o *Options) heloName() string {
+	if o.FQDN != "" {
+		return o.FQDN
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "localhost"
+}
+
+// target builds the probe target.
+func (o *Options) target() probe.Target {
+	t := probe.Target{
+		Host: o.Host, Port: o.Port, Network: "ip", TLS: o.tlsMode,
+		ServerName: o.SNIName, VerifyName: o.VerifyName, Roots: o.roots, Insecure: o.Insecure,
+		HeloName: o.heloName(),
+	}
+	switch {
+	case o.IPv4:
+		t.Network = "ip4"
+	case o.IPv6:
+		t.Network = "ip6"
+	}
+	return t
+}
