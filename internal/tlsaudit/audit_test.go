@@ -1,6 +1,8 @@
 package tlsaudit
 
 import (
+	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/tls"
 	"crypto/x509"
 	"net"
@@ -78,5 +80,55 @@ func TestFacts(t *testing.T) {
 		if got, err := ParseVersion(s); err != nil || got != v {
 			t.Errorf("ParseVersion(%q) = %v, %v", s, got, err)
 		}
+	}
+}
+
+// TestExpiredBeforeRoot: a leaf that expired before its root was issued is
+// reported as expired only, not also as untrusted at the moment it was valid.
+func TestExpiredBeforeRoot(t *testing.T) {
+	now := time.Now()
+	root := smtptest.MustNewCA(t, "Young Root")
+	leaf := parse(t, root.MustIssue(t, smtptest.LeafOptions{DNSNames: []string{"mx.test"}, NotBefore: now.Add(-72 * time.Hour), NotAfter: now.Add(-48 * time.Hour)}))
+	roots := Roots{Pool: root.Pool(), Certs: []*x509.Certificate{root.Cert}, Label: "test roots"}
+	if probs := Verify(leaf, "mx.test", roots, now); len(probs) != 1 || probs[0].Kind != Expired {
+		t.Fatalf("want one Expired problem: %+v", probs)
+	}
+}
+
+func TestDANEMatching(t *testing.T) {
+	root := smtptest.MustNewCA(t, "Root")
+	inter, err := root.NewIntermediate("Inter", time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs := parse(t, inter.MustIssue(t, smtptest.LeafOptions{DNSNames: []string{"mx.test"}}))
+	certs = append(certs, root.Cert)
+	chain := Chain(certs, time.Now())
+	spki := sha256.Sum256(certs[0].RawSubjectPublicKeyInfo)
+	rootHash := sha512.Sum512(root.Cert.Raw)
+	recs := []TLSA{
+		{3, 1, 1, spki[:]},
+		{2, 0, 2, rootHash[:]},
+		{1, 1, 1, spki[:]},
+		{3, 1, 1, make([]byte, 32)},
+		{3, 2, 1, spki[:]},
+	}
+	got := MatchDANE(recs, certs, chain)
+	want := []struct {
+		matched, usable bool
+		idx             int
+	}{{true, true, 0}, {true, true, 2}, {false, false, -1}, {false, true, -1}, {false, false, -1}}
+	for i, w := range want {
+		g := got[i]
+		if g.Matched != w.matched || g.Usable != w.usable || (w.idx >= 0 && g.Cert.Index != w.idx) {
+			t.Errorf("record %s: %+v", recs[i], g)
+		}
+	}
+	// A DANE-TA match on a certificate the leaf does not chain to does not count.
+	stray := smtptest.MustNewCA(t, "Stray")
+	h := sha256.Sum256(stray.Cert.Raw)
+	m := MatchDANE([]TLSA{{2, 0, 1, h[:]}}, append(certs, stray.Cert), Chain(append(certs, stray.Cert), time.Now()))
+	if m[0].Matched || m[0].Problem == "" {
+		t.Errorf("stray TA: %+v", m[0])
 	}
 }

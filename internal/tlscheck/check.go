@@ -17,6 +17,8 @@ type facts struct {
 	S     *probe.Session
 	Err   *probe.Error // what ended the main session before TLS was up
 	Scan  []tlsaudit.ScanResult
+	DANE  *daneFacts // with --dane
+	STS   *stsFacts  // with --mta-sts
 	Total time.Duration
 }
 
@@ -29,6 +31,13 @@ func Check(ctx context.Context, o *Options) *plugin.Result {
 	if o.ScanVersions {
 		// The scan's handshakes run beside the main session, under the same deadline.
 		wg.Go(func() { f.Scan = o.scan(ctx) })
+	}
+	// DNS and the MTA-STS policy, too, run beside the session.
+	if o.DANE {
+		wg.Go(func() { f.DANE = o.lookupTLSA(ctx) })
+	}
+	if o.MTASTS != "" {
+		wg.Go(func() { f.STS = o.lookupSTS(ctx) })
 	}
 	f.S, f.Err = o.session(ctx, o.target(), smtp.NewTranscript())
 	wg.Wait()

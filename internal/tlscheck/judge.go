@@ -2,9 +2,12 @@ package tlscheck
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
@@ -24,6 +27,9 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 		}
 		r.Add(st, "%s", o.describe(f.Err, s.String()))
 		o.judgeScan(f, r)
+		if f.STS != nil {
+			o.judgeSTS(f.STS, r) // the policy does not depend on the session
+		}
 		r.Transcript = s.Transcript.Lines()
 		return
 	}
@@ -36,7 +42,14 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 	r.Detail("tls: %s %s via %s, SNI %s", tlsaudit.VersionName(sess.Version), tls.CipherSuiteName(sess.Cipher),
 		modeName(o.mode), orNone(sess.ServerName))
 
-	// Trust, validity periods and name: each problem is its own CRITICAL.
+	// A DNSSEC-validated TLSA match changes what the PKIX problems below mean.
+	trust, daneOK := daneNone, ""
+	if f.DANE != nil {
+		trust, daneOK = o.judgeDANE(f.DANE, certs, sess.Chain, r)
+	}
+
+	// Trust, validity periods and name: each problem is its own CRITICAL,
+	// unless a DANE match takes its verdict away (RFC 7672 §3.1).
 	roots := o.roots
 	if !o.haveCAFile {
 		pool, err := probe.SystemRootsFor(certs)
@@ -46,7 +59,13 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 		roots.Pool = pool
 	}
 	probs := tlsaudit.Verify(certs, o.verifyName(), roots, now)
+	kept := 0
 	for _, p := range probs {
+		if relaxed(trust, p) {
+			r.Detail("dane: not judged under %s (RFC 7672 §3.1): %s", map[daneTrust]string{daneTA: "DANE-TA", daneEE: "DANE-EE"}[trust], p.Text)
+			continue
+		}
+		kept++
 		r.Add(plugin.Critical, "%s", p.Text)
 	}
 	if len(probs) == 0 {
@@ -65,30 +84,79 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 
 	earliest, ok := tlsaudit.Earliest(sess.Chain)
 	if ok && !expiredOrEarly(earliest, now) {
+		st := plugin.OK
 		switch o.days.Check(float64(earliest.DaysLeft)) {
 		case threshold.Critical:
-			r.Add(plugin.Critical, "%s", expiry(earliest))
+			st = plugin.Critical
 		case threshold.Warning:
-			r.Add(plugin.Warning, "%s", expiry(earliest))
+			st = plugin.Warning
+		}
+		switch {
+		case st != plugin.OK && trust == daneEE:
+			r.Detail("dane: not judged under DANE-EE (RFC 7672 §3.1.1): %s", expiry(earliest))
+		case st != plugin.OK:
+			r.Add(st, "%s", expiry(earliest))
 		}
 	}
 
-	if n := len(sess.OCSPStaple); n > 0 {
-		r.Detail("ocsp: a stapled response of %d bytes", n)
-	} else {
+	o.judgeOCSP(sess.OCSPStaple, certs, now, r)
+	o.judgeScan(f, r)
+	o.chainPerf(sess.Chain, r)
+	if ok {
+		chainText := "chain verified for " + o.verifyName()
+		switch {
+		case len(probs) > 0 && kept == 0 && trust == daneEE:
+			chainText = fmt.Sprintf("chain not judged under DANE-EE (%d PKIX problems ignored)", len(probs))
+		case len(probs) > 0 && kept == 0:
+			chainText = "chain verified for " + o.verifyName() + " up to the DANE-TA trust anchor"
+		}
+		r.Add(plugin.OK, "%s: %s via %s, %s; earliest expiry: %s", s,
+			tlsaudit.VersionName(sess.Version), modeName(o.mode), chainText, expiry(earliest))
+	}
+	if daneOK != "" {
+		r.Add(plugin.OK, "%s", daneOK)
+	}
+	if f.STS != nil {
+		o.judgeSTS(f.STS, r)
+	}
+	r.Transcript = s.Transcript.Lines()
+}
+
+// judgeOCSP reads a stapled OCSP response: revoked is CRITICAL, unknown or
+// stale (nextUpdate passed) WARNING, unusable WARNING.
+func (o *Options) judgeOCSP(staple []byte, certs []*x509.Certificate, now time.Time, r *plugin.Result) {
+	if len(staple) == 0 {
 		r.Detail("ocsp: no stapled response")
 		if o.RequireOCSP {
 			r.Add(plugin.Critical, "tls: the server staples no OCSP response (--require-ocsp-staple)")
 		}
+		return
 	}
-
-	o.judgeScan(f, r)
-	o.chainPerf(sess.Chain, r)
-	if ok {
-		r.Add(plugin.OK, "%s: %s via %s, chain verified for %s; earliest expiry: %s", s,
-			tlsaudit.VersionName(sess.Version), modeName(o.mode), o.verifyName(), expiry(earliest))
+	resp, err := tlsaudit.ParseStaple(staple, certs, o.roots.Certs, now)
+	if err != nil {
+		r.Add(plugin.Warning, "ocsp: the stapled response (%d bytes) cannot be used: %v", len(staple), err)
+		return
 	}
-	r.Transcript = s.Transcript.Lines()
+	name := tlsaudit.Name(certs[0])
+	next := "none given"
+	if !resp.NextUpdate.IsZero() {
+		next = tlsaudit.Date(resp.NextUpdate)
+	}
+	sig := "signature verified"
+	if !resp.Verified {
+		sig = "signature not checked: the issuer of the certificate is unknown"
+	}
+	r.Detail("ocsp: stapled response: %s, this update %s, next update %s (%s)", resp.Status, tlsaudit.Date(resp.ThisUpdate), next, sig)
+	switch resp.Status {
+	case tlsaudit.OCSPRevoked:
+		r.Add(plugin.Critical, "ocsp: certificate %q was revoked on %s (%s), says the stapled OCSP response",
+			name, tlsaudit.Date(resp.RevokedAt), tlsaudit.ReasonName(resp.RevocationReason))
+	case tlsaudit.OCSPUnknown:
+		r.Add(plugin.Warning, "ocsp: the stapled OCSP response says status unknown for certificate %q", name)
+	}
+	if resp.Stale {
+		r.Add(plugin.Warning, "ocsp: the stapled OCSP response is stale: its next update was due %s", tlsaudit.Date(resp.NextUpdate))
+	}
 }
 
 func expiredOrEarly(c tlsaudit.Cert, now time.Time) bool {
@@ -97,6 +165,9 @@ func expiredOrEarly(c tlsaudit.Cert, now time.Time) bool {
 
 // expiry words an element's remaining validity, naming it.
 func expiry(c tlsaudit.Cert) string {
+	if c.DaysLeft < 0 {
+		return fmt.Sprintf("%s %q expired on %s", tlsaudit.Role(&c), c.Name, tlsaudit.Date(c.NotAfter))
+	}
 	return fmt.Sprintf("%s %q expires in %d days (%s)", tlsaudit.Role(&c), c.Name, c.DaysLeft, tlsaudit.Date(c.NotAfter))
 }
 
@@ -222,4 +293,115 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// judgeDANE reports the TLSA records against the chain the server sent and
+// says what a validated match changes.
+func (o *Options) judgeDANE(d *daneFacts, certs []*x509.Certificate, chain []tlsaudit.Cert, r *plugin.Result) (daneTrust, string) {
+	asked := ""
+	if d.Server != "" {
+		asked = " (asked " + d.Server + ")"
+	}
+	switch {
+	case d.Timeout:
+		r.Add(o.Timeout.State, "dane: no answer for the TLSA records at %s within the %s s timeout%s", d.Name, secs(o), asked)
+		return daneNone, ""
+	case d.Err != nil:
+		r.Add(plugin.Critical, "dane: the TLSA lookup for %s failed: %v", d.Name, d.Err)
+		return daneNone, ""
+	case d.Rcode != dns.RcodeSuccess && d.Rcode != dns.RcodeNameError:
+		r.Add(plugin.Critical, "dane: the TLSA lookup for %s failed: %s%s - a validating resolver also answers SERVFAIL for records with broken DNSSEC signatures",
+			d.Name, rcodeText(d.Rcode), asked)
+		return daneNone, ""
+	case len(d.Records) == 0:
+		r.Add(plugin.Critical, "dane: no TLSA records at %s%s: the server cannot be authenticated by DANE (--dane)", d.Name, asked)
+		return daneNone, ""
+	}
+	matches := tlsaudit.MatchDANE(d.Records, certs, chain)
+	var usable, unmatched []string
+	trust, okText := daneNone, ""
+	var first *tlsaudit.DANEMatch
+	for i := range matches {
+		m := &matches[i]
+		switch {
+		case !m.Usable:
+			r.Detail("dane: TLSA %s ignored: %s", m.Record, m.Unusable)
+			continue
+		case m.Matched:
+			r.Detail("dane: TLSA %s (%s) matches %s %q", m.Record, usageName(m.Record.Usage), tlsaudit.Role(m.Cert), m.Cert.Name)
+			if first == nil || (m.Record.Usage == tlsaudit.UsageDANEEE && first.Record.Usage != tlsaudit.UsageDANEEE) {
+				first = m
+			}
+		case m.Problem != "":
+			r.Detail("dane: TLSA %s (%s) does not count: %s", m.Record, usageName(m.Record.Usage), m.Problem)
+			unmatched = append(unmatched, m.Record.String())
+		default:
+			r.Detail("dane: TLSA %s (%s) matches no certificate the server sent", m.Record, usageName(m.Record.Usage))
+			unmatched = append(unmatched, m.Record.String())
+		}
+		usable = append(usable, m.Record.String())
+	}
+	if d.AD {
+		r.Detail("dane: the TLSA answer for %s is DNSSEC-validated (AD bit set by %s)", d.Name, d.Server)
+	} else {
+		r.Add(o.daneInsecureState, "dane: the TLSA answer for %s from %s lacks the AD bit: DNSSEC could not be confirmed, so DANE cannot be relied on (is the resolver validating?)",
+			d.Name, d.Server)
+	}
+	switch {
+	case len(usable) == 0:
+		r.Add(plugin.Critical, "dane: none of the %d TLSA records at %s applies to SMTP (usages 0 and 1 do not, RFC 7672 §3.1.3)", len(d.Records), d.Name)
+	case first == nil:
+		r.Add(plugin.Critical, "dane: no TLSA record at %s matches the chain the server sent: %s", d.Name, strings.Join(unmatched, ", "))
+	case d.AD:
+		okText = fmt.Sprintf("dane: TLSA %s matches %s %q", first.Record.Params(), tlsaudit.Role(first.Cert), first.Cert.Name)
+		trust = daneTA
+		if first.Record.Usage == tlsaudit.UsageDANEEE {
+			trust = daneEE
+		}
+	}
+	return trust, okText
+}
+
+// judgeSTS checks that the MX name is among the policy's mx patterns.
+func (o *Options) judgeSTS(s *stsFacts, r *plugin.Result) {
+	host := o.mxName()
+	switch {
+	case s.Timeout:
+		r.Add(o.Timeout.State, "mta-sts: no answer for %s within the %s s timeout", orURL(s), secs(o))
+		return
+	case s.TXTErr != nil:
+		r.Add(plugin.Critical, "mta-sts: no MTA-STS record at %s: %v", s.TXTName, s.TXTErr)
+		return
+	}
+	r.Detail("mta-sts: %s: v=STSv1, id %s", s.TXTName, s.Record.ID)
+	if s.FetchErr != nil {
+		r.Add(plugin.Critical, "mta-sts: cannot get the policy %s: %v", s.URL, s.FetchErr)
+		return
+	}
+	p := s.Policy
+	r.Detail("mta-sts: policy %s: mode %s, max_age %d s, mx %s", s.URL, p.Mode, p.MaxAge, orNone(strings.Join(p.MX, ", ")))
+	pat, ok := p.MatchMX(host)
+	switch {
+	case p.Mode == "none":
+		r.Add(plugin.OK, "mta-sts: %s's policy is mode none (MTA-STS switched off)", s.Domain)
+	case ok:
+		r.Add(plugin.OK, "mta-sts: %s matches mx %s of %s's policy (mode %s)", host, pat, s.Domain, p.Mode)
+	case p.Mode == "enforce":
+		r.Add(plugin.Critical, "mta-sts: %s matches no mx of %s's policy (mode enforce: senders will not deliver to it): %s", host, s.Domain, strings.Join(p.MX, ", "))
+	default:
+		r.Add(plugin.Warning, "mta-sts: %s matches no mx of %s's policy (mode testing: failures are only reported): %s", host, s.Domain, strings.Join(p.MX, ", "))
+	}
+}
+
+// relaxed reports whether a validated DANE match takes the problem's
+// verdict away: DANE-EE every PKIX problem (trust, name, validity), DANE-TA
+// only the trust in a system or --ca-file root.
+func relaxed(t daneTrust, p tlsaudit.Problem) bool {
+	switch t {
+	case daneEE:
+		return true
+	case daneTA:
+		return p.Kind == tlsaudit.UnknownIssuer || p.Kind == tlsaudit.SelfSigned
+	}
+	return false
 }

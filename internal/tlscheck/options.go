@@ -1,12 +1,17 @@
 // Package tlscheck is check_smtp_tls: it runs one TLS session (STARTTLS or
 // implicit TLS), optionally a handshake per protocol version, and judges the
-// certificate chain, the keys and signatures, the protocol and OCSP stapling.
+// certificate chain, the keys and signatures, the protocol, the stapled OCSP
+// response and, on request, DANE (TLSA records) and the MTA-STS policy.
 package tlscheck
 
 import (
 	"crypto/tls"
+	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/miekg/dns"
 
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
@@ -48,6 +53,12 @@ type Options struct {
 	LegacyState  string `long:"legacy-tls-state" default:"WARNING" value-name:"STATE" description:"State when --scan-versions finds TLS 1.0 or 1.1 accepted"`
 	RequireOCSP  bool   `long:"require-ocsp-staple" description:"CRITICAL unless the server staples an OCSP response"`
 
+	DANE              bool   `long:"dane" description:"Look up the TLSA records of _PORT._tcp.HOST and match them against the chain (RFC 7672: DANE-TA and DANE-EE); needs a DNSSEC-validating resolver"`
+	DANEInsecureState string `long:"dane-insecure-state" default:"WARNING" value-name:"STATE" description:"State when the TLSA answer lacks the AD bit (DNSSEC not confirmed)"`
+	MTASTS            string `long:"mta-sts" value-name:"DOMAIN" description:"Check that HOST is an mx of DOMAIN's MTA-STS policy (RFC 8461) and report its mode"`
+	MTASTSURLBase     string `long:"mta-sts-url-base" value-name:"URL" description:"Fetch the MTA-STS policy from URL/.well-known/mta-sts.txt instead of https://mta-sts.DOMAIN (the certificate must still be valid for mta-sts.DOMAIN)"`
+	DNSServer         string `long:"dns-server" value-name:"ADDR[:PORT]" description:"Ask this DNS server (for HOST, TLSA and MTA-STS) instead of the system's resolver"`
+
 	// Derived by Validate.
 	days        threshold.Pair
 	roots       tlsaudit.Roots
@@ -57,6 +68,9 @@ type Options struct {
 	md5State    plugin.State
 	legacyState plugin.State
 	mode        probe.TLSMode
+
+	daneInsecureState plugin.State
+	dnsServer         string // --dns-server with its port
 }
 
 // Validate checks combinations and derives what the run needs.
@@ -99,7 +113,8 @@ func (o *Options) Validate() error {
 	for _, s := range []struct {
 		flag, val string
 		dst       *plugin.State
-	}{{"--sha1-state", o.SHA1State, &o.sha1State}, {"--md5-state", o.MD5State, &o.md5State}, {"--legacy-tls-state", o.LegacyState, &o.legacyState}} {
+	}{{"--sha1-state", o.SHA1State, &o.sha1State}, {"--md5-state", o.MD5State, &o.md5State}, {"--legacy-tls-state", o.LegacyState, &o.legacyState},
+		{"--dane-insecure-state", o.DANEInsecureState, &o.daneInsecureState}} {
 		if *s.dst, err = plugin.ParseState(s.val); err != nil {
 			return plugin.Usagef("%s: %v", s.flag, err)
 		}
@@ -112,7 +127,47 @@ func (o *Options) Validate() error {
 		o.roots.Label = "--ca-file " + o.CAFile
 		o.haveCAFile = true
 	}
+	return o.validateDNS()
+}
+
+// validateDNS checks the options of --dane and --mta-sts.
+func (o *Options) validateDNS() error {
+	if o.DNSServer != "" {
+		var err error
+		if o.dnsServer, err = dnsServerAddr(o.DNSServer); err != nil {
+			return plugin.Usagef("--dns-server %q: %v", o.DNSServer, err)
+		}
+	}
+	if (o.DANE || o.MTASTS != "") && o.mxName() == "" {
+		return plugin.Usagef("--dane and --mta-sts need the MX host name: give -H NAME, or --verify-name NAME with an address")
+	}
+	if o.MTASTS != "" {
+		o.MTASTS = strings.ToLower(strings.TrimSuffix(o.MTASTS, "."))
+		if _, ok := dns.IsDomainName(o.MTASTS); !ok || !strings.Contains(o.MTASTS, ".") {
+			return plugin.Usagef("--mta-sts %q: want a mail domain", o.MTASTS)
+		}
+	}
+	if o.MTASTSURLBase != "" {
+		u, err := url.Parse(o.MTASTSURLBase)
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			return plugin.Usagef("--mta-sts-url-base %q: want https://HOST[:PORT]", o.MTASTSURLBase)
+		}
+		if o.MTASTS == "" {
+			return plugin.Usagef("--mta-sts-url-base needs --mta-sts DOMAIN")
+		}
+	}
 	return nil
+}
+
+// mxName is the host name DANE and MTA-STS are about: -H when it is a
+// name, else the name the certificate is verified for; "" when neither is.
+func (o *Options) mxName() string {
+	for _, n := range []string{o.Host, o.verifyName()} {
+		if _, err := netip.ParseAddr(n); err != nil && n != "" {
+			return strings.ToLower(strings.TrimSuffix(n, "."))
+		}
+	}
+	return ""
 }
 
 // parseDays maps -w/-c/-D to ranges over "days left". A plain number N
@@ -170,6 +225,7 @@ func (o *Options) target() probe.Target {
 		Insecure:   true, // the chain is verified and judged by tlsaudit
 		MinVersion: o.minTLS,
 		HeloName:   o.FQDN,
+		Resolver:   o.resolver(),
 	}
 	if o.IPv4 {
 		t.Network = "ip4"

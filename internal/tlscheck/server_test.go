@@ -94,7 +94,7 @@ func TestCertificates(t *testing.T) {
 		o.RSABits, o.SignatureAlgorithm = 2048, x509.SHA1WithRSA
 	}))
 	stapled := valid
-	stapled.OCSPStaple = []byte("not parsed, only seen")
+	stapled.OCSPStaple = []byte("not an OCSP response")
 
 	cases := []struct {
 		name   string
@@ -149,7 +149,8 @@ func TestCertificates(t *testing.T) {
 			[]string{"--min-tls", "1.3"}, 2, "SMTP TLS CRITICAL - tls: negotiated TLSv1.2, below --min-tls TLSv1.3"},
 		{"no OCSP staple required", serve(t, root, valid, smtptest.Config{}, nil), []string{"--require-ocsp-staple"}, 2,
 			"SMTP TLS CRITICAL - tls: the server staples no OCSP response (--require-ocsp-staple)"},
-		{"OCSP staple present", serve(t, root, stapled, smtptest.Config{}, nil), []string{"--require-ocsp-staple"}, 0, okLine("STARTTLS")},
+		{"OCSP staple unusable", serve(t, root, stapled, smtptest.Config{}, nil), []string{"--require-ocsp-staple"}, 1,
+			"SMTP TLS WARNING - ocsp: the stapled response (20 bytes) cannot be used: it is not a DER-encoded OCSP response"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

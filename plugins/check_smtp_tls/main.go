@@ -1,6 +1,7 @@
 // Command check_smtp_tls checks an SMTP server's TLS: the certificate chain
 // (trust, name, expiry of every element, keys and signatures), the
-// negotiated protocol, OCSP stapling and, on request, the versions accepted.
+// negotiated protocol, the stapled OCSP response and, on request, the
+// versions accepted, DANE (TLSA records) and the MTA-STS policy.
 package main
 
 import (

@@ -1,0 +1,67 @@
+package tlscheck
+
+import (
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+// dnsServer answers from a fixed zone on loopback, so that no query ever
+// leaves the machine (the pattern of conncheck's --mx tests). With ad it
+// sets the AD bit, as a DNSSEC-validating resolver does for a signed zone.
+// A name listed with the pseudo type "SERVFAIL" gets that rcode.
+func dnsServer(t *testing.T, ad bool, records ...string) string {
+	t.Helper()
+	zone := map[uint16]map[string][]dns.RR{}
+	servfail := map[string]bool{}
+	for _, r := range records {
+		if name, ok := strings.CutSuffix(r, " SERVFAIL"); ok {
+			servfail[strings.ToLower(dns.Fqdn(name))] = true
+			continue
+		}
+		rr, err := dns.NewRR(r)
+		if err != nil {
+			t.Fatalf("%q: %v", r, err)
+		}
+		h := rr.Header()
+		if zone[h.Rrtype] == nil {
+			zone[h.Rrtype] = map[string][]dns.RR{}
+		}
+		zone[h.Rrtype][strings.ToLower(h.Name)] = append(zone[h.Rrtype][strings.ToLower(h.Name)], rr)
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		m.RecursionAvailable = true
+		qq := q.Question[0]
+		name := strings.ToLower(qq.Name)
+		m.Answer = zone[qq.Qtype][name]
+		known := false
+		for _, byName := range zone {
+			known = known || byName[name] != nil
+		}
+		switch {
+		case servfail[name]:
+			m.Rcode = dns.RcodeServerFailure
+		case !known:
+			m.Rcode = dns.RcodeNameError
+		}
+		m.AuthenticatedData = ad && m.Rcode != dns.RcodeServerFailure
+		if opt := q.IsEdns0(); opt != nil {
+			m.SetEdns0(4096, opt.Do())
+		}
+		_ = w.WriteMsg(m)
+	})}
+	started := make(chan struct{})
+	srv.NotifyStartedFunc = func() { close(started) }
+	go func() { _ = srv.ActivateAndServe() }()
+	<-started
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	return pc.LocalAddr().String()
+}

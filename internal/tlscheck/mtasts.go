@@ -1,0 +1,142 @@
+package tlscheck
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/smtpcheck/smtpcheck/internal/probe"
+	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
+)
+
+// stsFacts is what the MTA-STS lookup and policy fetch returned.
+type stsFacts struct {
+	Domain    string
+	TXTName   string
+	TXTServer string
+	Record    tlsaudit.STSRecord
+	TXTErr    error // no usable record
+	URL       string
+	Policy    tlsaudit.STSPolicy
+	FetchErr  error // the policy could not be fetched or parsed
+	Timeout   bool
+}
+
+// maxPolicy bounds the policy body; real ones are a few hundred bytes.
+const maxPolicy = 64 << 10
+
+// lookupSTS reads _mta-sts.DOMAIN and then fetches the policy (RFC 8461 §3).
+func (o *Options) lookupSTS(ctx context.Context) *stsFacts {
+	s := &stsFacts{Domain: o.MTASTS, TXTName: "_mta-sts." + o.MTASTS}
+	ans, err := o.query(ctx, s.TXTName, dns.TypeTXT)
+	s.TXTServer = ans.Server
+	switch {
+	case err != nil:
+		s.TXTErr, s.Timeout = err, err == errDNSTimeout
+		return s
+	case ans.Msg.Rcode == dns.RcodeNameError:
+		s.TXTErr = fmt.Errorf("no such name (asked %s)", ans.Server)
+		return s
+	case ans.Msg.Rcode != dns.RcodeSuccess:
+		s.TXTErr = fmt.Errorf("%s (asked %s)", rcodeText(ans.Msg.Rcode), ans.Server)
+		return s
+	}
+	var txts []string
+	for _, rr := range ans.Msg.Answer {
+		if t, ok := rr.(*dns.TXT); ok {
+			txts = append(txts, strings.Join(t.Txt, "")) // RFC 8461 §3.1: strings are joined
+		}
+	}
+	if s.Record, err = tlsaudit.ParseSTSRecords(txts); err != nil {
+		s.TXTErr = fmt.Errorf("%v (asked %s)", err, ans.Server)
+		return s
+	}
+	s.URL = strings.TrimSuffix(o.stsBase(), "/") + "/.well-known/mta-sts.txt"
+	body, err := o.fetchPolicy(ctx, s.URL)
+	switch {
+	case ctx.Err() != nil:
+		s.FetchErr, s.Timeout = errDNSTimeout, true
+	case err != nil:
+		s.FetchErr = err
+	default:
+		if s.Policy, err = tlsaudit.ParseSTSPolicy(body); err != nil {
+			s.FetchErr = fmt.Errorf("the policy is invalid: %v", err)
+		}
+	}
+	return s
+}
+
+func (o *Options) stsBase() string {
+	if o.MTASTSURLBase != "" {
+		return o.MTASTSURLBase
+	}
+	return "https://mta-sts." + o.MTASTS
+}
+
+// fetchPolicy GETs the policy over HTTPS. The certificate must be valid for
+// mta-sts.DOMAIN whatever --mta-sts-url-base points at (RFC 8461 §3.3), and
+// trusted by --ca-file or the system roots; redirects are not followed (§3.3).
+// Names are resolved like -H (so --dns-server applies) and no proxy is used.
+func (o *Options) fetchPolicy(ctx context.Context, policyURL string) (string, error) {
+	var roots = o.roots.Pool // nil without --ca-file: the system roots
+	if !o.haveCAFile {
+		roots = nil
+	}
+	dialer := &net.Dialer{Resolver: o.resolver()}
+	tr := &http.Transport{
+		DialContext:       dialer.DialContext,
+		TLSClientConfig:   &tls.Config{RootCAs: roots, ServerName: "mta-sts." + o.MTASTS, MinVersion: tls.VersionTLS12},
+		DisableKeepAlives: true,
+		ForceAttemptHTTP2: false,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, policyURL, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // drop Go's `Get "url":` prefix: the message names the URL itself
+		}
+		return "", fmt.Errorf("%s", probe.PlainErr(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		if loc := resp.Header.Get("Location"); loc != "" {
+			return "", fmt.Errorf("HTTP %s, a redirect to %s (RFC 8461 §3.3: not followed)", resp.Status, loc)
+		}
+		return "", fmt.Errorf("HTTP %s", resp.Status)
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/plain" {
+		return "", fmt.Errorf("Content-Type %q, not text/plain (RFC 8461 §3.2)", resp.Header.Get("Content-Type"))
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPolicy+1))
+	if err != nil {
+		return "", fmt.Errorf("reading the body: %s", probe.PlainErr(err))
+	}
+	if len(body) > maxPolicy {
+		return "", fmt.Errorf("the policy is larger than %d KiB", maxPolicy>>10)
+	}
+	return string(body), nil
+}
+
+func orURL(s *stsFacts) string {
+	if s.URL != "" {
+		return s.URL
+	}
+	return s.TXTName
+}
+
+func secs(o *Options) string { return probe.Secs(o.Timeout.Duration) }

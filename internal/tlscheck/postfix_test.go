@@ -1,0 +1,134 @@
+package tlscheck
+
+import (
+	"context"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smtpcheck/smtpcheck/internal/probe"
+	"github.com/smtpcheck/smtpcheck/internal/smtp"
+	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
+)
+
+// postfix returns the environment .ci/mailserver.sh writes; the test skips
+// without it, unless SMTPCHECK_REQUIRE_REAL=1 (set by .ci/run) makes a
+// missing server a failure.
+func postfix(t *testing.T) map[string]string {
+	t.Helper()
+	if os.Getenv("SMTPCHECK_POSTFIX") != "1" {
+		if os.Getenv("SMTPCHECK_REQUIRE_REAL") == "1" {
+			t.Fatal("SMTPCHECK_REQUIRE_REAL=1 but no Postfix: source the env file of .ci/mailserver.sh start")
+		}
+		t.Skip("no real Postfix: run .ci/mailserver.sh start and source its env file")
+	}
+	env := map[string]string{}
+	for _, k := range []string{"CA", "SMTP", "SUBMISSIONS", "EXPIRED", "WRONGNAME", "HOSTNAME"} {
+		env[k] = os.Getenv("SMTPCHECK_POSTFIX_" + k)
+		if env[k] == "" && k != "HOSTNAME" {
+			t.Fatalf("SMTPCHECK_POSTFIX_%s is not set", k)
+		}
+	}
+	if env["HOSTNAME"] == "" {
+		env["HOSTNAME"] = "mail.smtpcheck.test"
+	}
+	return env
+}
+
+// TestPostfix runs check_smtp_tls against the real Postfix of
+// .ci/mailserver.sh: a valid CA-signed certificate on 127.0.0.1:25 and
+// :465, an expired one on 127.0.0.2:25, a wrong name on 127.0.0.3:25.
+func TestPostfix(t *testing.T) {
+	pf := postfix(t)
+	name := pf["HOSTNAME"]
+	hp := func(addr string) []string {
+		h, p, _ := strings.Cut(addr, ":")
+		return []string{"-H", h, "-p", p}
+	}
+	trusted := []string{"--ca-file", pf["CA"], "--verify-name", name}
+	// The valid certificate is made at start with a 10-year life: its date
+	// is matched, not spelled out.
+	expires := `; earliest expiry: certificate "` + regexp.QuoteMeta(name) + `" expires in \d+ days \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)`
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		status string // a regexp, anchored
+	}{
+		{"25 STARTTLS, CA-signed", append(hp(pf["SMTP"]), trusted...), 0,
+			`SMTP TLS OK - ` + regexp.QuoteMeta(pf["SMTP"]) + `: TLSv1\.3 via STARTTLS, chain verified for ` + regexp.QuoteMeta(name) + expires},
+		{"25 by name from /etc/hosts", []string{"-H", name, "-4", "--ca-file", pf["CA"]}, 0,
+			`SMTP TLS OK - ` + regexp.QuoteMeta(name+" ("+pf["SMTP"]+")") + `: TLSv1\.3 via STARTTLS, chain verified for ` + regexp.QuoteMeta(name) + expires},
+		{"465 implicit TLS", append(hp(pf["SUBMISSIONS"]), trusted...), 0,
+			`SMTP TLS OK - ` + regexp.QuoteMeta(pf["SUBMISSIONS"]) + `: TLSv1\.3 via implicit TLS, chain verified for ` + regexp.QuoteMeta(name) + expires},
+		{"25 with the system roots", hp(pf["SMTP"]), 2,
+			regexp.QuoteMeta(`SMTP TLS CRITICAL - certificate "` + name + `" is issued by "smtpcheck test CA", which the server did not send and which is not in the system roots (missing intermediate?)`)},
+		{"25 version scan: Postfix still accepts TLS 1.0 and 1.1", append(hp(pf["SMTP"]), append(trusted, "--scan-versions")...), 1,
+			regexp.QuoteMeta(`SMTP TLS WARNING - scan: the server accepts TLSv1.0 and TLSv1.1`)},
+		{"25 no OCSP staple", append(hp(pf["SMTP"]), append(trusted, "--require-ocsp-staple")...), 2,
+			regexp.QuoteMeta(`SMTP TLS CRITICAL - tls: the server staples no OCSP response (--require-ocsp-staple)`)},
+		{"expired certificate", append(hp(pf["EXPIRED"]), trusted...), 2,
+			regexp.QuoteMeta(`SMTP TLS CRITICAL - certificate "` + name + `" expired on 2020-02-01 00:00 UTC`)},
+		{"wrong name", append(hp(pf["WRONGNAME"]), trusted...), 2,
+			regexp.QuoteMeta(`SMTP TLS CRITICAL - certificate "wrong.example.invalid" is not valid for ` + name + ` (valid for [wrong.example.invalid])`)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := check(t, append(tc.args, "-t", "10")...)
+			if o.Code != tc.code || !regexp.MustCompile("^"+tc.status+"$").MatchString(o.Status()) {
+				t.Errorf("exit %d, status\n  %q\nwant exit %d, status matching\n  %q\n%s", o.Code, o.Status(), tc.code, tc.status, o.Out)
+			}
+		})
+	}
+}
+
+// TestPostfixDANE matches TLSA records, served with the AD bit by the
+// in-process DNS server, against the real Postfix's certificate.
+func TestPostfixDANE(t *testing.T) {
+	pf := postfix(t)
+	name := pf["HOSTNAME"]
+	host, port, _ := strings.Cut(pf["SMTP"], ":")
+	o := Options{Host: host, Port: atoi(t, port)}
+	o.mode = probe.TLSStartTLS
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := o.session(ctx, o.target(), smtp.NewTranscript())
+	if err != nil || s.TLS == nil {
+		t.Fatalf("no TLS session with %s: %v", pf["SMTP"], err)
+	}
+	leaf := s.TLS.PeerCertificates[0]
+	ca, lerr := tlsaudit.LoadRoots(pf["CA"])
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	tlsaName := "_" + port + "._tcp." + name
+	for _, tc := range []struct {
+		name   string
+		rr     string
+		code   int
+		status string
+	}{
+		{"3 1 1", tlsaRR(tlsaName, 3, 1, 1, leaf), 0, `dane: TLSA 3 1 1 matches certificate "` + name + `"`},
+		{"3 0 2", tlsaRR(tlsaName, 3, 0, 2, leaf), 0, `dane: TLSA 3 0 2 matches certificate "` + name + `"`},
+		{"mismatch", tlsaRR(tlsaName, 3, 1, 1, ca.Certs[0]), 2, "dane: no TLSA record at " + tlsaName + " matches"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dnsAddr := dnsServer(t, true, tc.rr, name+". 60 IN A "+host)
+			out := check(t, "-H", name, "-p", port, "-4", "--ca-file", pf["CA"], "--dane", "--dns-server", dnsAddr, "-t", "10")
+			if out.Code != tc.code || !strings.Contains(out.Status(), tc.status) {
+				t.Errorf("exit %d: %s", out.Code, out.Out)
+			}
+		})
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
