@@ -7,7 +7,7 @@ LDFLAGS  := -s -w -X $(MODULE)/internal/plugin.Version=$(VERSION)
 GOBUILD  := CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"
 BIN      := bin
 
-.PHONY: help build test demo bench lint fuzz clean
+.PHONY: help build test demo bench lint fuzz package generate clean
 
 ## help: list the targets
 help:
@@ -42,6 +42,14 @@ fuzz:
 	go test -run='^$$' -fuzz=FuzzReadReply -fuzztime=$${FUZZTIME:-30s} ./internal/smtp/
 	go test -run='^$$' -fuzz=FuzzParseEHLO -fuzztime=$${FUZZTIME:-30s} ./internal/smtp/
 	go test -run='^$$' -fuzz=FuzzParse -fuzztime=$${FUZZTIME:-30s} ./internal/threshold/
+
+## package: .deb and .rpm into dist/ (nfpm; man pages and engine configs generated from the flags)
+package: build
+	@bash packaging/build.sh
+
+## generate: rewrite the man pages and engine configs from the plugins' flags
+generate:
+	go run ./packaging/gen
 
 ## clean: remove build output
 clean:

@@ -1,0 +1,474 @@
+// Command gen writes, from the plugins' go-flags option definitions, the
+// files that describe the plugins to people and to monitoring engines:
+//
+//	packaging/man/<plugin>.1                 man page (go-flags WriteManPage)
+//	contrib/icinga2/smtpcheck-commands.conf  Icinga 2 CheckCommand per plugin
+//	contrib/nagios/<plugin>.cfg              Nagios command definitions
+//	contrib/zabbix/userparameter_smtpcheck.conf
+//	contrib/zabbix/template_smtpcheck.yaml   Zabbix 6.0 template
+//
+// Run it from the repository root: `go run ./packaging/gen` (or with -root).
+// The output is committed; gen_test.go fails when it drifts from the option
+// structs. A new plugin needs one entry in the plugins list below.
+package main
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+
+	flags "github.com/jessevdk/go-flags"
+
+	"github.com/smtpcheck/smtpcheck/internal/authcheck"
+	"github.com/smtpcheck/smtpcheck/internal/conncheck"
+	"github.com/smtpcheck/smtpcheck/internal/plugin"
+	"github.com/smtpcheck/smtpcheck/internal/tlscheck"
+)
+
+// A pluginDef is one plugin as the generator sees it.
+type pluginDef struct {
+	name  string         // binary name, e.g. check_smtp_conn
+	opts  plugin.Options // a zero option struct
+	short string         // one line: man NAME section, Icinga/Nagios comments
+	long  string         // man DESCRIPTION section
+	// zabbix: perfdata labels worth their own dependent item (label, unit).
+	zabbixPerf [][2]string
+	// zabbixArgs: default extra arguments for the Zabbix template macro.
+	zabbixArgs string
+}
+
+// plugins is the list every generated file is built from. Add new plugins here.
+var plugins = []pluginDef{
+	{conncheck.Name, &conncheck.Options{},
+		"check that an SMTP server answers and behaves",
+		"check_smtp_conn connects to an SMTP (or LMTP) server, reads the banner, sends EHLO, optionally upgrades with STARTTLS or speaks implicit TLS, optionally authenticates and sends MAIL FROM/RCPT TO, and times every phase. It accepts the flags of monitoring-plugins' check_smtp, so existing command definitions keep working.",
+		[][2]string{{"total", "s"}}, "--starttls"},
+	{tlscheck.Name, &tlscheck.Options{},
+		"check the TLS certificate chain and protocol of an SMTP server",
+		"check_smtp_tls runs one TLS session against an SMTP server (STARTTLS, or implicit TLS on port 465) and judges the certificate chain (trust, names, days left for every element), keys and signature algorithms, the negotiated TLS version and OCSP stapling. With --scan-versions it tries each TLS version in turn.",
+		[][2]string{{"chain_min_days", ""}}, ""},
+	{authcheck.Name, &authcheck.Options{},
+		"check that an SMTP submission service accepts a login",
+		"check_smtp_auth logs in to an SMTP submission service (STARTTLS on 587 by default, implicit TLS on 465) with a SASL mechanism (SCRAM, CRAM-MD5, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER; the strongest offered by default) and judges the outcome. Credentials are given as references (env:, file:, vault:, keyring:) or fetched with an OAuth 2 client-credentials grant; they are sent only over verified TLS unless the command line says otherwise and never appear in the output.",
+		[][2]string{{"auth", "s"}}, "--extra-opts"},
+	// Next plugins: {deliverycheck.Name, &deliverycheck.Options{}, "...", "...", [][2]string{...}, ""},
+}
+
+// notExposed are the long flags the engine definitions leave out, with the
+// reason; it is printed into the generated files.
+var notExposed = []struct{ long, why string }{
+	{"help", "prints the usage and exits 3: no check is run"},
+	{"version", "prints the version and exits 3: no check is run"},
+	{"output", "--output json replaces the status line and perfdata the engine parses (Zabbix uses it)"},
+	{"tls", "alias of --ssl"},
+	{"mail-from", "alias of --from"},
+}
+
+// noop are flags of one plugin that are aliases or accepted for
+// compatibility only.
+var noop = map[string]string{
+	conncheck.Name + " --sni":      "accepted for check_smtp compatibility, does nothing (SNI is always sent)",
+	authcheck.Name + " --authtype": "check_smtp alias of --mech",
+	authcheck.Name + " --authuser": "check_smtp alias of --user",
+}
+
+func excluded(pl, long string) (string, bool) {
+	if why, ok := noop[pl+" --"+long]; ok {
+		return why, true
+	}
+	for _, n := range notExposed {
+		if n.long == long {
+			return n.why, true
+		}
+	}
+	return "", false
+}
+
+func main() {
+	root := flag.String("root", ".", "repository root to write into")
+	flag.Parse()
+	files, err := generate()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gen:", err)
+		os.Exit(1)
+	}
+	if err := write(*root, files); err != nil {
+		fmt.Fprintln(os.Stderr, "gen:", err)
+		os.Exit(1)
+	}
+	for _, name := range sortedKeys(files) {
+		fmt.Println("wrote", name)
+	}
+}
+
+// write puts files under root.
+func write(root string, files map[string][]byte) error {
+	for _, name := range sortedKeys(files) {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, files[name], 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sortedKeys(m map[string][]byte) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// generate returns every generated file by its path relative to the root.
+func generate() (map[string][]byte, error) {
+	files := map[string][]byte{}
+	var icinga, zbxUP bytes.Buffer
+	icinga.WriteString(header("//", "Icinga 2 CheckCommands for the smtpcheck plugins.",
+		`Installed by the packages as /usr/share/icinga2/include/plugins-contrib.d/smtpcheck.conf;`,
+		`it is loaded with the ITL's plugins-contrib: include <plugins-contrib> in icinga2.conf.`,
+		`Variables: <command>_<long_option_with_underscores>, e.g. vars.smtpcheck_conn_starttls = true.`,
+		`Values are passed as --long=value, so negative ranges (-w -5:5) need no special care.`))
+	zbxUP.WriteString(header("#", "Zabbix agent UserParameters for the smtpcheck plugins.",
+		"Copy to /etc/zabbix/zabbix_agentd.conf.d/ (Debian; zabbix_agentd.d/ elsewhere) and restart the agent.",
+		"Key parameters: [HOST, TIMEOUT, EXTRA ARGUMENTS], e.g. smtpcheck.conn[127.0.0.1,2,\"-p 587 --starttls\"].",
+		"The plugin prints one JSON object (--output json) with state, exit_code, summary and perfdata;",
+		"the template (template_smtpcheck.yaml) reads them with JSONPath dependent items.",
+		"zabbix_agentd (6.0) ignores the exit code of a UserParameter and returns its output (it fails",
+		"only on a timeout), so WARNING/CRITICAL/UNKNOWN results arrive as values, not as 'not supported'.",
+		"TIMEOUT must stay below the agent's Timeout (default 3 s) or the agent kills the plugin.",
+		"Extra arguments must not contain \\ ' \" ` * ? [ ] { } ~ $ ! & ; ( ) < > | # @ unless",
+		"UnsafeUserParameters=1 (which lets whoever configures items run any command through $3).",
+		"Values with such characters (a user name with @) belong in an ini section instead:",
+		"--extra-opts=SECTION reads [SECTION] from /etc/monitoring-plugins.ini (monitoring-plugins'",
+		"search path), e.g. [check_smtp_auth] user=monitor@example.org password-ref=file:/etc/zabbix/smtp.pass",
+		"(plain --extra-opts reads the section named after the plugin)."))
+	zbxUP.WriteString("\n")
+	for i, pd := range plugins {
+		p := plugin.NewParser(pd.name, pd.opts)
+		p.ShortDescription = pd.short
+		p.LongDescription = pd.long
+		// go-flags adds its help group (-h) during a parse; an empty parse
+		// also fills in the defaults the descriptions show.
+		if _, err := p.ParseArgs(nil); err != nil {
+			return nil, fmt.Errorf("%s: %w", pd.name, err)
+		}
+		opts := options(p)
+		man, err := manPage(p, pd)
+		if err != nil {
+			return nil, err
+		}
+		files["packaging/man/"+pd.name+".1"] = man
+		if i > 0 {
+			icinga.WriteString("\n")
+		}
+		icingaCommand(&icinga, pd, opts)
+		files["contrib/nagios/"+pd.name+".cfg"] = nagiosCommands(pd, opts)
+		fmt.Fprintf(&zbxUP, "# %s: %s\nUserParameter=%s[*],/usr/lib/nagios/plugins/%s --output=json --hostname='$1' --timeout='$2' $3\n",
+			pd.name, pd.short, zabbixKey(pd), pd.name)
+	}
+	files["contrib/icinga2/smtpcheck-commands.conf"] = icinga.Bytes()
+	files["contrib/zabbix/userparameter_smtpcheck.conf"] = zbxUP.Bytes()
+	files["contrib/zabbix/template_smtpcheck.yaml"] = zabbixTemplate()
+	return files, nil
+}
+
+func header(c string, lines ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s GENERATED by packaging/gen from the plugins' option definitions: do not edit.\n", c)
+	fmt.Fprintf(&b, "%s Regenerate with `go run ./packaging/gen` (gen_test.go fails when this file drifts).\n%s\n", c, c)
+	for _, l := range lines {
+		fmt.Fprintln(&b, strings.TrimRight(c+" "+l, " "))
+	}
+	return b.String()
+}
+
+// options are the parser's options in definition order, help group included.
+func options(p *flags.Parser) []*flags.Option {
+	var out []*flags.Option
+	var walk func(g *flags.Group)
+	walk = func(g *flags.Group) {
+		out = append(out, g.Options()...)
+		for _, sub := range g.Groups() {
+			walk(sub)
+		}
+	}
+	walk(p.Command.Group)
+	return out
+}
+
+// commandName maps check_smtp_conn to smtpcheck_conn.
+func commandName(pl string) string { return "smtpcheck_" + strings.TrimPrefix(pl, "check_smtp_") }
+
+func zabbixKey(pd pluginDef) string { return "smtpcheck." + strings.TrimPrefix(pd.name, "check_smtp_") }
+
+type kind int
+
+const (
+	kValue  kind = iota
+	kBool        // a switch: set_if
+	kRepeat      // a slice or map: the flag once per element
+)
+
+func kindOf(o *flags.Option) kind {
+	t := o.Field().Type
+	switch t.Kind() {
+	case reflect.Bool:
+		return kBool
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Bool { // -v -v: a counted switch
+			return kBool
+		}
+		return kRepeat
+	case reflect.Map:
+		return kRepeat
+	}
+	return kValue
+}
+
+// describe is the option's description with its default and choices.
+func describe(o *flags.Option) string {
+	d := o.Description
+	if len(o.Default) > 0 && !strings.Contains(d, "(default:") {
+		d += " (default: " + strings.Join(o.Default, ", ") + ")"
+	}
+	if len(o.Choices) > 0 {
+		d += " [" + strings.Join(o.Choices, "|") + "]"
+	}
+	switch kindOf(o) {
+	case kRepeat:
+		if !strings.Contains(d, "repeatable") {
+			d += " (repeatable)"
+		}
+		if o.Field().Type.Kind() == reflect.Map {
+			d += "; an array of \"" + o.ValueName + "\" strings"
+		} else {
+			d += "; an array"
+		}
+	case kBool:
+		if o.Field().Type.Kind() == reflect.Slice {
+			d += " (set_if: passes the flag once)"
+		}
+	}
+	return d
+}
+
+func icingaString(s string) string {
+	s = strings.ReplaceAll(s, `\`, `\\`)
+	s = strings.ReplaceAll(s, `"`, `\"`)
+	return `"` + s + `"`
+}
+
+func icingaCommand(b *bytes.Buffer, pd pluginDef, opts []*flags.Option) {
+	cmd := commandName(pd.name)
+	fmt.Fprintf(b, "\n// %s: %s\n", pd.name, pd.short)
+	var skipped []string
+	for _, o := range opts {
+		if why, ok := excluded(pd.name, o.LongName); ok {
+			skipped = append(skipped, fmt.Sprintf("--%s (%s)", o.LongName, why))
+		}
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(b, "// Not exposed: %s.\n", strings.Join(skipped, "; "))
+	}
+	fmt.Fprintf(b, "object CheckCommand %q {\n\timport \"ipv4-or-ipv6\"\n\n\tcommand = [ PluginDir + \"/%s\" ]\n\n\targuments = {\n", cmd, pd.name)
+	var vars []string
+	for _, o := range opts {
+		if _, ok := excluded(pd.name, o.LongName); ok || o.LongName == "" {
+			continue
+		}
+		v := cmd + "_" + strings.ReplaceAll(o.LongName, "-", "_")
+		fmt.Fprintf(b, "\t\t\"--%s\" = {\n", o.LongName)
+		switch kindOf(o) {
+		case kBool:
+			fmt.Fprintf(b, "\t\t\tset_if = \"$%s$\"\n", v)
+		case kRepeat:
+			fmt.Fprintf(b, "\t\t\tvalue = \"$%s$\"\n\t\t\trepeat_key = true\n\t\t\tseparator = \"=\"\n", v)
+		default:
+			fmt.Fprintf(b, "\t\t\tvalue = \"$%s$\"\n\t\t\tseparator = \"=\"\n", v)
+		}
+		fmt.Fprintf(b, "\t\t\tdescription = %s\n\t\t}\n", icingaString(describe(o)))
+		switch o.LongName {
+		case "hostname":
+			vars = append(vars, fmt.Sprintf("\tvars.%s = \"$check_address$\"", v))
+		case "timeout":
+			if len(o.Default) == 1 {
+				vars = append(vars, fmt.Sprintf("\tvars.%s = %s", v, o.Default[0]))
+			}
+		case "use-ipv4", "use-ipv6": // as the ITL: the flag also picks the address family of $check_address$
+			fam := strings.TrimPrefix(o.LongName, "use-")
+			vars = append(vars, fmt.Sprintf("\tvars.check_%s = \"$%s$\"", fam, v))
+		}
+	}
+	b.WriteString("\t}\n\n")
+	for _, v := range vars {
+		b.WriteString(v + "\n")
+	}
+	b.WriteString("}\n")
+}
+
+// nagiosCommands: the common -H/-p/-w/-c form and a generic one taking the
+// whole argument string in $ARG1$.
+func nagiosCommands(pd pluginDef, opts []*flags.Option) []byte {
+	cmd := "check_" + commandName(pd.name)
+	var b bytes.Buffer
+	b.WriteString(header("#", fmt.Sprintf("Nagios command definitions for %s: %s.", pd.name, pd.short),
+		"Debian packages install this as /etc/nagios-plugins/config/"+pd.name+".cfg.",
+		"$USER1$ is the plugin directory (/usr/lib/nagios/plugins in Debian's resource.cfg).",
+		"",
+		cmd+"!PORT!WARNING!CRITICAL    all three arguments are needed",
+		cmd+"_args!ARGUMENTS           any flags, see `man "+pd.name+"`",
+		"",
+		"Flags: "+flagList(pd, opts)))
+	var common []string
+	n := 1
+	for _, long := range []string{"port", "warning", "critical"} {
+		if slices.ContainsFunc(opts, func(o *flags.Option) bool { return o.LongName == long }) {
+			common = append(common, fmt.Sprintf("--%s='$ARG%d$'", long, n))
+			n++
+		}
+	}
+	fmt.Fprintf(&b, "\ndefine command {\n\tcommand_name\t%s\n\tcommand_line\t$USER1$/%s --hostname='$HOSTADDRESS$' %s\n}\n", cmd, pd.name, strings.Join(common, " "))
+	fmt.Fprintf(&b, "\ndefine command {\n\tcommand_name\t%s_args\n\tcommand_line\t$USER1$/%s --hostname='$HOSTADDRESS$' $ARG1$\n}\n", cmd, pd.name)
+	return b.Bytes()
+}
+
+func flagList(pd pluginDef, opts []*flags.Option) string {
+	var fl []string
+	for _, o := range opts {
+		if _, ok := excluded(pd.name, o.LongName); ok || o.LongName == "" {
+			continue
+		}
+		fl = append(fl, "--"+o.LongName)
+	}
+	return strings.Join(fl, " ")
+}
+
+// manPage is go-flags' man page with a stable .TH line (no build date, so
+// the committed file does not drift) and EXIT STATUS / SEE ALSO sections.
+func manPage(p *flags.Parser, pd pluginDef) ([]byte, error) {
+	var buf bytes.Buffer
+	p.WriteManPage(&buf)
+	s := buf.String()
+	th, rest, ok := strings.Cut(s, "\n")
+	if !ok || !strings.HasPrefix(th, ".TH ") {
+		return nil, fmt.Errorf("%s: unexpected man page start %q", pd.name, th)
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, ".\\\" GENERATED by packaging/gen from the option definitions: do not edit.\n")
+	fmt.Fprintf(&b, ".TH %s 1 \"\" \"smtpcheck\" \"Monitoring plugins\"\n", pd.name)
+	b.WriteString(rest)
+	if !strings.HasSuffix(rest, "\n") {
+		b.WriteString("\n")
+	}
+	b.WriteString(".SH EXIT STATUS\n0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also after \\fB-h\\fP and \\fB-V\\fP), as for every Nagios plugin.\n")
+	b.WriteString(".SH FILES\n.TP\n/usr/share/icinga2/include/plugins-contrib.d/smtpcheck.conf\nIcinga 2 CheckCommand \\fB" + commandName(pd.name) + "\\fP.\n")
+	b.WriteString(".TP\n/etc/nagios-plugins/config/" + pd.name + ".cfg\nNagios command definitions (Debian).\n")
+	b.WriteString(".SH SEE ALSO\n")
+	var see []string
+	for _, o := range plugins {
+		if o.name != pd.name {
+			see = append(see, "\\fB"+o.name+"\\fP(1)")
+		}
+	}
+	see = append(see, "/usr/share/doc/smtpcheck/README.md")
+	b.WriteString(strings.Join(see, ", ") + "\n")
+	return b.Bytes(), nil
+}
+
+// uuid is a stable Zabbix UUID (32 hex digits, version 4 form) for name.
+func uuid(name string) string {
+	h := md5.Sum([]byte("smtpcheck/" + name))
+	h[6] = h[6]&0x0f | 0x40
+	h[8] = h[8]&0x3f | 0x80
+	return hex.EncodeToString(h[:])
+}
+
+func yq(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// zabbixTemplate is a Zabbix 6.0 template: per plugin a master item (the
+// JSON), dependent items for exit code, summary and chosen perfdata, and
+// triggers on the exit code.
+func zabbixTemplate() []byte {
+	const tmpl = "smtpcheck by Zabbix agent"
+	var b bytes.Buffer
+	b.WriteString(header("#", "Zabbix 6.0 template for the smtpcheck UserParameters (userparameter_smtpcheck.conf).",
+		"Import: Data collection > Templates > Import. Link it to the host whose agent has the UserParameters."))
+	fmt.Fprintf(&b, "zabbix_export:\n  version: '6.0'\n  groups:\n    - uuid: %s\n      name: Templates/Applications\n", uuid("group"))
+	fmt.Fprintf(&b, "  templates:\n    - uuid: %s\n      template: %s\n      name: %s\n", uuid("template"), yq(tmpl), yq(tmpl))
+	b.WriteString("      description: 'SMTP checks with the smtpcheck plugins (https://github.com/smtpcheck/smtpcheck) through zabbix_agentd UserParameters.'\n")
+	b.WriteString("      groups:\n        - name: Templates/Applications\n      items:\n")
+	var macros [][3]string
+	macros = append(macros,
+		[3]string{"{$SMTPCHECK.HOST}", "127.0.0.1", "SMTP server the agent checks"},
+		[3]string{"{$SMTPCHECK.TIMEOUT}", "2", "Plugin timeout in seconds; keep below the agent's Timeout"},
+		[3]string{"{$SMTPCHECK.INTERVAL}", "5m", "Check interval"})
+	for _, pd := range plugins {
+		short := strings.TrimPrefix(pd.name, "check_smtp_")
+		key := zabbixKey(pd)
+		argsMacro := "{$SMTPCHECK." + strings.ToUpper(short) + ".ARGS}"
+		macros = append(macros, [3]string{argsMacro, pd.zabbixArgs, "Extra arguments for " + pd.name})
+		master := fmt.Sprintf("%s[{$SMTPCHECK.HOST},{$SMTPCHECK.TIMEOUT},\"%s\"]", key, argsMacro)
+		fmt.Fprintf(&b, "        - uuid: %s\n          name: %s\n          key: %s\n          delay: '{$SMTPCHECK.INTERVAL}'\n          history: 7d\n          trends: '0'\n          value_type: TEXT\n          description: %s\n          tags:\n            - tag: component\n              value: smtp\n",
+			uuid(key+"/raw"), yq(pd.name+": JSON result"), yq(master), yq(pd.short+" (the plugin's --output json)"))
+		dep := func(suffix, name, vtype, units, path, handler string) {
+			fmt.Fprintf(&b, "        - uuid: %s\n          name: %s\n          type: DEPENDENT\n          key: %s\n          delay: '0'\n          history: 31d\n",
+				uuid(key+"/"+suffix), yq(name), yq(key+"."+suffix))
+			if vtype != "" {
+				fmt.Fprintf(&b, "          value_type: %s\n", vtype)
+			}
+			if vtype == "CHAR" {
+				b.WriteString("          trends: '0'\n")
+			}
+			if units != "" {
+				fmt.Fprintf(&b, "          units: %s\n", yq(units))
+			}
+			if suffix == "exit_code" {
+				b.WriteString("          valuemap:\n            name: 'Nagios plugin state'\n")
+			}
+			fmt.Fprintf(&b, "          preprocessing:\n            - type: JSONPATH\n              parameters:\n                - %s\n", yq(path))
+			if handler != "" {
+				fmt.Fprintf(&b, "              error_handler: %s\n", handler)
+			}
+			fmt.Fprintf(&b, "          master_item:\n            key: %s\n          tags:\n            - tag: component\n              value: smtp\n", yq(master))
+		}
+		dep("exit_code", pd.name+": state", "", "", "$.exit_code", "")
+		// Triggers sit on the state item.
+		fmt.Fprintf(&b, "          triggers:\n")
+		for _, t := range []struct {
+			code     int
+			state    string
+			priority string
+		}{{2, "CRITICAL", "HIGH"}, {1, "WARNING", "WARNING"}, {3, "UNKNOWN", "AVERAGE"}} {
+			fmt.Fprintf(&b, "            - uuid: %s\n              expression: %s\n              name: %s\n              opdata: %s\n              priority: %s\n",
+				uuid(key+"/trigger/"+t.state), yq(fmt.Sprintf("last(/%s/%s.exit_code)=%d", tmpl, key, t.code)),
+				yq(fmt.Sprintf("%s %s on {HOST.NAME}", pd.name, t.state)), yq("{ITEM.LASTVALUE}"), t.priority)
+		}
+		dep("summary", pd.name+": summary", "CHAR", "", "$.summary", "")
+		for _, pf := range pd.zabbixPerf {
+			dep("perf."+pf[0], pd.name+": "+pf[0], "FLOAT", pf[1], fmt.Sprintf("$.perfdata[?(@.label == '%s')].value.first()", pf[0]), "DISCARD_VALUE")
+		}
+	}
+	b.WriteString("      macros:\n")
+	for _, m := range macros {
+		fmt.Fprintf(&b, "        - macro: %s\n          value: %s\n          description: %s\n", yq(m[0]), yq(m[1]), yq(m[2]))
+	}
+	b.WriteString("      valuemaps:\n")
+	fmt.Fprintf(&b, "        - uuid: %s\n          name: 'Nagios plugin state'\n          mappings:\n", uuid("valuemap"))
+	for i, s := range []string{"OK", "WARNING", "CRITICAL", "UNKNOWN"} {
+		fmt.Fprintf(&b, "            - value: '%d'\n              newvalue: %s\n", i, s)
+	}
+	return b.Bytes()
+}
