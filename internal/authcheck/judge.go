@@ -2,7 +2,6 @@ package authcheck
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -223,7 +222,7 @@ func (o *Options) details(f *facts, r *plugin.Result) {
 	}
 	switch {
 	case s.TLS != nil:
-		r.Detail("tls: %s %s%s", tlsaudit.VersionName(s.TLS.Version), tls.CipherSuiteName(s.TLS.CipherSuite), certLine(s))
+		r.Detail("%s", s.TLSLine())
 	case f.NoStartTLS:
 		r.Detail("tls: %s does not offer STARTTLS", s)
 	}
@@ -249,35 +248,6 @@ func (o *Options) details(f *facts, r *plugin.Result) {
 	if f.QuitErr != nil {
 		r.Detail("quit: %s", f.QuitErr.Describe(s.String(), o.Timeout.Duration))
 	}
-}
-
-func certLine(s *probe.Session) string {
-	if len(s.TLS.PeerCertificates) == 0 {
-		return ""
-	}
-	leaf := s.TLS.PeerCertificates[0]
-	verdict := "verified"
-	switch {
-	case s.Target.Insecure:
-		verdict = "not verified (--insecure)"
-		if err := probe.VerifyChain(s.TLS.PeerCertificates, verifyName(s.Target), s.Target.Roots); err != nil {
-			verdict = "NOT verified (--insecure): " + probe.PlainErr(err)
-		}
-	case s.VerifyErr != nil:
-		verdict = "NOT verified: " + probe.PlainErr(s.VerifyErr)
-	}
-	return fmt.Sprintf("; certificate %q, expires %s; %s", leaf.Subject.CommonName, leaf.NotAfter.UTC().Format("2006-01-02"), verdict)
-}
-
-// verifyName mirrors probe's choice of the name to verify.
-func verifyName(t probe.Target) string {
-	switch {
-	case t.VerifyName != "":
-		return t.VerifyName
-	case t.ServerName != "":
-		return t.ServerName
-	}
-	return t.Host
 }
 
 // perfdata emits every measured phase (auth with -w/-c), total and time.

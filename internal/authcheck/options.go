@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
@@ -29,13 +28,10 @@ const (
 // Options are check_smtp_auth's flags.
 type Options struct {
 	plugin.Common
+	plugin.Server
 	secret.Options `group:"Secret stores (for vault: and keyring: references)"`
 
-	Host string `short:"H" long:"hostname" value-name:"HOST" description:"Host name or IP address to check (default: localhost)"`
-	Port int    `short:"p" long:"port" description:"TCP port (default: 587 with STARTTLS; 465 means implicit TLS)"`
-	IPv4 bool   `short:"4" long:"use-ipv4" description:"Connect over IPv4 only"`
-	IPv6 bool   `short:"6" long:"use-ipv6" description:"Connect over IPv6 only"`
-	FQDN string `short:"F" long:"fqdn" value-name:"NAME" description:"Name sent with EHLO (default: this host's name)"`
+	Port int `short:"p" long:"port" description:"TCP port (default: 587 with STARTTLS; 465 means implicit TLS)"`
 
 	SSL        bool   `short:"s" long:"ssl" description:"Implicit TLS from the first byte (SMTPS; the default on port 465)"`
 	TLSAlias   bool   `long:"tls" description:"Same as --ssl"`
@@ -78,25 +74,12 @@ type Options struct {
 
 // Validate checks combinations and derives what the run needs.
 func (o *Options) Validate() error {
-	if o.Host == "" && len(o.Args) > 0 {
-		o.Host, o.Args = o.Args[0], o.Args[1:]
-	}
-	o.Host = cmp.Or(o.Host, "localhost")
-	if o.IPv4 && o.IPv6 {
-		return plugin.Usagef("-4 and -6 exclude each other")
-	}
 	o.SSL = o.SSL || o.TLSAlias
 	if n := btoi(o.SSL) + btoi(o.StartTLS) + btoi(o.NoTLS); n > 1 {
 		return plugin.Usagef("-s (implicit TLS), -S (STARTTLS) and --no-tls exclude each other")
 	}
-	if o.Port == 0 {
-		o.Port = 587
-		if o.SSL {
-			o.Port = 465
-		}
-	}
-	if o.Port < 1 || o.Port > 65535 {
-		return plugin.Usagef("-p %d: want a port between 1 and 65535", o.Port)
+	if err := o.Server.Validate(&o.Common, &o.Port, 587, o.SSL); err != nil {
+		return err
 	}
 	switch {
 	case o.SSL, o.Port == 465 && !o.StartTLS && !o.NoTLS:
@@ -191,29 +174,11 @@ func btoi(b bool) int {
 	return 0
 }
 
-// heloName is this host's name, as check_smtp sends.
-func (o *Options) heloName() string {
-	if o.FQDN != "" {
-		return o.FQDN
-	}
-	if h, err := os.Hostname(); err == nil && h != "" {
-		return h
-	}
-	return "localhost"
-}
-
 // target builds the probe target.
 func (o *Options) target() probe.Target {
-	t := probe.Target{
-		Host: o.Host, Port: o.Port, Network: "ip", TLS: o.tlsMode,
+	return probe.Target{
+		Host: o.Host, Port: o.Port, Network: o.Network(), TLS: o.tlsMode,
 		ServerName: o.SNIName, VerifyName: o.VerifyName, Roots: o.roots, Insecure: o.Insecure,
-		HeloName: o.heloName(),
+		HeloName: o.HeloName(),
 	}
-	switch {
-	case o.IPv4:
-		t.Network = "ip4"
-	case o.IPv6:
-		t.Network = "ip6"
-	}
-	return t
 }

@@ -64,7 +64,7 @@ func (o *Options) run(ctx context.Context) *facts {
 	s, err := probe.Dial(ctx, o.target(), f.Tr)
 	f.S = s
 	if err != nil {
-		f.Err = asProbeErr(err)
+		f.Err = probe.AsError(err)
 		return f
 	}
 	defer s.Close()
@@ -75,14 +75,14 @@ func (o *Options) run(ctx context.Context) *facts {
 		return f
 	}
 	if _, err := s.Quit(ctx, true); err != nil {
-		f.QuitErr = asProbeErr(err)
+		f.QuitErr = probe.AsError(err)
 	}
 	return f
 }
 
 func (o *Options) session(ctx context.Context, s *probe.Session, f *facts, creds sasl.Credentials) *probe.Error {
 	if err := s.Helo(ctx); err != nil {
-		return asProbeErr(err)
+		return probe.AsError(err)
 	}
 	if o.tlsMode == probe.TLSStartTLS {
 		err := s.StartTLS(ctx)
@@ -90,7 +90,7 @@ func (o *Options) session(ctx context.Context, s *probe.Session, f *facts, creds
 		case errors.Is(err, probe.ErrNoStartTLS):
 			f.NoStartTLS = true
 		case err != nil:
-			return asProbeErr(err)
+			return probe.AsError(err)
 		}
 	}
 	f.Offered = s.Ext.AuthMechanisms()
@@ -119,7 +119,7 @@ func (o *Options) session(ctx context.Context, s *probe.Session, f *facts, creds
 	f.AuthReply, err = s.Auth(ctx, registering{client, f.Tr})
 	f.Outcome = client.Outcome()
 	if err != nil {
-		f.AuthErr = asProbeErr(err)
+		f.AuthErr = probe.AsError(err)
 		switch f.AuthErr.Kind {
 		case probe.KindReply, probe.KindProtocol, probe.KindOther:
 			return nil // the exchange ended in step: carry on to QUIT
@@ -158,13 +158,4 @@ func (r registering) Start() (string, []byte, error) {
 		r.tr.AddSecret(string(ir))
 	}
 	return mech, ir, err
-}
-
-// asProbeErr narrows an error from the probe to *probe.Error.
-func asProbeErr(err error) *probe.Error {
-	var pe *probe.Error
-	if errors.As(err, &pe) {
-		return pe
-	}
-	return &probe.Error{Phase: "check", Err: err}
 }

@@ -36,11 +36,8 @@ func (o *Options) resolver() *net.Resolver {
 	if o.DNSServer == "" {
 		return net.DefaultResolver
 	}
-	server, _ := dnsServerAddr(o.DNSServer) // validated
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, server)
-	}}
+	server, _ := probe.DNSServerAddr(o.DNSServer) // validated
+	return probe.NewResolver(server)
 }
 
 // mxTarget is one address of one MX host.
@@ -182,7 +179,7 @@ func (o *Options) dnsErrText(err error) string {
 	case err == nil:
 		return "empty answer"
 	case errors.As(err, &de) && o.DNSServer != "":
-		server, _ := dnsServerAddr(o.DNSServer)
+		server, _ := probe.DNSServerAddr(o.DNSServer)
 		return de.Err + " (asked " + server + ")"
 	case errors.As(err, &de):
 		return de.Err

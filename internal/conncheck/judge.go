@@ -1,7 +1,6 @@
 package conncheck
 
 import (
-	"crypto/tls"
 	"fmt"
 	"math"
 	"strings"
@@ -261,7 +260,11 @@ func (o *Options) details(f *facts, r *plugin.Result) {
 		r.Detail("%s: %s; extensions: %s", strings.ToLower(s.HelloVerb), quoteReply(s.Hello), orNone(extList(s.Ext)))
 	}
 	if s.TLS != nil {
-		r.Detail("tls: %s %s%s", tlsaudit.VersionName(s.TLS.Version), tls.CipherSuiteName(s.TLS.CipherSuite), o.certLine(s))
+		line := s.TLSLine()
+		if s.VerifyErr != nil && !o.Verify && !s.Target.Insecure {
+			line += " (reported only; --verify makes it CRITICAL, check_smtp_tls audits it)"
+		}
+		r.Detail("%s", line)
 		if s.Pipelined > 0 {
 			r.Detail("tls: %d bytes of plaintext followed the STARTTLS reply and were discarded", s.Pipelined)
 		}
@@ -273,24 +276,6 @@ func (o *Options) details(f *facts, r *plugin.Result) {
 	if o.Verbosity() > 1 {
 		r.Transcript = s.Transcript.TimedLines()
 	}
-}
-
-func (o *Options) certLine(s *probe.Session) string {
-	if len(s.TLS.PeerCertificates) == 0 {
-		return ""
-	}
-	leaf := s.TLS.PeerCertificates[0]
-	verdict := "verified"
-	switch {
-	case s.Target.Insecure:
-		verdict = "not verified (--insecure)"
-	case s.VerifyErr != nil:
-		verdict = fmt.Sprintf("NOT verified: %v", s.VerifyErr)
-		if !o.Verify {
-			verdict += " (reported only; --verify makes it CRITICAL, check_smtp_tls audits it)"
-		}
-	}
-	return fmt.Sprintf("; certificate %q, expires %s; %s", leaf.Subject.CommonName, leaf.NotAfter.UTC().Format("2006-01-02"), verdict)
 }
 
 func extList(e smtp.Extensions) string {

@@ -5,9 +5,6 @@ package conncheck
 import (
 	"cmp"
 	"crypto/x509"
-	"fmt"
-	"net/netip"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -28,14 +25,11 @@ const (
 // check_smtp, with the same meaning, plus our own.
 type Options struct {
 	plugin.Common
+	plugin.Server
 
-	Host  string `short:"H" long:"hostname" value-name:"HOST" description:"Host name or IP address to check (default: localhost)"`
-	Port  int    `short:"p" long:"port" description:"TCP port (default: 25, or 465 with -s)"`
-	IPv4  bool   `short:"4" long:"use-ipv4" description:"Connect over IPv4 only"`
-	IPv6  bool   `short:"6" long:"use-ipv6" description:"Connect over IPv6 only"`
-	FQDN  string `short:"F" long:"fqdn" value-name:"NAME" description:"Name sent with EHLO/HELO/LHLO (default: this host's name)"`
-	LMTP  bool   `short:"L" long:"lmtp" description:"Speak LMTP (LHLO instead of EHLO)"`
-	Proxy bool   `short:"r" long:"proxy" description:"Send a PROXY protocol v1 header with the real addresses first"`
+	Port  int  `short:"p" long:"port" description:"TCP port (default: 25, or 465 with -s)"`
+	LMTP  bool `short:"L" long:"lmtp" description:"Speak LMTP (LHLO instead of EHLO)"`
+	Proxy bool `short:"r" long:"proxy" description:"Send a PROXY protocol v1 header with the real addresses first"`
 
 	ProxyVersion int `long:"proxy-version" choice:"1" choice:"2" value-name:"1|2" description:"Send a PROXY protocol header of this version first"`
 
@@ -96,15 +90,6 @@ var knownPhases = []probe.Phase{probe.PhaseDNS, probe.PhaseConnect, probe.PhaseP
 
 // Validate checks combinations and derives what the run needs.
 func (o *Options) Validate() error {
-	if o.Host == "" && len(o.Args) > 0 { // check_smtp takes the host as a positional argument too
-		o.Host, o.Args = o.Args[0], o.Args[1:]
-	}
-	if o.Host == "" {
-		o.Host = "localhost"
-	}
-	if o.IPv4 && o.IPv6 {
-		return plugin.Usagef("-4 and -6 exclude each other")
-	}
 	o.SSL = o.SSL || o.TLSAlias
 	if o.SSL && o.StartTLS {
 		return plugin.Usagef("-s (implicit TLS) and -S (STARTTLS) exclude each other")
@@ -117,14 +102,8 @@ func (o *Options) Validate() error {
 			o.StartTLS = true // -D needs a certificate; check_smtp 3.x demands -S, we imply it
 		}
 	}
-	if o.Port == 0 {
-		o.Port = 25
-		if o.SSL {
-			o.Port = 465
-		}
-	}
-	if o.Port < 1 || o.Port > 65535 {
-		return plugin.Usagef("-p %d: want a port between 1 and 65535", o.Port)
+	if err := o.Server.Validate(&o.Common, &o.Port, 25, o.SSL); err != nil {
+		return err
 	}
 	if o.ProxyVersion == 0 && o.Proxy {
 		o.ProxyVersion = 1
@@ -167,7 +146,7 @@ func (o *Options) Validate() error {
 		return plugin.Usagef("--mx and -H exclude each other: --mx finds the hosts itself")
 	}
 	if o.DNSServer != "" {
-		if _, err := dnsServerAddr(o.DNSServer); err != nil {
+		if _, err := probe.DNSServerAddr(o.DNSServer); err != nil {
 			return plugin.Usagef("--dns-server %q: %v", o.DNSServer, err)
 		}
 	}
@@ -231,27 +210,4 @@ func (o *Options) parsePhases() error {
 		return err
 	}
 	return set(o.PhaseCritical, "--phase-critical", true)
-}
-
-// dnsServerAddr adds port 53 when none is given.
-func dnsServerAddr(s string) (string, error) {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.String(), nil
-	}
-	a, err := netip.ParseAddr(strings.Trim(s, "[]"))
-	if err != nil {
-		return "", fmt.Errorf("want an IP address with an optional port")
-	}
-	return netip.AddrPortFrom(a, 53).String(), nil
-}
-
-// heloName is what check_smtp sends: this host's name.
-func (o *Options) heloName() string {
-	if o.FQDN != "" {
-		return o.FQDN
-	}
-	if h, err := os.Hostname(); err == nil && h != "" {
-		return h
-	}
-	return "localhost"
 }

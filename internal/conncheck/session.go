@@ -34,15 +34,9 @@ type facts struct {
 // target builds the probe target for host, or for a known address of it.
 func (o *Options) target(host string, addr netip.Addr, res *net.Resolver) probe.Target {
 	t := probe.Target{
-		Host: host, Port: o.Port, Addr: addr, Network: "ip",
+		Host: host, Port: o.Port, Addr: addr, Network: o.Network(),
 		ServerName: o.SNIName, VerifyName: o.VerifyName, Roots: o.roots, Insecure: o.Insecure,
-		HeloName: o.heloName(), LMTP: o.LMTP, Proxy: o.ProxyVersion, Resolver: res,
-	}
-	switch {
-	case o.IPv4:
-		t.Network = "ip4"
-	case o.IPv6:
-		t.Network = "ip6"
+		HeloName: o.HeloName(), LMTP: o.LMTP, Proxy: o.ProxyVersion, Resolver: res,
 	}
 	switch {
 	case o.SSL:
@@ -65,7 +59,7 @@ func (o *Options) run(ctx context.Context, t probe.Target) *facts {
 	s, err := probe.Dial(ctx, t, tr)
 	f.S = s
 	if err != nil {
-		f.Err = asProbeErr(err)
+		f.Err = probe.AsError(err)
 		return f
 	}
 	defer s.Close()
@@ -76,14 +70,14 @@ func (o *Options) run(ctx context.Context, t probe.Target) *facts {
 		return f
 	}
 	if _, err := s.Quit(ctx, !o.IgnoreQuit); err != nil && !o.IgnoreQuit {
-		f.QuitErr = asProbeErr(err)
+		f.QuitErr = probe.AsError(err)
 	}
 	return f
 }
 
 func (o *Options) session(ctx context.Context, s *probe.Session, f *facts) *probe.Error {
 	if err := s.Helo(ctx); err != nil {
-		return asProbeErr(err)
+		return probe.AsError(err)
 	}
 	if s.Target.TLS == probe.TLSStartTLS {
 		err := s.StartTLS(ctx)
@@ -91,7 +85,7 @@ func (o *Options) session(ctx context.Context, s *probe.Session, f *facts) *prob
 		case errors.Is(err, probe.ErrNoStartTLS):
 			f.NoStartTLS = true
 		case err != nil:
-			return asProbeErr(err)
+			return probe.AsError(err)
 		}
 	}
 	if o.AuthType != "" {
@@ -107,14 +101,14 @@ func (o *Options) session(ctx context.Context, s *probe.Session, f *facts) *prob
 	for i, c := range o.Commands {
 		rep, err := s.Cmd(ctx, probe.PhaseCommand, c)
 		if err != nil {
-			return asProbeErr(err)
+			return probe.AsError(err)
 		}
 		f.Steps = append(f.Steps, step{Phase: probe.PhaseCommand, Line: c, Reply: rep, Index: i})
 	}
 	if o.transaction {
 		// RSET closes the transaction so that QUIT never looks like an abort.
 		if _, err := s.Cmd(ctx, probe.PhaseRset, "RSET"); err != nil {
-			return asProbeErr(err)
+			return probe.AsError(err)
 		}
 	}
 	return nil
@@ -137,7 +131,7 @@ func (o *Options) auth(ctx context.Context, s *probe.Session, f *facts) *probe.E
 	if err == nil {
 		return nil
 	}
-	f.AuthErr = asProbeErr(err)
+	f.AuthErr = probe.AsError(err)
 	if f.AuthErr.Kind == probe.KindReply || f.AuthErr.Kind == probe.KindProtocol {
 		return nil // the session is still usable: carry on to QUIT
 	}
@@ -167,7 +161,7 @@ func (o *Options) transact(ctx context.Context, s *probe.Session, f *facts) *pro
 	line := "MAIL FROM:<" + o.mailFrom + ">"
 	rep, err := s.Cmd(ctx, probe.PhaseMail, line)
 	if err != nil {
-		return asProbeErr(err)
+		return probe.AsError(err)
 	}
 	f.Steps = append(f.Steps, step{Phase: probe.PhaseMail, Line: line, Reply: rep})
 	if rep.Class() != 2 {
@@ -177,7 +171,7 @@ func (o *Options) transact(ctx context.Context, s *probe.Session, f *facts) *pro
 		line := "RCPT TO:<" + stripAngle(r) + ">"
 		rep, err := s.Cmd(ctx, probe.PhaseRcpt, line)
 		if err != nil {
-			return asProbeErr(err)
+			return probe.AsError(err)
 		}
 		f.Steps = append(f.Steps, step{Phase: probe.PhaseRcpt, Line: line, Reply: rep})
 	}
@@ -189,13 +183,4 @@ func stripAngle(s string) string {
 		return s[1 : len(s)-1]
 	}
 	return s
-}
-
-// asProbeErr narrows an error from the probe to *probe.Error.
-func asProbeErr(err error) *probe.Error {
-	var pe *probe.Error
-	if errors.As(err, &pe) {
-		return pe
-	}
-	return &probe.Error{Phase: "check", Err: err}
 }

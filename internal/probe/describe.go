@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smtpcheck/smtpcheck/internal/smtp"
+	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
 )
 
 // Describe words a failure for a status line: the phase, what happened,
@@ -101,4 +102,27 @@ func Quote(r smtp.Reply) string {
 // Secs renders a duration in seconds without trailing zeros: "1", "2.5".
 func Secs(d time.Duration) string {
 	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", d.Seconds()), "0"), ".")
+}
+
+// TLSLine describes the session's TLS for long output: version, cipher,
+// the leaf certificate and whether its chain verified (checked even with
+// --insecure, to say so).
+func (s *Session) TLSLine() string {
+	st := s.TLS
+	line := fmt.Sprintf("tls: %s %s", tlsaudit.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
+	if len(st.PeerCertificates) == 0 {
+		return line
+	}
+	leaf := st.PeerCertificates[0]
+	verdict := "verified"
+	switch {
+	case s.Target.Insecure:
+		verdict = "not verified (--insecure)"
+		if err := VerifyChain(st.PeerCertificates, s.Target.CheckedName(), s.Target.Roots); err != nil {
+			verdict = "NOT verified (--insecure): " + PlainErr(err)
+		}
+	case s.VerifyErr != nil:
+		verdict = "NOT verified: " + PlainErr(s.VerifyErr)
+	}
+	return fmt.Sprintf("%s; certificate %q, expires %s; %s", line, leaf.Subject.CommonName, leaf.NotAfter.UTC().Format("2006-01-02"), verdict)
 }

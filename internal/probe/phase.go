@@ -124,3 +124,13 @@ func classify(err error) Kind {
 }
 
 func (p Phase) String() string { return string(p) }
+
+// AsError narrows an error from this package to *Error; anything else (it
+// should not happen) becomes an *Error of an unnamed "check" phase.
+func AsError(err error) *Error {
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return &Error{Phase: "check", Err: err}
+}

@@ -107,3 +107,14 @@ func TestProxyHeadersIPv6(t *testing.T) {
 		t.Errorf("v2: %x", v2)
 	}
 }
+
+func TestDNSServerAddr(t *testing.T) {
+	for in, want := range map[string]string{"127.0.0.2": "127.0.0.2:53", "127.0.0.2:5353": "127.0.0.2:5353", "::1": "[::1]:53", "[::1]:54": "[::1]:54"} {
+		if got, err := DNSServerAddr(in); err != nil || got != want {
+			t.Errorf("DNSServerAddr(%q) = %q, %v", in, got, err)
+		}
+	}
+	if _, err := DNSServerAddr("dns.example"); err == nil || err.Error() != "want an IP address with an optional port" {
+		t.Errorf("a name: %v", err)
+	}
+}

@@ -64,7 +64,8 @@ func (t Target) serverName() string {
 	return t.Host
 }
 
-func (t Target) verifyName() string {
+// CheckedName is the name the certificate is verified for.
+func (t Target) CheckedName() string {
 	switch {
 	case t.VerifyName != "":
 		return t.VerifyName
@@ -86,7 +87,7 @@ func (t Target) tlsConfig(verifyErr *error) *tls.Config {
 		MaxVersion:             t.MaxVersion,
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			if !t.Insecure {
-				*verifyErr = VerifyChain(cs.PeerCertificates, t.verifyName(), t.Roots)
+				*verifyErr = VerifyChain(cs.PeerCertificates, t.CheckedName(), t.Roots)
 			}
 			return nil
 		},

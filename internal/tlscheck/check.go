@@ -51,15 +51,15 @@ func Check(ctx context.Context, o *Options) *plugin.Result {
 func (o *Options) session(ctx context.Context, t probe.Target, tr *smtp.Transcript) (*probe.Session, *probe.Error) {
 	s, err := probe.Dial(ctx, t, tr)
 	if err != nil {
-		return s, asProbeErr(err)
+		return s, probe.AsError(err)
 	}
 	defer s.Close()
 	if t.TLS == probe.TLSStartTLS {
 		if err := s.Helo(ctx); err != nil {
-			return s, asProbeErr(err)
+			return s, probe.AsError(err)
 		}
 		if err := s.StartTLS(ctx); err != nil {
-			e := asProbeErr(err)
+			e := probe.AsError(err)
 			if e.Kind == probe.KindReply && e.Phase != probe.PhaseEHLOTLS {
 				_, _ = s.Quit(ctx, false)
 			}
@@ -100,12 +100,4 @@ func (o *Options) scan(ctx context.Context) []tlsaudit.ScanResult {
 	}
 	wg.Wait()
 	return out
-}
-
-func asProbeErr(err error) *probe.Error {
-	var pe *probe.Error
-	if errors.As(err, &pe) {
-		return pe
-	}
-	return &probe.Error{Phase: "tls", Kind: probe.KindOther, Err: err}
 }

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/smtpcheck/smtpcheck/internal/probe"
 )
 
 // DNS for --dane and --mta-sts goes through miekg/dns rather than Go's
@@ -17,18 +17,6 @@ import (
 // answer, which net.Resolver neither sends nor shows. The address of -H is
 // still looked up by the probe, through net.Resolver pointed at the same
 // server (resolver below).
-
-// dnsServerAddr adds port 53 when none is given.
-func dnsServerAddr(s string) (string, error) {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.String(), nil
-	}
-	a, err := netip.ParseAddr(strings.Trim(s, "[]"))
-	if err != nil {
-		return "", fmt.Errorf("want an IP address with an optional port")
-	}
-	return netip.AddrPortFrom(a, 53).String(), nil
-}
 
 // resolvConf is where the system resolver is configured; a variable for tests.
 var resolvConf = "/etc/resolv.conf"
@@ -53,16 +41,12 @@ func (o *Options) dnsServers() ([]string, error) {
 }
 
 // resolver is the net.Resolver for the probe's address lookup: the system's,
-// or the pure-Go one sending every query to --dns-server and nowhere else.
+// or one sending every query to --dns-server and nowhere else.
 func (o *Options) resolver() *net.Resolver {
 	if o.dnsServer == "" {
 		return net.DefaultResolver
 	}
-	server := o.dnsServer
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, server)
-	}}
+	return probe.NewResolver(o.dnsServer)
 }
 
 // dnsAnswer is one DNS answer and who gave it.

@@ -28,14 +28,11 @@ const (
 // Options are check_smtp_tls's flags.
 type Options struct {
 	plugin.Common
+	plugin.Server
 
-	Host     string `short:"H" long:"hostname" value-name:"HOST" description:"Host name or IP address to check (default: localhost); also the name the certificate must carry"`
-	Port     int    `short:"p" long:"port" description:"TCP port (default: 25, or 465 with -s); port 465 without -S means implicit TLS"`
-	IPv4     bool   `short:"4" long:"use-ipv4" description:"Connect over IPv4 only"`
-	IPv6     bool   `short:"6" long:"use-ipv6" description:"Connect over IPv6 only"`
-	FQDN     string `short:"F" long:"fqdn" value-name:"NAME" description:"Name sent with EHLO (default: localhost)"`
-	StartTLS bool   `short:"S" long:"starttls" description:"Use STARTTLS (the default, except on port 465)"`
-	SSL      bool   `short:"s" long:"ssl" description:"Implicit TLS from the first byte (SMTPS; the default on port 465)"`
+	Port     int  `short:"p" long:"port" description:"TCP port (default: 25, or 465 with -s); port 465 without -S means implicit TLS"`
+	StartTLS bool `short:"S" long:"starttls" description:"Use STARTTLS (the default, except on port 465)"`
+	SSL      bool `short:"s" long:"ssl" description:"Implicit TLS from the first byte (SMTPS; the default on port 465)"`
 
 	SNI        string `long:"sni" value-name:"NAME" description:"Send this name as SNI; the certificate is verified for it unless --verify-name is given (default: -H when it is a name)"`
 	VerifyName string `long:"verify-name" value-name:"NAME" description:"Verify the certificate for this name (default: --sni, else -H)"`
@@ -75,26 +72,11 @@ type Options struct {
 
 // Validate checks combinations and derives what the run needs.
 func (o *Options) Validate() error {
-	if o.Host == "" && len(o.Args) > 0 {
-		o.Host, o.Args = o.Args[0], o.Args[1:]
-	}
-	if o.Host == "" {
-		o.Host = "localhost"
-	}
-	if o.IPv4 && o.IPv6 {
-		return plugin.Usagef("-4 and -6 exclude each other")
-	}
 	if o.SSL && o.StartTLS {
 		return plugin.Usagef("-s (implicit TLS) and -S (STARTTLS) exclude each other")
 	}
-	if o.Port == 0 {
-		o.Port = 25
-		if o.SSL {
-			o.Port = 465
-		}
-	}
-	if o.Port < 1 || o.Port > 65535 {
-		return plugin.Usagef("-p %d: want a port between 1 and 65535", o.Port)
+	if err := o.Server.Validate(&o.Common, &o.Port, 25, o.SSL); err != nil {
+		return err
 	}
 	o.mode = probe.TLSStartTLS
 	if o.SSL || (o.Port == 465 && !o.StartTLS) {
@@ -134,7 +116,7 @@ func (o *Options) Validate() error {
 func (o *Options) validateDNS() error {
 	if o.DNSServer != "" {
 		var err error
-		if o.dnsServer, err = dnsServerAddr(o.DNSServer); err != nil {
+		if o.dnsServer, err = probe.DNSServerAddr(o.DNSServer); err != nil {
 			return plugin.Usagef("--dns-server %q: %v", o.DNSServer, err)
 		}
 	}
@@ -220,18 +202,12 @@ func daysRange(s string) (threshold.Range, error) {
 // target is the probe target of the main session; version scans narrow it.
 func (o *Options) target() probe.Target {
 	t := probe.Target{
-		Host: o.Host, Port: o.Port, Network: "ip", TLS: o.mode,
+		Host: o.Host, Port: o.Port, Network: o.Network(), TLS: o.mode,
 		ServerName: o.SNI, VerifyName: o.VerifyName,
 		Insecure:   true, // the chain is verified and judged by tlsaudit
 		MinVersion: o.minTLS,
-		HeloName:   o.FQDN,
+		HeloName:   o.HeloName(),
 		Resolver:   o.resolver(),
-	}
-	if o.IPv4 {
-		t.Network = "ip4"
-	}
-	if o.IPv6 {
-		t.Network = "ip6"
 	}
 	if t.MinVersion > tls.VersionTLS12 {
 		t.MinVersion = tls.VersionTLS12 // judge a 1.2 server against --min-tls 1.3 rather than fail the handshake
@@ -241,11 +217,5 @@ func (o *Options) target() probe.Target {
 
 // verifyName is the name the certificate must carry.
 func (o *Options) verifyName() string {
-	switch {
-	case o.VerifyName != "":
-		return o.VerifyName
-	case o.SNI != "":
-		return o.SNI
-	}
-	return o.Host
+	return probe.Target{Host: o.Host, ServerName: o.SNI, VerifyName: o.VerifyName}.CheckedName()
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 	"github.com/smtpcheck/smtpcheck/internal/smtp"
 	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
@@ -91,7 +92,7 @@ func TestPostfixDANE(t *testing.T) {
 	pf := postfix(t)
 	name := pf["HOSTNAME"]
 	host, port, _ := strings.Cut(pf["SMTP"], ":")
-	o := Options{Host: host, Port: atoi(t, port)}
+	o := Options{Server: plugin.Server{Host: host}, Port: atoi(t, port)}
 	o.mode = probe.TLSStartTLS
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
