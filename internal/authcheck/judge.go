@@ -33,7 +33,7 @@ func (o *Options) judge(f *facts, r *plugin.Result) {
 	if o.passOnArgv {
 		r.Detail("note: -P puts the password on the command line, where other users can read it (ps, /proc); use --password-ref env:NAME or file:PATH instead")
 	}
-	r.Transcript = f.Tr.Lines()
+	r.Transcript = f.Tr.ForVerbosity(o.Verbosity())
 	if f.CredErr != nil && f.S == nil {
 		r.Add(o.credState(f.CredErr), "%s", f.CredErr)
 		r.AddPerf(plugin.Seconds("total", f.Total, threshold.Pair{}), plugin.Seconds("time", f.Total, threshold.Pair{}))

@@ -272,10 +272,7 @@ func (o *Options) details(f *facts, r *plugin.Result) {
 	for _, st := range f.Steps {
 		r.Detail("%s: %s", stepName(st), quoteReply(st.Reply))
 	}
-	r.Transcript = s.Transcript.Lines()
-	if o.Verbosity() > 1 {
-		r.Transcript = s.Transcript.TimedLines()
-	}
+	r.Transcript = s.Transcript.ForVerbosity(o.Verbosity())
 }
 
 func extList(e smtp.Extensions) string {

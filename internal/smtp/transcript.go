@@ -89,6 +89,9 @@ func (t *Transcript) Lines() []string { return t.render(false) }
 // "+0.012 S: 250 ok".
 func (t *Transcript) TimedLines() []string { return t.render(true) }
 
+// ForVerbosity is what -v shows (the lines) and -vv (the timed lines).
+func (t *Transcript) ForVerbosity(v int) []string { return t.render(v > 1) }
+
 func (t *Transcript) render(timed bool) []string {
 	var out []string
 	for _, e := range t.Entries() {

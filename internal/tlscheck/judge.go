@@ -30,7 +30,7 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 		if f.STS != nil {
 			o.judgeSTS(f.STS, r) // the policy does not depend on the session
 		}
-		r.Transcript = s.Transcript.Lines()
+		r.Transcript = s.Transcript.ForVerbosity(o.Verbosity())
 		return
 	}
 	if s.TLS == nil {
@@ -119,7 +119,7 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 	if f.STS != nil {
 		o.judgeSTS(f.STS, r)
 	}
-	r.Transcript = s.Transcript.Lines()
+	r.Transcript = s.Transcript.ForVerbosity(o.Verbosity())
 }
 
 // judgeOCSP reads a stapled OCSP response: revoked is CRITICAL, unknown or
