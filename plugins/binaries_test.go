@@ -1,0 +1,70 @@
+// Package plugins holds no code: its test builds every plugin the way the
+// Makefile does and checks what the real binaries link and print.
+package plugins
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// secretReaders are the plugins allowed to link Vault and keyring; every
+// other plugin must stay lean (DESIGN: don't drag weight into binaries).
+var secretReaders = map[string]bool{"check_smtp_auth": true}
+
+var heavy = []string{"github.com/hashicorp/vault/api", "github.com/99designs/keyring", "github.com/godbus/dbus"}
+
+func TestBinaries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds every plugin")
+	}
+	names, err := filepath.Glob("check_smtp_*")
+	if err != nil || len(names) < 3 {
+		t.Fatalf("plugins found: %v %v", names, err)
+	}
+	dir := t.TempDir()
+	// A dbus-launch that leaves a mark, first on PATH, and no session bus:
+	// keyring's package init must never reach for it.
+	marker := filepath.Join(dir, "dbus-launch-ran")
+	if err := os.WriteFile(filepath.Join(dir, "dbus-launch"), []byte("#!/bin/sh\ntouch "+marker+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			bin := filepath.Join(dir, name)
+			build := exec.Command("go", "build", "-trimpath", "-o", bin,
+				"-ldflags", "-X github.com/smtpcheck/smtpcheck/internal/plugin.Version=v9.8.7", "./"+name)
+			build.Env = append(build.Environ(), "CGO_ENABLED=0")
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("build: %v\n%s", err, out)
+			}
+
+			mods, err := exec.Command("go", "version", "-m", bin).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range heavy[:2] {
+				if linked := strings.Contains(string(mods), h); linked != secretReaders[name] {
+					t.Errorf("links %s: %v, want %v", h, linked, secretReaders[name])
+				}
+			}
+			if !secretReaders[name] && strings.Contains(string(mods), heavy[2]) {
+				t.Errorf("links %s", heavy[2])
+			}
+
+			cmd := exec.Command(bin, "-V")
+			cmd.Env = []string{"PATH=" + dir + ":/usr/bin:/bin", "HOME=" + dir, "XDG_RUNTIME_DIR=" + dir}
+			out, err := cmd.Output()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 3 || string(out) != name+" v9.8.7\n" {
+				t.Errorf("-V: %q, %v", out, err)
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Error("dbus-launch was spawned")
+			}
+		})
+	}
+}
