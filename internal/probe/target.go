@@ -33,6 +33,10 @@ type Target struct {
 	Insecure   bool   // skip certificate verification entirely
 	MinVersion uint16 // 0 → Go's default minimum
 	MaxVersion uint16
+	// CipherSuites overrides Go's default TLS 1.0–1.2 suites; a version scan
+	// sets it to offer the legacy suites (RSA key exchange, 3DES) that Go no
+	// longer offers by default, so that servers speaking only those are seen.
+	CipherSuites []uint16
 
 	HeloName string
 	LMTP     bool // LHLO instead of EHLO
@@ -85,6 +89,7 @@ func (t Target) tlsConfig(verifyErr *error) *tls.Config {
 		SessionTicketsDisabled: true,
 		MinVersion:             t.MinVersion,
 		MaxVersion:             t.MaxVersion,
+		CipherSuites:           t.CipherSuites,
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			if !t.Insecure {
 				*verifyErr = VerifyChain(cs.PeerCertificates, t.CheckedName(), t.Roots)

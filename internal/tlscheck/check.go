@@ -2,6 +2,7 @@ package tlscheck
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"sync"
 	"time"
@@ -73,6 +74,17 @@ func (o *Options) session(ctx context.Context, t probe.Target, tr *smtp.Transcri
 	return s, nil
 }
 
+// allSuites is every suite crypto/tls implements, insecure ones included:
+// the scan asks "does the server speak this version at all", and the main
+// session keeps Go's safe defaults.
+var allSuites = func() []uint16 {
+	var ids []uint16
+	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		ids = append(ids, s.ID)
+	}
+	return ids
+}()
+
 // scan tries each TLS version alone, in parallel.
 func (o *Options) scan(ctx context.Context) []tlsaudit.ScanResult {
 	out := make([]tlsaudit.ScanResult, len(tlsaudit.Versions))
@@ -81,6 +93,7 @@ func (o *Options) scan(ctx context.Context) []tlsaudit.ScanResult {
 		wg.Go(func() {
 			t := o.target()
 			t.MinVersion, t.MaxVersion = v, v
+			t.CipherSuites = allSuites
 			s, e := o.session(ctx, t, smtp.NewTranscript())
 			res := tlsaudit.ScanResult{Version: v}
 			switch {

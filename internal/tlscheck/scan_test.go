@@ -46,6 +46,23 @@ func TestScanVersions(t *testing.T) {
 		o.Expect(t, 2, "SMTP TLS CRITICAL - scan: the server accepts TLSv1.0 and TLSv1.1")
 		o.Contains(t, "scan: TLSv1.2 refused", "tls: TLSv1.1 ")
 	})
+	t.Run("legacy suites only: RSA key exchange and 3DES", func(t *testing.T) {
+		// Go offers neither by default any more; the scan must still see them.
+		rsaRoot, err := smtptest.NewRSACA("RSA Root", 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rsaCert := rsaRoot.MustIssue(t, leafOpts(func(o *smtptest.LeafOptions) { o.RSABits = 2048 }))
+		l := serve(t, rsaRoot, rsaCert, smtptest.Config{}, &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA, tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA}})
+		// The main session keeps Go's safe suites and so finds none in
+		// common: CRITICAL, with the scan saying what the server does speak.
+		o := check(t, l.args("--scan-versions", "--min-tls", "1.0")...)
+		o.Expect(t, 2, "SMTP TLS CRITICAL - starttls: TLS handshake failed: handshake failure ("+l.srv.Addr+
+			") - the server and this client share no TLS version or cipher, or the server's TLS setup is broken")
+		o.Contains(t, "scan: TLSv1.0 accepted (TLS_RSA_WITH_AES_128_CBC_SHA)", "scan: TLSv1.1 accepted (TLS_RSA_WITH_AES_128_CBC_SHA)",
+			"scan: TLSv1.2 accepted (TLS_RSA_WITH_AES_128_CBC_SHA)", "scan: accepted: TLSv1.0, TLSv1.1, TLSv1.2")
+	})
 	t.Run("1.1 only server against the default --min-tls", func(t *testing.T) {
 		l := serve(t, root, cert, smtptest.Config{}, &tls.Config{MinVersion: tls.VersionTLS11, MaxVersion: tls.VersionTLS11})
 		o := check(t, l.args()...)
