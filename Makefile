@@ -1,7 +1,7 @@
 # smtpcheck — build, test, demo and benchmark the plugins. `make help` lists the targets.
 
 MODULE   := github.com/smtpcheck/smtpcheck
-PLUGINS  := $(notdir $(wildcard plugins/*))
+PLUGINS  := $(notdir $(wildcard plugins/check_*))
 VERSION  ?= $(shell git describe --tags --exact-match 2>/dev/null || cat VERSION)
 LDFLAGS  := -s -w -X $(MODULE)/internal/plugin.Version=$(VERSION)
 GOBUILD  := CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"
