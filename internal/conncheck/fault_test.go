@@ -135,7 +135,7 @@ func TestFaultMatrix(t *testing.T) {
 				c.Hang()
 			},
 			args: []string{"-S"},
-			code: 2, status: "SMTP CRITICAL - starttls: TLS handshake failed: tls: first record does not look like a TLS handshake ({addr}) - the server did not start TLS after its 220 reply",
+			code: 2, status: "SMTP CRITICAL - starttls: 13 bytes of plaintext followed the 220 reply to STARTTLS, before the TLS handshake ({addr}) - this is not a well-behaved SMTP server on this port",
 		},
 		{
 			name: "reset after EHLO", script: func(c *smtptest.FaultConn) { _ = c.Greet(); _ = c.EHLO("PIPELINING"); _ = c.Reset() }, args: []string{"-f", "a@b.test"},

@@ -265,9 +265,6 @@ func (o *Options) details(f *facts, r *plugin.Result) {
 			line += " (reported only; --verify makes it CRITICAL, check_smtp_tls audits it)"
 		}
 		r.Detail("%s", line)
-		if s.Pipelined > 0 {
-			r.Detail("tls: %d bytes of plaintext followed the STARTTLS reply and were discarded", s.Pipelined)
-		}
 	}
 	for _, st := range f.Steps {
 		r.Detail("%s: %s", stepName(st), quoteReply(st.Reply))

@@ -239,7 +239,13 @@ func (s *Session) StartTLS(ctx context.Context) error {
 		if rep.Code != 220 {
 			return &smtp.ReplyError{Reply: rep}
 		}
-		s.Pipelined = s.conn.Buffered()
+		// RFC 3207 §4: nothing may follow the 220 before the handshake. Bytes
+		// that did are a broken server or a man in the middle injecting
+		// plaintext (CVE-2011-0411 class), never something to hand to TLS.
+		if s.Pipelined = s.conn.Buffered(); s.Pipelined > 0 {
+			return &Error{Phase: PhaseStartTLS, Kind: KindProtocol,
+				Err: fmt.Errorf("%d bytes of plaintext followed the 220 reply to STARTTLS, before the TLS handshake", s.Pipelined)}
+		}
 		return s.handshake(ctx)
 	})
 	if err != nil {
