@@ -19,10 +19,10 @@ build:
 	@for p in $(PLUGINS); do echo "build $$p"; $(GOBUILD) -o $(BIN)/$$p ./plugins/$$p || exit 1; done
 	@$(GOBUILD) -o $(BIN)/smtpcheck-lab ./contrib/lab
 
-## test: vet and run every test (real-server tests run when .ci/mailserver.sh has started Postfix)
+## test: vet and run every test with the race detector (real-server tests run when .ci/mailserver.sh has started Postfix)
 test:
 	go vet ./...
-	go test -count=1 -timeout 15m ./...
+	go test -race -count=1 -timeout 15m ./...
 
 ## demo: start the embedded lab server and run the plugins against it
 demo: build
