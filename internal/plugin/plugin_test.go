@@ -3,6 +3,7 @@ package plugin
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -195,5 +196,36 @@ func TestRenderJSON(t *testing.T) {
 	want := `{"state":"CRITICAL","exit_code":2,"summary":"connect: refused","findings":[{"state":"CRITICAL","text":"connect: refused"}],"perfdata":[{"label":"connect","value":0.001,"unit":"s","min":0}]}` + "\n"
 	if buf.String() != want || p.ExitStatusCode != 2 {
 		t.Errorf("exit %d\n got %s\nwant %s", p.ExitStatusCode, buf.String(), want)
+	}
+}
+
+// TestStatusLineCut: findings that do not fit the status line are counted
+// there and listed first in the long output, never lost.
+func TestStatusLineCut(t *testing.T) {
+	r := &Result{Service: "SMTP"}
+	for i := range 5 {
+		r.Add(Critical, "finding %d %s", i, strings.Repeat("x", 120))
+	}
+	var buf bytes.Buffer
+	p := nagios.NewPlugin()
+	p.SetOutputTarget(&buf)
+	p.SkipOSExit()
+	func() {
+		defer p.ReturnCheckResults()
+		Render(p, r, &Common{Output: "text"})
+	}()
+	first, rest, _ := strings.Cut(buf.String(), "\n")
+	x := strings.Repeat("x", 120)
+	want := "SMTP CRITICAL - finding 0 " + x + "; finding 1 " + x + " (+3 more below) "
+	if first != want {
+		t.Errorf("status line\n got %q\nwant %q", first, want)
+	}
+	for i := 2; i < 5; i++ {
+		if !strings.Contains(rest, fmt.Sprintf("[CRITICAL] finding %d %s", i, x)) {
+			t.Errorf("finding %d missing from the long output:\n%s", i, rest)
+		}
+	}
+	if r.Summary() != strings.Join([]string{"finding 0 " + x, "finding 1 " + x, "finding 2 " + x, "finding 3 " + x, "finding 4 " + x}, "; ") {
+		t.Errorf("Summary (JSON) must stay whole: %q", r.Summary())
 	}
 }

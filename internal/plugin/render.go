@@ -40,7 +40,8 @@ func Render(p *nagios.Plugin, r *Result, c *Common) {
 		}
 		return
 	}
-	p.ServiceOutput = Sanitize(statusLine(r), maxStatusLen)
+	status, omitted := statusLine(r)
+	p.ServiceOutput = Sanitize(status, maxStatusLen)
 
 	metrics := r.Perf
 	if !slices.ContainsFunc(metrics, func(m Perf) bool { return m.Label == "time" }) {
@@ -61,18 +62,38 @@ func Render(p *nagios.Plugin, r *Result, c *Common) {
 		_ = p.AddPerfData(true, perf...)
 	}
 	budget := MaxOutput - len(p.ServiceOutput) - perfLen - outputReserve
-	p.LongServiceOutput = longOutput(r, c, budget)
+	p.LongServiceOutput = longOutput(r, c, omitted, budget)
 }
 
-func statusLine(r *Result) string {
-	return fmt.Sprintf("%s %s - %s", r.Service, r.State(), r.Summary())
+// statusLine names as many of the deciding findings as fit a dashboard line;
+// the rest are counted there and listed first in the long output.
+func statusLine(r *Result) (line string, omitted []string) {
+	st := r.State()
+	line = fmt.Sprintf("%s %s - ", r.Service, st)
+	parts := r.summaryParts()
+	if len(parts) == 0 {
+		return line + r.Summary(), nil
+	}
+	for i, p := range parts {
+		if i > 0 && len(line)+2+len(p) > maxStatusLen-30 {
+			for _, rest := range parts[i:] {
+				omitted = append(omitted, "["+st.String()+"] "+rest)
+			}
+			return fmt.Sprintf("%s (+%d more below)", line, len(omitted)), omitted
+		}
+		if i > 0 {
+			line += "; "
+		}
+		line += p
+	}
+	return line, nil
 }
 
 // longOutput joins details and, with -v, the transcript, dropping lines from
 // the end once budget bytes are used, and saying so.
-func longOutput(r *Result, c *Common, budget int) string {
-	lines := make([]string, 0, len(r.Details)+len(r.Transcript))
-	for _, d := range r.Details {
+func longOutput(r *Result, c *Common, omitted []string, budget int) string {
+	lines := make([]string, 0, len(omitted)+len(r.Details)+len(r.Transcript))
+	for _, d := range append(omitted, r.Details...) {
 		lines = append(lines, Sanitize(d, maxDetailLen))
 	}
 	if c != nil && c.Verbosity() > 0 {

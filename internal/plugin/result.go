@@ -93,6 +93,11 @@ func (r *Result) Summary() string {
 	if len(r.Findings) == 0 {
 		return "no result"
 	}
+	return strings.Join(r.summaryParts(), "; ")
+}
+
+// summaryParts are the texts of the findings that carry the result's state.
+func (r *Result) summaryParts() []string {
 	st := r.State()
 	var parts []string
 	for _, f := range r.Findings {
@@ -100,5 +105,5 @@ func (r *Result) Summary() string {
 			parts = append(parts, f.Text)
 		}
 	}
-	return strings.Join(parts, "; ")
+	return parts
 }
