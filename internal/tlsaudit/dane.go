@@ -7,6 +7,8 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"slices"
+	"time"
 )
 
 // TLSA usages, selectors and matching types (RFC 6698, RFC 7218 names).
@@ -114,34 +116,55 @@ func MatchDANE(records []TLSA, certs []*x509.Certificate, chain []Cert) []DANEMa
 				}
 				m.Problem = fmt.Sprintf("it matches %s %q, but the leaf's chain does not lead to it", Role(&chain[i]), chain[i].Name)
 			}
+			if m.Cert == nil {
+				m.Matched, m.Cert = anchorNotSent(r, certs, len(chain))
+			}
 		}
 		out = append(out, m)
 	}
 	return out
 }
 
-// leadsTo reports whether the leaf chains to certs[ta] by signatures,
-// through the other sent certificates.
-func leadsTo(certs []*x509.Certificate, ta int) bool {
-	cur, seen := 0, map[int]bool{0: true}
-	for range len(certs) {
-		if cur == ta {
-			return true
-		}
+// anchorNotSent handles a "2 0 0" record, which carries the whole trust
+// anchor certificate: the server need not send it (RFC 7672 §3.1.2), so the
+// top of the sent chain must simply be signed by it.
+func anchorNotSent(r TLSA, certs []*x509.Certificate, index int) (bool, *Cert) {
+	if r.Selector != SelectorCert || r.MatchingType != MatchExact {
+		return false, nil
+	}
+	ta, err := x509.ParseCertificate(r.Data)
+	if err != nil {
+		return false, nil
+	}
+	p := path(certs)
+	top := certs[p[len(p)-1]]
+	if string(top.RawIssuer) != string(ta.RawSubject) || top.CheckSignatureFrom(ta) != nil {
+		return false, nil
+	}
+	c := Describe(ta, index, time.Now())
+	return true, &c
+}
+
+// path follows the leaf's issuers through the sent certificates as far as
+// signatures allow: the indexes from the leaf up.
+func path(certs []*x509.Certificate) []int {
+	out, seen := []int{0}, map[int]bool{0: true}
+	for cur := 0; ; {
 		next := -1
 		for j, c := range certs {
-			if seen[j] || string(c.RawSubject) != string(certs[cur].RawIssuer) {
-				continue
-			}
-			if certs[cur].CheckSignatureFrom(c) == nil {
+			if !seen[j] && string(c.RawSubject) == string(certs[cur].RawIssuer) && certs[cur].CheckSignatureFrom(c) == nil {
 				next = j
 				break
 			}
 		}
 		if next < 0 {
-			return false
+			return out
 		}
 		seen[next], cur = true, next
+		out = append(out, next)
 	}
-	return cur == ta
 }
+
+// leadsTo reports whether the leaf chains to certs[ta] by signatures,
+// through the other sent certificates.
+func leadsTo(certs []*x509.Certificate, ta int) bool { return slices.Contains(path(certs), ta) }

@@ -66,6 +66,7 @@ func TestDANE(t *testing.T) {
 		o.NotBefore, o.NotAfter = now.Add(-48*time.Hour), now.Add(-24*time.Hour)
 	}))
 	leaf := mustParse(t, valid.Certificate[0])
+	otherRoot := smtptest.MustNewCA(t, "Other Root")
 	other := mustParse(t, inter.MustIssue(t, opts(nil)).Certificate[0])
 
 	okLine := func(tail string) string {
@@ -98,6 +99,10 @@ func TestDANE(t *testing.T) {
 			0, okLine(`dane: TLSA 2 0 1 matches root "Test Root"`), nil},
 		{"2 0 1 on a root the server does not send", valid, true, true, func(n string) []string { return []string{tlsaRR(n, 2, 0, 1, root.Cert)} }, nil,
 			2, "SMTP TLS CRITICAL - dane: no TLSA record at {tlsa} matches the chain the server sent: 2 0 1 " + rrData(tlsaRR("x", 2, 0, 1, root.Cert)), nil},
+		{"2 0 0 carries a root the server does not send", valid, true, true, func(n string) []string { return []string{tlsaRR(n, 2, 0, 0, root.Cert)} }, nil,
+			0, okLine(`dane: TLSA 2 0 0 matches root "Test Root"`), nil},
+		{"2 0 0 of a root that did not sign the chain", valid, true, true, func(n string) []string { return []string{tlsaRR(n, 2, 0, 0, otherRoot.Cert)} }, nil,
+			2, "SMTP TLS CRITICAL - dane: no TLSA record at {tlsa} matches the chain the server sent: 2 0 0 " + rrData(tlsaRR("x", 2, 0, 0, otherRoot.Cert)), nil},
 		{"DANE-TA replaces the system roots", valid, true, false, func(n string) []string { return []string{tlsaRR(n, 2, 1, 1, inter.Cert)} }, nil,
 			0, "SMTP TLS OK - " + daneHost + " ({addr}): TLSv1.3 via STARTTLS, chain verified for " + daneHost + ` up to the DANE-TA trust anchor; earliest expiry: certificate "` +
 				daneHost + `" expires in 90 days (` + day(now.Add(90*24*time.Hour+time.Hour)) + `); dane: TLSA 2 1 1 matches intermediate "Test Intermediate"`,
