@@ -154,8 +154,14 @@ func (o *Options) judgeOCSP(staple []byte, certs []*x509.Certificate, now time.T
 	case tlsaudit.OCSPUnknown:
 		r.Add(plugin.Warning, "ocsp: the stapled OCSP response says status unknown for certificate %q", name)
 	}
-	if resp.Stale {
+	switch hours := resp.NextUpdate.Sub(now).Hours(); {
+	case resp.Stale:
 		r.Add(plugin.Warning, "ocsp: the stapled OCSP response is stale: its next update was due %s", tlsaudit.Date(resp.NextUpdate))
+	case resp.NextUpdate.IsZero():
+	case o.OCSPCritical > 0 && hours < float64(o.OCSPCritical):
+		r.Add(plugin.Critical, "ocsp: the stapled OCSP response is valid for %.0f more hours (next update %s; --ocsp-critical %d)", hours, next, o.OCSPCritical)
+	case o.OCSPWarning > 0 && hours < float64(o.OCSPWarning):
+		r.Add(plugin.Warning, "ocsp: the stapled OCSP response is valid for %.0f more hours (next update %s; --ocsp-warning %d)", hours, next, o.OCSPWarning)
 	}
 }
 

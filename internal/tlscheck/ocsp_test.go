@@ -60,10 +60,22 @@ func TestOCSPStaple(t *testing.T) {
 			c := cert
 			c.OCSPStaple = tc.staple
 			l := serve(t, root, c, smtptest.Config{}, nil)
-			o := check(t, l.args("--require-ocsp-staple")...)
+			// --ocsp-warning 4 must not fire on a response valid for a day.
+			o := check(t, l.args("--require-ocsp-staple", "--ocsp-warning", "4")...)
 			want := strings.NewReplacer("{addr}", l.srv.Addr, "{n}", strconv.Itoa(len(tc.staple))).Replace(tc.status)
 			o.Expect(t, tc.code, want)
 			o.Contains(t, tc.detail)
 		})
 	}
+
+	// Hours left until the staple's next update, as check_ssl_cert's
+	// --ocsp-warning/--ocsp-critical judge them.
+	soon := now.Add(5*time.Hour + 30*time.Minute)
+	c := cert
+	c.OCSPStaple = sign(inter, ocsp.Good, now.Add(-time.Hour), soon)
+	l := serve(t, root, c, smtptest.Config{}, nil)
+	check(t, l.args("--ocsp-warning", "12")...).Expect(t, 1,
+		"SMTP TLS WARNING - ocsp: the stapled OCSP response is valid for 5 more hours (next update "+day(soon)+"; --ocsp-warning 12)")
+	check(t, l.args("--ocsp-warning", "12", "--ocsp-critical", "6")...).Expect(t, 2,
+		"SMTP TLS CRITICAL - ocsp: the stapled OCSP response is valid for 5 more hours (next update "+day(soon)+"; --ocsp-critical 6)")
 }

@@ -49,6 +49,8 @@ type Options struct {
 	ScanVersions bool   `long:"scan-versions" description:"Try TLS 1.0, 1.1, 1.2 and 1.3 one by one and report which the server accepts"`
 	LegacyState  string `long:"legacy-tls-state" default:"WARNING" value-name:"STATE" description:"State when --scan-versions finds TLS 1.0 or 1.1 accepted"`
 	RequireOCSP  bool   `long:"require-ocsp-staple" description:"CRITICAL unless the server staples an OCSP response"`
+	OCSPWarning  int    `long:"ocsp-warning" value-name:"HOURS" description:"WARNING when the stapled OCSP response is valid for fewer hours (its next update), as check_ssl_cert's --ocsp-warning"`
+	OCSPCritical int    `long:"ocsp-critical" value-name:"HOURS" description:"CRITICAL when the stapled OCSP response is valid for fewer hours"`
 
 	DANE              bool   `long:"dane" description:"Look up the TLSA records of _PORT._tcp.HOST and match them against the chain (RFC 7672: DANE-TA and DANE-EE); needs a DNSSEC-validating resolver"`
 	DANEInsecureState string `long:"dane-insecure-state" default:"WARNING" value-name:"STATE" description:"State when the TLSA answer lacks the AD bit (DNSSEC not confirmed)"`
