@@ -28,8 +28,9 @@ test:
 demo: build
 	@bash contrib/demo.sh $(BIN)
 
-## bench: check_smtp_conn vs monitoring-plugins' check_smtp on the same local server (BENCH_ALSO=HOST:PORT adds a real MTA)
+## bench: Go benchmarks, then check_smtp_conn vs monitoring-plugins' check_smtp on the same local server (BENCH_ALSO=HOST:PORT adds a real MTA)
 bench: build
+	go test -run '^$$' -bench . -benchtime 200x ./internal/...
 	@go run ./contrib/bench -plugin $(BIN)/check_smtp_conn -lab $(BIN)/smtpcheck-lab $(if $(BENCH_ALSO),-also $(BENCH_ALSO))
 
 ## lint: gofmt, go vet

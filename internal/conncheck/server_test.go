@@ -29,7 +29,7 @@ type lab struct {
 	port   string
 }
 
-func newLab(t *testing.T, cfg smtptest.Config, leaf smtptest.LeafOptions) lab {
+func newLab(t testing.TB, cfg smtptest.Config, leaf smtptest.LeafOptions) lab {
 	t.Helper()
 	ca := smtptest.MustNewCA(t, "smtpcheck test CA")
 	if leaf.DNSNames == nil && leaf.IPs == nil {
