@@ -2,50 +2,21 @@ package authcheck
 
 import (
 	"errors"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/smtpcheck/smtpcheck/internal/plugintest"
 )
 
 // checkSMTP is monitoring-plugins' check_smtp, whose -A LOGIN we replace.
 const checkSMTP = "/usr/lib/nagios/plugins/check_smtp"
 
-// postfix returns the environment .ci/mailserver.sh writes; the tests skip
-// without it, unless SMTPCHECK_REQUIRE_REAL=1 makes a missing server a failure.
-func postfix(t *testing.T) map[string]string {
-	t.Helper()
-	if os.Getenv("SMTPCHECK_POSTFIX") != "1" {
-		if os.Getenv("SMTPCHECK_REQUIRE_REAL") == "1" {
-			t.Fatal("SMTPCHECK_REQUIRE_REAL=1 but no Postfix: source the env file of .ci/mailserver.sh start")
-		}
-		t.Skip("no real Postfix: run .ci/mailserver.sh start and source its env file")
-	}
-	env := map[string]string{}
-	for _, k := range []string{"CA", "USER", "PASSWORD_FILE", "SUBMISSION", "SUBMISSIONS", "HOSTNAME"} {
-		env[k] = os.Getenv("SMTPCHECK_POSTFIX_" + k)
-	}
-	pass, err := os.ReadFile(env["PASSWORD_FILE"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	env["PASSWORD"] = strings.TrimSpace(string(pass))
-	env["HOSTNAME"] = cmpOr(env["HOSTNAME"], "mail.smtpcheck.test")
-	return env
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // TestPostfix logs in to Postfix with Dovecot SASL on 587 (STARTTLS) and
 // 465 (implicit TLS) with every mechanism Dovecot offers, and checks the
 // refusals; where check_smtp can express the same check it runs too.
 func TestPostfix(t *testing.T) {
-	pf := postfix(t)
+	pf := plugintest.Postfix(t)
 	host := func(addr string) []string {
 		h, p, _ := strings.Cut(addr, ":")
 		return []string{"-H", h, "-p", p}
@@ -120,7 +91,7 @@ func TestPostfix(t *testing.T) {
 
 // TestPostfixSecretsNeverShown: the leak test against the real server.
 func TestPostfixSecretsNeverShown(t *testing.T) {
-	pf := postfix(t)
+	pf := plugintest.Postfix(t)
 	h, p, _ := strings.Cut(pf["SUBMISSION"], ":")
 	wrong := "wrong-" + pf["PASSWORD"]
 	wrongFile := secretFile(t, wrong)

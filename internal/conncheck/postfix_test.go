@@ -2,43 +2,21 @@ package conncheck
 
 import (
 	"errors"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/smtpcheck/smtpcheck/internal/plugintest"
 )
 
 // checkSMTP is monitoring-plugins' check_smtp, the plugin we replace.
 const checkSMTP = "/usr/lib/nagios/plugins/check_smtp"
 
-// postfix returns the environment .ci/mailserver.sh writes; the tests skip
-// without it, unless SMTPCHECK_REQUIRE_REAL=1 (set by .ci/run) makes a
-// missing server a failure.
-func postfix(t *testing.T) map[string]string {
-	t.Helper()
-	if os.Getenv("SMTPCHECK_POSTFIX") != "1" {
-		if os.Getenv("SMTPCHECK_REQUIRE_REAL") == "1" {
-			t.Fatal("SMTPCHECK_REQUIRE_REAL=1 but no Postfix: source the env file of .ci/mailserver.sh start")
-		}
-		t.Skip("no real Postfix: run .ci/mailserver.sh start and source its env file")
-	}
-	env := map[string]string{}
-	for _, k := range []string{"CA", "USER", "PASSWORD_FILE", "SMTP", "SUBMISSION", "SUBMISSIONS", "EXPIRED", "WRONGNAME"} {
-		env[k] = os.Getenv("SMTPCHECK_POSTFIX_" + k)
-	}
-	pass, err := os.ReadFile(env["PASSWORD_FILE"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	env["PASSWORD"] = strings.TrimSpace(string(pass))
-	return env
-}
-
 // TestPostfix runs check_smtp-style command lines against a real Postfix
 // (with Dovecot SASL) and, where check_smtp can express the same check,
 // runs it too and compares exit codes.
 func TestPostfix(t *testing.T) {
-	pf := postfix(t)
+	pf := plugintest.Postfix(t)
 	host := func(addr string) []string {
 		h, p, _ := strings.Cut(addr, ":")
 		return []string{"-H", h, "-p", p}

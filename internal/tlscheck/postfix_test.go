@@ -2,7 +2,6 @@ package tlscheck
 
 import (
 	"context"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -10,40 +9,17 @@ import (
 	"time"
 
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
+	"github.com/smtpcheck/smtpcheck/internal/plugintest"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 	"github.com/smtpcheck/smtpcheck/internal/smtp"
 	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
 )
 
-// postfix returns the environment .ci/mailserver.sh writes; the test skips
-// without it, unless SMTPCHECK_REQUIRE_REAL=1 (set by .ci/run) makes a
-// missing server a failure.
-func postfix(t *testing.T) map[string]string {
-	t.Helper()
-	if os.Getenv("SMTPCHECK_POSTFIX") != "1" {
-		if os.Getenv("SMTPCHECK_REQUIRE_REAL") == "1" {
-			t.Fatal("SMTPCHECK_REQUIRE_REAL=1 but no Postfix: source the env file of .ci/mailserver.sh start")
-		}
-		t.Skip("no real Postfix: run .ci/mailserver.sh start and source its env file")
-	}
-	env := map[string]string{}
-	for _, k := range []string{"CA", "SMTP", "SUBMISSIONS", "EXPIRED", "WRONGNAME", "HOSTNAME"} {
-		env[k] = os.Getenv("SMTPCHECK_POSTFIX_" + k)
-		if env[k] == "" && k != "HOSTNAME" {
-			t.Fatalf("SMTPCHECK_POSTFIX_%s is not set", k)
-		}
-	}
-	if env["HOSTNAME"] == "" {
-		env["HOSTNAME"] = "mail.smtpcheck.test"
-	}
-	return env
-}
-
 // TestPostfix runs check_smtp_tls against the real Postfix of
 // .ci/mailserver.sh: a valid CA-signed certificate on 127.0.0.1:25 and
 // :465, an expired one on 127.0.0.2:25, a wrong name on 127.0.0.3:25.
 func TestPostfix(t *testing.T) {
-	pf := postfix(t)
+	pf := plugintest.Postfix(t)
 	name := pf["HOSTNAME"]
 	hp := func(addr string) []string {
 		h, p, _ := strings.Cut(addr, ":")
@@ -89,7 +65,7 @@ func TestPostfix(t *testing.T) {
 // TestPostfixDANE matches TLSA records, served with the AD bit by the
 // in-process DNS server, against the real Postfix's certificate.
 func TestPostfixDANE(t *testing.T) {
-	pf := postfix(t)
+	pf := plugintest.Postfix(t)
 	name := pf["HOSTNAME"]
 	host, port, _ := strings.Cut(pf["SMTP"], ":")
 	o := Options{Server: plugin.Server{Host: host}, Port: atoi(t, port)}
