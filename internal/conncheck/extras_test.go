@@ -2,14 +2,12 @@ package conncheck
 
 import (
 	"bytes"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/miekg/dns"
-
+	"github.com/smtpcheck/smtpcheck/internal/dnstest"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 )
@@ -73,52 +71,9 @@ func TestLMTP(t *testing.T) {
 	}
 }
 
-// dnsServer answers from a fixed zone on loopback, so that --mx never asks
-// a real resolver. It sets no AD bit: MX mode does not need DNSSEC.
-func dnsServer(t *testing.T, records ...string) string {
-	t.Helper()
-	zone := map[uint16]map[string][]dns.RR{}
-	for _, r := range records {
-		rr, err := dns.NewRR(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := rr.Header()
-		if zone[h.Rrtype] == nil {
-			zone[h.Rrtype] = map[string][]dns.RR{}
-		}
-		zone[h.Rrtype][h.Name] = append(zone[h.Rrtype][h.Name], rr)
-	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(q)
-		m.Authoritative, m.RecursionAvailable = true, true
-		qq := q.Question[0]
-		m.Answer = zone[qq.Qtype][strings.ToLower(qq.Name)]
-		known := false
-		for _, byName := range zone {
-			known = known || byName[strings.ToLower(qq.Name)] != nil
-		}
-		if !known {
-			m.Rcode = dns.RcodeNameError
-		}
-		_ = w.WriteMsg(m)
-	})}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go func() { _ = srv.ActivateAndServe() }()
-	<-started
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	return pc.LocalAddr().String()
-}
-
 func TestAllMX(t *testing.T) {
 	l := newLab(t, smtptest.Config{}, smtptest.LeafOptions{})
-	dnsAddr := dnsServer(t,
+	dnsAddr := dnstest.Start(t, false,
 		"example.test. 60 IN MX 10 mx1.example.test.",
 		"example.test. 60 IN MX 20 mx2.example.test.",
 		"mx1.example.test. 60 IN A 127.0.0.1",

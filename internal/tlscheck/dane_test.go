@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/dnstest"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 )
 
@@ -148,7 +149,7 @@ func TestDANE(t *testing.T) {
 			}
 			l := serve(t, ca, tc.cert, smtptest.Config{}, nil)
 			name := "_" + l.port + "._tcp." + daneHost
-			dnsAddr := dnsServer(t, tc.ad, append(tc.records(name), daneHost+". 60 IN A 127.0.0.1")...)
+			dnsAddr := dnstest.Start(t, tc.ad, append(tc.records(name), daneHost+". 60 IN A 127.0.0.1")...)
 			args := []string{"-H", daneHost, "-p", l.port, "-t", "5", "-4", "--dane", "--dns-server", dnsAddr}
 			if tc.caFile {
 				args = append(args, "--ca-file", l.caFile)

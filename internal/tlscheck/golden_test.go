@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/dnstest"
 	"github.com/smtpcheck/smtpcheck/internal/plugintest"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 )
@@ -41,7 +42,7 @@ func TestGolden(t *testing.T) {
 	for _, name := range []string{"dane-ee-verbose", "dane-ee-json"} {
 		t.Run(name, func(t *testing.T) {
 			l := serve(t, root, cert, smtptest.Config{}, nil)
-			dnsAddr := dnsServer(t, true, tlsaRR("_"+l.port+"._tcp."+daneHost, 3, 1, 1, leaf), daneHost+". 60 IN A 127.0.0.1")
+			dnsAddr := dnstest.Start(t, true, tlsaRR("_"+l.port+"._tcp."+daneHost, 3, 1, 1, leaf), daneHost+". 60 IN A 127.0.0.1")
 			args := []string{"-H", daneHost, "-p", l.port, "-4", "-t", "5", "-F", "golden.test", "--ca-file", l.caFile, "--dane", "--dns-server", dnsAddr, "-v"}
 			if strings.HasSuffix(name, "json") {
 				args = append(args, "--output", "json")

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/dnstest"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
 )
@@ -103,7 +104,7 @@ func TestMTASTS(t *testing.T) {
 				ctype = "text/plain"
 			}
 			base := policyServer(t, inter, name, tc.status, ctype, tc.body)
-			dnsAddr := dnsServer(t, false, append(tc.txt, "mx.example.test. 60 IN A 127.0.0.1")...)
+			dnsAddr := dnstest.Start(t, false, append(tc.txt, "mx.example.test. 60 IN A 127.0.0.1")...)
 			o := check(t, "-H", "mx.example.test", "-p", l.port, "-t", "5", "-4", "--ca-file", l.caFile,
 				"--dns-server", dnsAddr, "--mta-sts", "example.test", "--mta-sts-url-base", base)
 			r := strings.NewReplacer("{addr}", l.srv.Addr, "{dns}", dnsAddr, "{url}", base+"/.well-known/mta-sts.txt")

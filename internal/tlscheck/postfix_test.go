@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/dnstest"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/plugintest"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
@@ -93,7 +94,7 @@ func TestPostfixDANE(t *testing.T) {
 		{"mismatch", tlsaRR(tlsaName, 3, 1, 1, ca.Certs[0]), 2, "dane: no TLSA record at " + tlsaName + " matches"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dnsAddr := dnsServer(t, true, tc.rr, name+". 60 IN A "+host)
+			dnsAddr := dnstest.Start(t, true, tc.rr, name+". 60 IN A "+host)
 			out := check(t, "-H", name, "-p", port, "-4", "--ca-file", pf["CA"], "--dane", "--dns-server", dnsAddr, "-t", "10")
 			if out.Code != tc.code || !strings.Contains(out.Status(), tc.status) {
 				t.Errorf("exit %d: %s", out.Code, out.Out)

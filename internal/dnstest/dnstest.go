@@ -1,18 +1,28 @@
-package tlscheck
+// Package dnstest is an in-process DNS server for tests: the code under
+// test is pointed at it (--dns-server), so no query leaves the machine.
+package dnstest
 
 import (
 	"net"
 	"strings"
-	"testing"
 
 	"github.com/miekg/dns"
 )
 
-// dnsServer answers from a fixed zone on loopback, so that no query ever
-// leaves the machine (the pattern of conncheck's --mx tests). With ad it
-// sets the AD bit, as a DNSSEC-validating resolver does for a signed zone.
-// A name listed with the pseudo type "SERVFAIL" gets that rcode.
-func dnsServer(t *testing.T, ad bool, records ...string) string {
+// TB is the part of testing.TB the server needs.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
+// Start answers from a fixed zone on 127.0.0.1 (UDP) and returns its
+// address, so that a test's queries never leave the machine. records are
+// zone-file lines; a name followed by the pseudo type "SERVFAIL" gets that
+// rcode. With ad the answers carry the AD bit, as a DNSSEC-validating
+// resolver sets it for a signed zone. The server stops at the test's end.
+func Start(t TB, ad bool, records ...string) string {
 	t.Helper()
 	zone := map[uint16]map[string][]dns.RR{}
 	servfail := map[string]bool{}
