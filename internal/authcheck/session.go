@@ -2,7 +2,6 @@ package authcheck
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"time"
 
@@ -81,17 +80,9 @@ func (o *Options) run(ctx context.Context) *facts {
 }
 
 func (o *Options) session(ctx context.Context, s *probe.Session, f *facts, creds sasl.Credentials) *probe.Error {
-	if err := s.Helo(ctx); err != nil {
+	var err error
+	if f.NoStartTLS, err = s.Establish(ctx); err != nil {
 		return probe.AsError(err)
-	}
-	if o.tlsMode == probe.TLSStartTLS {
-		err := s.StartTLS(ctx)
-		switch {
-		case errors.Is(err, probe.ErrNoStartTLS):
-			f.NoStartTLS = true
-		case err != nil:
-			return probe.AsError(err)
-		}
 	}
 	f.Offered = s.Ext.AuthMechanisms()
 	switch {

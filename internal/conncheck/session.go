@@ -76,17 +76,9 @@ func (o *Options) run(ctx context.Context, t probe.Target) *facts {
 }
 
 func (o *Options) session(ctx context.Context, s *probe.Session, f *facts) *probe.Error {
-	if err := s.Helo(ctx); err != nil {
+	var err error
+	if f.NoStartTLS, err = s.Establish(ctx); err != nil {
 		return probe.AsError(err)
-	}
-	if s.Target.TLS == probe.TLSStartTLS {
-		err := s.StartTLS(ctx)
-		switch {
-		case errors.Is(err, probe.ErrNoStartTLS):
-			f.NoStartTLS = true
-		case err != nil:
-			return probe.AsError(err)
-		}
 	}
 	if o.AuthType != "" {
 		if err := o.auth(ctx, s, f); err != nil {

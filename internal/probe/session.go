@@ -331,3 +331,20 @@ func (s *Session) String() string {
 	}
 	return addr
 }
+
+// Establish runs EHLO and, in STARTTLS mode, the upgrade. A server that
+// does not offer STARTTLS is reported through missingTLS, not as an error:
+// the caller decides whether the plain session may go on.
+func (s *Session) Establish(ctx context.Context) (missingTLS bool, err error) {
+	if err := s.Helo(ctx); err != nil {
+		return false, err
+	}
+	if s.Target.TLS != TLSStartTLS {
+		return false, nil
+	}
+	err = s.StartTLS(ctx)
+	if errors.Is(err, ErrNoStartTLS) {
+		return true, nil
+	}
+	return false, err
+}
