@@ -1,10 +1,6 @@
 package conncheck
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,16 +9,9 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
-
-// normalise masks what changes from run to run: times, ports and the test
-// host's name in EHLO.
+// normalise masks what changes from run to run: values, times and ports.
 func normalise(out string, port int) string {
-	out = strings.ReplaceAll(out, ":"+strconv.Itoa(port), ":PORT")
-	out = regexp.MustCompile(`=\d+(\.\d+)?s;`).ReplaceAllString(out, "=Ns;")
-	out = regexp.MustCompile(`"value":[0-9.e-]+`).ReplaceAllString(out, `"value":N`)
-	out = plugintest.MaskTimes(out)
-	return out
+	return plugintest.MaskValues(strings.ReplaceAll(out, ":"+strconv.Itoa(port), ":PORT"))
 }
 
 // TestGolden compares whole outputs, long output and perfdata included,
@@ -52,19 +41,7 @@ func TestGolden(t *testing.T) {
 				args = append(args, "--output", "json")
 			}
 			got := normalise(check(t, args...).Out, srv.Port)
-			file := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", file, got, want)
-			}
+			plugintest.Golden(t, name, got)
 		})
 	}
 }
