@@ -1,16 +1,11 @@
 package authcheck
 
 import (
-	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/smtpcheck/smtpcheck/internal/plugintest"
 )
-
-// checkSMTP is monitoring-plugins' check_smtp, whose -A LOGIN we replace.
-const checkSMTP = "/usr/lib/nagios/plugins/check_smtp"
 
 // TestPostfix logs in to Postfix with Dovecot SASL on 587 (STARTTLS) and
 // 465 (implicit TLS) with every mechanism Dovecot offers, and checks the
@@ -73,17 +68,7 @@ func TestPostfix(t *testing.T) {
 			want := strings.ReplaceAll(tc.status, "{addr}", tc.args[1]+":"+tc.args[3])
 			o.Expect(t, tc.code, want)
 			if tc.ref != nil {
-				out, err := exec.Command(checkSMTP, tc.ref...).CombinedOutput()
-				code := 0
-				var ee *exec.ExitError
-				if errors.As(err, &ee) {
-					code = ee.ExitCode()
-				} else if err != nil {
-					t.Fatalf("check_smtp: %v", err)
-				}
-				if code != tc.code {
-					t.Errorf("check_smtp disagrees: exit %d: %s", code, out)
-				}
+				plugintest.AgreesWithCheckSMTP(t, tc.code, tc.ref...)
 			}
 		})
 	}

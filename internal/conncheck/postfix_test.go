@@ -1,16 +1,11 @@
 package conncheck
 
 import (
-	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/smtpcheck/smtpcheck/internal/plugintest"
 )
-
-// checkSMTP is monitoring-plugins' check_smtp, the plugin we replace.
-const checkSMTP = "/usr/lib/nagios/plugins/check_smtp"
 
 // TestPostfix runs check_smtp-style command lines against a real Postfix
 // (with Dovecot SASL) and, where check_smtp can express the same check,
@@ -57,17 +52,7 @@ func TestPostfix(t *testing.T) {
 				t.Errorf("exit %d, status\n  %q\nwant exit %d, status starting\n  %q\n%s", o.Code, o.Status(), tc.code, want, o.Out)
 			}
 			if tc.ref {
-				out, err := exec.Command(checkSMTP, tc.args...).CombinedOutput()
-				code := 0
-				var ee *exec.ExitError
-				if errors.As(err, &ee) {
-					code = ee.ExitCode()
-				} else if err != nil {
-					t.Fatalf("check_smtp: %v", err)
-				}
-				if code != tc.code {
-					t.Errorf("check_smtp disagrees: exit %d: %s", code, out)
-				}
+				plugintest.AgreesWithCheckSMTP(t, tc.code, tc.args...)
 			}
 		})
 	}

@@ -1,7 +1,9 @@
 package plugintest
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -35,4 +37,24 @@ func Postfix(t testing.TB) map[string]string {
 	}
 	env["PASSWORD"] = strings.TrimSpace(string(pass))
 	return env
+}
+
+// CheckSMTP is monitoring-plugins' check_smtp, the plugin we replace.
+const CheckSMTP = "/usr/lib/nagios/plugins/check_smtp"
+
+// AgreesWithCheckSMTP runs check_smtp with args and fails the test unless it
+// exits with code, as our plugin did for the same check.
+func AgreesWithCheckSMTP(t testing.TB, code int, args ...string) {
+	t.Helper()
+	out, err := exec.Command(CheckSMTP, args...).CombinedOutput()
+	got := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		got = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("check_smtp: %v", err)
+	}
+	if got != code {
+		t.Errorf("check_smtp disagrees: exit %d, ours %d: %s", got, code, out)
+	}
 }
