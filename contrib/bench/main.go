@@ -5,7 +5,9 @@
 // With -mode tls it instead compares a full TLS audit by check_smtp_tls
 // (chain, names, expiry of every element, --scan-versions) with
 // check_ssl_cert (monitoring-plugins-contrib) doing its certificate checks
-// on the same server, and with check_smtp -S -D 30; see tls.go.
+// on the same server, and with check_smtp -S -D 30; see tls.go. With
+// -mode auth it compares check_smtp_auth with check_smtp -A LOGIN on a real
+// submission server; see auth.go.
 //
 // Peak RSS comes from wait4's ru_maxrss, which has a floor: Go starts
 // children with CLONE_VM|CLONE_VFORK, and at exec Linux folds the old mm's
@@ -57,16 +59,19 @@ func main() {
 	n := flag.Int("n", 200, "measured rounds per scenario")
 	maxTime := flag.Duration("max-time", 60*time.Second, "time budget for all measured rounds")
 	warmup := flag.Int("warmup", 10, "unmeasured rounds per scenario")
-	mode := flag.String("mode", "conn", "conn: check_smtp_conn vs check_smtp on the lab; tls: check_smtp_tls vs check_ssl_cert and check_smtp on -target")
-	target := flag.String("target", "127.0.0.1:25", "tls mode: the STARTTLS server to audit (HOST:PORT)")
-	ca := flag.String("ca", "", "tls mode: the CA file the server's chain leads to")
-	name := flag.String("name", "", "tls mode: the name the certificate must carry (check_smtp_tls --verify-name, check_ssl_cert -m); default: the target's host")
+	mode := flag.String("mode", "conn", "conn: check_smtp_conn vs check_smtp on the lab; tls: check_smtp_tls vs check_ssl_cert and check_smtp on -target; auth: check_smtp_auth vs check_smtp -A LOGIN on -target")
+	target := flag.String("target", "127.0.0.1:25", "tls and auth modes: the STARTTLS server (HOST:PORT; auth mode default 127.0.0.1:587)")
+	ca := flag.String("ca", "", "tls and auth modes: the CA file the server's chain leads to")
+	name := flag.String("name", "", "tls and auth modes: the name the certificate must carry (check_smtp_tls --verify-name, check_ssl_cert -m); default: the target's host")
 	sslCert := flag.String("ssl-cert", "/usr/lib/nagios/plugins/check_ssl_cert", "tls mode: check_ssl_cert")
+	user := flag.String("user", "", "auth mode: the user to log in as")
+	pwFile := flag.String("password-file", "", "auth mode: a chmod 600 file holding the password")
+	conn := flag.String("conn", "bin/check_smtp_conn", "auth mode: check_smtp_conn, run with check_smtp's flags")
 	also := flag.String("also", "", "conn mode: also compare plain and STARTTLS checks against this server (HOST:PORT, e.g. a local Postfix)")
 	flag.Parse()
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *mode == "tls" {
-		set := map[string]bool{}
-		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		// check_ssl_cert takes seconds per run: fewer rounds unless asked.
 		if !set["n"] {
 			*n = 15
@@ -86,8 +91,21 @@ func main() {
 		}
 		return
 	}
+	if *mode == "auth" {
+		if !set["plugin"] {
+			*plugin = "bin/check_smtp_auth"
+		}
+		if !set["target"] {
+			*target = "127.0.0.1:587"
+		}
+		if err := runAuth(*plugin, *conn, *ref, *target, *ca, *name, *user, *pwFile, *n, *warmup, *maxTime); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *mode != "conn" {
-		fmt.Fprintf(os.Stderr, "bench: -mode %q: want conn or tls\n", *mode)
+		fmt.Fprintf(os.Stderr, "bench: -mode %q: want conn, tls or auth\n", *mode)
 		os.Exit(2)
 	}
 	if err := run(*plugin, *lab, *ref, *also, *n, *warmup, *maxTime); err != nil {

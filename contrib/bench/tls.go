@@ -11,14 +11,6 @@ import (
 // fraction of check_ssl_cert's median wall time.
 const tlsWallTarget = 0.05
 
-// contender is one plugin command line in the TLS comparison.
-type contender struct {
-	name string
-	bin  string
-	args []string
-	s    side
-}
-
 // runTLS measures, interleaved and in rotating order, a full audit by
 // check_smtp_tls, check_ssl_cert with the certificate checks a user of a
 // private CA would run (nothing that reaches the internet: no OCSP, CRL
@@ -47,43 +39,10 @@ func runTLS(ours, sslCert, checkSMTP, target, ca, name string, n, warmup int, ma
 	for _, c := range cs {
 		c.s.judged = true // a WARNING or CRITICAL verdict is a completed audit
 	}
-	for i := range warmup {
-		for _, c := range cs {
-			measure(c.bin, c.args, nil, i)
-		}
-	}
-	deadline := time.Now().Add(maxTime)
-	rounds := 0
-	for ; rounds < n && time.Now().Before(deadline); rounds++ {
-		for k := range cs { // rotate who goes first
-			c := cs[(rounds+k)%len(cs)]
-			measure(c.bin, c.args, &c.s, rounds)
-		}
-	}
+	rounds := compete(cs, n, warmup, maxTime)
 	fmt.Printf("TLS audit of %s (STARTTLS), %d interleaved rounds\n", target, rounds)
-	fmt.Printf("%-18s %5s  %-20s %-12s  %s\n", "plugin", "ok", "wall ms (p50/p90)", "RSS MiB p50", "wall vs check_ssl_cert")
+	table(cs, cs[1], rounds)
 	ref := cs[1]
-	for _, c := range cs {
-		ratio := "-"
-		if len(c.s.wall) > 0 && len(ref.s.wall) > 0 {
-			ratio = fmt.Sprintf("%.3f×", pct(c.s.wall, 50)/pct(ref.s.wall, 50))
-		}
-		rss := "-"
-		if len(c.s.rss) > 0 {
-			rss = fmt.Sprintf("%.2f", pct(c.s.rss, 50))
-		}
-		fmt.Printf("%-18s %2d/%-2d  %-20s %-12s  %s\n", c.name, len(c.s.wall), rounds, pair(c.s.wall), rss, ratio)
-		if c.s.status != "" {
-			st := c.s.status
-			if len(st) > 150 {
-				st = st[:150] + "..."
-			}
-			fmt.Printf("  last verdict: %s\n", st)
-		}
-		if c.s.fails > 0 {
-			fmt.Printf("  %s failed %d times: %s\n", c.name, c.s.fails, c.s.lastErr)
-		}
-	}
 	if len(cs[0].s.wall) == 0 || cs[0].s.fails > 0 {
 		return errors.New("check_smtp_tls failed")
 	}
