@@ -2,6 +2,7 @@
 
 MODULE   := github.com/smtpcheck/smtpcheck
 PLUGINS  := $(notdir $(wildcard plugins/check_*))
+HELPERS  := smtpcheck-secret
 VERSION  ?= $(shell git describe --tags --exact-match 2>/dev/null || cat VERSION)
 LDFLAGS  := -s -w -X $(MODULE)/internal/plugin.Version=$(VERSION)
 GOBUILD  := CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"
@@ -16,7 +17,7 @@ help:
 ## build: static builds of every plugin and the lab server into bin/
 build:
 	@mkdir -p $(BIN)
-	@for p in $(PLUGINS); do echo "build $$p"; $(GOBUILD) -o $(BIN)/$$p ./plugins/$$p || exit 1; done
+	@for p in $(PLUGINS) $(HELPERS); do echo "build $$p"; $(GOBUILD) -o $(BIN)/$$p ./plugins/$$p || exit 1; done
 	@$(GOBUILD) -o $(BIN)/smtpcheck-lab ./contrib/lab
 
 ## test: vet and run every test with the race detector (real-server tests run when .ci/mailserver.sh has started Postfix)

@@ -67,6 +67,22 @@ for p in $plugins; do
 	*) fail "$p: first line does not start with '$status'" ;;
 	esac
 done
+
+# The installed check_smtp_auth finds the installed helper beside it for a
+# keyring: reference (kernel keyring, provisioned with keyutils' CLI).
+say "check_smtp_auth with a keyring: reference through $PLUGDIR/smtpcheck-secret"
+[ -x "$PLUGDIR/smtpcheck-secret" ] || fail "$PLUGDIR/smtpcheck-secret not installed"
+ring=$(keyctl newring "smtpcheck-ci-$$" @u)
+keyctl padd user relay "$ring" <"$LAB_PASSWORD_FILE" >/dev/null
+set +e
+out=$("$PLUGDIR/check_smtp_auth" -H 127.0.0.1 -p "$LAB_SUBMISSION_PORT" -S --ca-file "$LAB_CA" --verify-name mx.lab.test \
+	--user "$LAB_USER" --password-ref "keyring:smtpcheck-ci-$$/relay" --keyring-backend keyctl)
+rc=$?
+set -e
+keyctl unlink "$ring" @u >/dev/null
+echo "$out" | head -1
+echo "[exit $rc]"
+[ "$rc" = 0 ] || fail "check_smtp_auth with a keyring: reference exited $rc"
 cleanup
 trap - EXIT
 
@@ -99,6 +115,7 @@ for f in $installed; do
 done
 [ -z "$left" ] || fail "left after dpkg -r:$left"
 for p in $plugins; do [ ! -e "$PLUGDIR/$p" ] || fail "$PLUGDIR/$p left after dpkg -r"; done
+[ ! -e "$PLUGDIR/smtpcheck-secret" ] || fail "$PLUGDIR/smtpcheck-secret left after dpkg -r"
 [ ! -e /usr/share/icinga2/include/plugins-contrib.d/smtpcheck.conf ] || fail "Icinga 2 config left after dpkg -r"
 [ ! -e /usr/share/doc/smtpcheck ] || fail "/usr/share/doc/smtpcheck left after dpkg -r"
 for m in $pages; do [ ! -e "$m" ] || fail "$m left after dpkg -r"; done
@@ -120,6 +137,7 @@ for p in $plugins; do
 	grep -qx "/usr/lib64/nagios/plugins/$p" <<<"$rpml" || fail "rpm lacks /usr/lib64/nagios/plugins/$p"
 	grep -qx "/usr/share/man/man1/$p.1.gz" <<<"$rpml" || fail "rpm lacks the man page of $p"
 done
+grep -qx /usr/lib64/nagios/plugins/smtpcheck-secret <<<"$rpml" || fail "rpm lacks the helper smtpcheck-secret"
 grep -qx /usr/share/icinga2/include/plugins-contrib.d/smtpcheck.conf <<<"$rpml" || fail "rpm lacks the Icinga 2 config"
 rpmi=$(rpm -qpi "$rpmf" 2>/dev/null)
 echo "$rpmi" | grep -E '^(Name|Version|License|URL)'

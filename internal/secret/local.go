@@ -13,27 +13,27 @@ import (
 // readEnv is env:NAME: set and not empty.
 func readEnv(name string) (string, error) {
 	if strings.ContainsAny(name, "= \t\n") {
-		return "", fail("env", quote(name)+": not a variable name", nil)
+		return "", Fail("env", Quote(name)+": not a variable name", nil)
 	}
 	v, ok := os.LookupEnv(name)
 	if !ok {
-		return "", fail("env", name+": variable not set", ErrNotFound)
+		return "", Fail("env", name+": variable not set", ErrNotFound)
 	}
 	if v == "" {
-		return "", fail("env", name+": variable is empty", ErrNotFound)
+		return "", Fail("env", name+": variable is empty", ErrNotFound)
 	}
 	return v, nil
 }
 
 // readFile is file:PATH: the first line of a file nobody else may read.
 func readFile(path string) (string, error) {
-	return readPrivateFile("file", path, "")
+	return ReadPrivateFile("file", path, "")
 }
 
-// readPrivateFile reads the first line (CR/LF stripped) of path, refusing
+// ReadPrivateFile reads the first line (CR/LF stripped) of path, refusing
 // a file that group or others may read or write. what names the file in
 // messages when it is not a file: reference (e.g. "--vault-token-file").
-func readPrivateFile(scheme, path, what string) (string, error) {
+func ReadPrivateFile(scheme, path, what string) (string, error) {
 	name := path
 	if what != "" {
 		name = what + " " + path
@@ -48,34 +48,34 @@ func readPrivateFile(scheme, path, what string) (string, error) {
 		case errors.Is(err, fs.ErrPermission):
 			msg = fmt.Sprintf("permission denied (running as uid %d)", os.Getuid())
 		}
-		return "", fail(scheme, name+": "+msg, cause)
+		return "", Fail(scheme, name+": "+msg, cause)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return "", fail(scheme, name+": cannot stat", err)
+		return "", Fail(scheme, name+": cannot stat", err)
 	}
 	if !st.Mode().IsRegular() {
-		return "", fail(scheme, name+": not a regular file", nil)
+		return "", Fail(scheme, name+": not a regular file", nil)
 	}
 	if perm := st.Mode().Perm(); perm&0o077 != 0 {
-		return "", fail(scheme, fmt.Sprintf("%s: mode %04o lets group or others read or write it; run: chmod 600 %s", name, perm, path), nil)
+		return "", Fail(scheme, fmt.Sprintf("%s: mode %04o lets group or others read or write it; run: chmod 600 %s", name, perm, path), nil)
 	}
 	// Read at most 64 KiB: a secret is one line.
 	line, err := bufio.NewReaderSize(io.LimitReader(f, 64<<10), 4096).ReadString('\n')
 	if err != nil && err != io.EOF {
-		return "", fail(scheme, name+": cannot read", err)
+		return "", Fail(scheme, name+": cannot read", err)
 	}
 	line = strings.TrimRight(line, "\r\n")
 	if line == "" {
-		return "", fail(scheme, name+": first line is empty", ErrNotFound)
+		return "", Fail(scheme, name+": first line is empty", ErrNotFound)
 	}
 	return line, nil
 }
 
-// resolveLocal resolves a reference that may only be env: or file: (the
+// ResolveLocal resolves a reference that may only be env: or file: (the
 // keyring passphrase, AppRole ids). flag names the option in messages.
-func resolveLocal(flag, ref string) (string, error) {
+func ResolveLocal(flag, ref string) (string, error) {
 	scheme, rest, err := split(ref)
 	if err != nil {
 		return "", prefixFlag(flag, err)
@@ -88,7 +88,7 @@ func resolveLocal(flag, ref string) (string, error) {
 		v, err := readFile(rest)
 		return v, prefixFlag(flag, err)
 	}
-	return "", fail("", flag+": want env:NAME or file:PATH, not a "+scheme+": reference", nil)
+	return "", Fail("", flag+": want env:NAME or file:PATH, not a "+scheme+": reference", nil)
 }
 
 func prefixFlag(flag string, err error) error {

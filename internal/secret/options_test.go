@@ -1,16 +1,18 @@
-package secret
+package secret_test
 
 import (
 	"strings"
 	"testing"
 
 	flags "github.com/jessevdk/go-flags"
+
+	"github.com/smtpcheck/smtpcheck/internal/secret"
 )
 
 // TestOptionsFlags checks the go-flags tags: defaults, choices, help.
 func TestOptionsFlags(t *testing.T) {
 	var opts struct {
-		Options
+		secret.Options
 	}
 	p := flags.NewParser(&opts, flags.HelpFlag|flags.PassDoubleDash)
 	if _, err := p.ParseArgs(nil); err != nil {
@@ -25,7 +27,7 @@ func TestOptionsFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Options{KeyringBackend: "pass", KeyringDir: "/d", KeyringPassphrase: "env:P", KeyctlScope: "session", VaultKV: "2",
+	want := secret.Options{KeyringBackend: "pass", KeyringDir: "/d", KeyringPassphrase: "env:P", KeyctlScope: "session", VaultKV: "2",
 		VaultTokenFile: "/t", VaultRoleID: "env:R", VaultSecretID: "file:/s", VaultAppRoleMount: "ci"}
 	if opts.Options != want {
 		t.Errorf("parsed %+v", opts.Options)

@@ -6,18 +6,18 @@
 // secret value, and wrap ErrSecret (and, where it applies, ErrNotFound or the
 // context's error, so a plugin can tell a timeout from a refusal).
 //
-// Only plugins that read secrets may import this package: it links vault/api
-// and 99designs/keyring (DESIGN.md principle 7). keyring's package init talks
-// to D-Bus; the blank import of internal/dbusguard below keeps it from ever
-// starting dbus-launch on a headless host.
+// env: and file: are read in-process. vault: and keyring: go to Remote,
+// which runs the helper program smtpcheck-secret (package secret/store):
+// vault/api and 99designs/keyring cost a plugin about 3 ms of start-up on
+// every run, so they are linked into the helper only and paid for only by
+// the runs that use those stores (DESIGN.md principle 7).
 package secret
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
-
-	_ "github.com/smtpcheck/smtpcheck/internal/dbusguard" // before keyring's init: see package dbusguard
 )
 
 // Options are the flags every secret-reading plugin embeds (go-flags tags).
@@ -58,16 +58,17 @@ func (e *Error) Unwrap() []error {
 	return []error{ErrSecret, e.Err}
 }
 
-// fail builds an *Error; msg is flattened to one line.
-func fail(scheme, msg string, cause error) *Error {
+// Fail builds an *Error; msg is flattened to one line.
+func Fail(scheme, msg string, cause error) *Error {
 	if scheme != "" {
 		msg = scheme + ": " + msg
 	}
-	return &Error{Scheme: scheme, Msg: oneLine(msg), Err: cause}
+	return &Error{Scheme: scheme, Msg: OneLine(msg), Err: cause}
 }
 
-// oneLine collapses all whitespace runs (newlines, tabs) into single spaces.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// OneLine collapses all whitespace runs (newlines, tabs) into single spaces:
+// library messages are put on one line with it.
+func OneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 const schemes = "env:NAME, file:PATH, vault:MOUNT/PATH#FIELD or keyring:SERVICE/KEY"
 
@@ -79,7 +80,7 @@ func (o *Options) Resolve(ctx context.Context, ref string) (string, error) {
 		return "", err
 	}
 	if err := ctx.Err(); err != nil {
-		return "", fail(scheme, rest+": "+ctxMsg(ctx, err), err)
+		return "", Fail(scheme, rest+": "+CtxMsg(ctx, err), err)
 	}
 	switch scheme {
 	case "env":
@@ -87,20 +88,24 @@ func (o *Options) Resolve(ctx context.Context, ref string) (string, error) {
 	case "file":
 		return readFile(rest)
 	case "vault":
-		vr, err := parseVaultRef(rest)
+		vr, err := ParseVaultRef(rest)
 		if err != nil {
 			return "", err
 		}
-		if vr.field == "" {
-			vr.field = "password"
-		}
-		vals, err := o.readVault(ctx, vr, vr.field)
+		vals, err := o.remote(ctx, "vault", rest, cmp.Or(vr.Field, "password"))
 		if err != nil {
 			return "", err
 		}
 		return vals[0], nil
 	default: // keyring
-		return o.readKeyring(ctx, rest)
+		if _, _, err := o.KeyringRef(rest); err != nil {
+			return "", err
+		}
+		vals, err := o.remote(ctx, "keyring", rest)
+		if err != nil {
+			return "", err
+		}
+		return vals[0], nil
 	}
 }
 
@@ -113,15 +118,15 @@ func (o *Options) ResolveLogin(ctx context.Context, ref string) (user, password 
 		return "", "", err
 	}
 	if scheme == "vault" {
-		vr, err := parseVaultRef(rest)
+		vr, err := ParseVaultRef(rest)
 		if err != nil {
 			return "", "", err
 		}
-		if vr.field == "" {
+		if vr.Field == "" {
 			if err := ctx.Err(); err != nil {
-				return "", "", fail(scheme, rest+": "+ctxMsg(ctx, err), err)
+				return "", "", Fail(scheme, rest+": "+CtxMsg(ctx, err), err)
 			}
-			vals, err := o.readVault(ctx, vr, "username", "password")
+			vals, err := o.remote(ctx, "vault", rest, "username", "password")
 			if err != nil {
 				return "", "", err
 			}
@@ -151,26 +156,26 @@ func IsReference(s string) bool {
 func split(ref string) (scheme, rest string, err error) {
 	scheme, rest, ok := strings.Cut(ref, ":")
 	if ref == "" {
-		return "", "", fail("", "empty secret reference: want "+schemes, nil)
+		return "", "", Fail("", "empty secret reference: want "+schemes, nil)
 	}
 	if !ok || strings.ContainsAny(scheme, " \t/\\") || len(scheme) > 16 {
-		return "", "", fail("", "secret reference without a scheme (a literal value is not accepted here): put it in the environment or a chmod 600 file and give env:NAME or file:PATH; schemes: "+schemes, nil)
+		return "", "", Fail("", "secret reference without a scheme (a literal value is not accepted here): put it in the environment or a chmod 600 file and give env:NAME or file:PATH; schemes: "+schemes, nil)
 	}
 	switch scheme {
 	case "env", "file", "vault", "keyring":
 	default:
 		// The scheme is not echoed: the value may be a literal password.
-		return "", "", fail("", "unknown secret reference scheme: want "+schemes+" (lower case)", nil)
+		return "", "", Fail("", "unknown secret reference scheme: want "+schemes+" (lower case)", nil)
 	}
 	if rest == "" {
-		return "", "", fail(scheme, "empty reference: want "+schemes, nil)
+		return "", "", Fail(scheme, "empty reference: want "+schemes, nil)
 	}
 	return scheme, rest, nil
 }
 
-// quote prints a short identifier from a reference (a scheme, a path)
+// Quote prints a short identifier from a reference (a scheme, a path)
 // safely on one line.
-func quote(s string) string {
+func Quote(s string) string {
 	const max = 64
 	if len(s) > max {
 		s = s[:max] + "..."
@@ -183,10 +188,40 @@ func quote(s string) string {
 	}, s) + `"`
 }
 
-// ctxMsg describes an ended context.
-func ctxMsg(ctx context.Context, err error) string {
+// CtxMsg describes an ended context.
+func CtxMsg(ctx context.Context, err error) string {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "no answer within the plugin's timeout (-t)"
 	}
 	return "cancelled"
+}
+
+// VaultRef is vault:MOUNT/PATH#FIELD split up. Mount is the first path
+// segment; with --vault-kv=auto, Vault may report a longer one.
+type VaultRef struct {
+	Full, Mount, Path, Field string
+}
+
+// ParseVaultRef splits what follows "vault:".
+func ParseVaultRef(rest string) (VaultRef, error) {
+	full, field, _ := strings.Cut(rest, "#")
+	full = strings.Trim(full, "/")
+	mount, path, ok := strings.Cut(full, "/")
+	if !ok || mount == "" || path == "" || strings.Contains(field, "#") {
+		return VaultRef{}, Fail("vault", Quote(rest)+": want vault:MOUNT/PATH#FIELD, e.g. vault:secret/monitoring/smtp#password", nil)
+	}
+	return VaultRef{Full: full, Mount: mount, Path: path, Field: field}, nil
+}
+
+// KeyringRef splits what follows "keyring:" and checks that a backend is
+// chosen: it is never guessed.
+func (o *Options) KeyringRef(rest string) (service, key string, err error) {
+	service, key, ok := strings.Cut(rest, "/")
+	if !ok || service == "" || key == "" {
+		return "", "", Fail("keyring", Quote(rest)+": want keyring:SERVICE/KEY", nil)
+	}
+	if o.KeyringBackend == "" {
+		return "", "", Fail("keyring", service+"/"+key+": --keyring-backend is required (file, keyctl, pass or secret-service)", nil)
+	}
+	return service, key, nil
 }

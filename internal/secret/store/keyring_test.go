@@ -1,4 +1,4 @@
-package secret
+package store
 
 // Keyring backends for real: the file backend in a temp dir, the kernel
 // keyring (keyctl), pass with a throw-away GnuPG home, and gnome-keyring as
@@ -22,29 +22,31 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/smtpcheck/smtpcheck/internal/dbusguard"
+	"github.com/smtpcheck/smtpcheck/internal/secret"
+	"github.com/smtpcheck/smtpcheck/internal/secret/secrettest"
 )
 
 func TestKeyringOptions(t *testing.T) {
-	ctx := testCtx(t)
-	o := &Options{}
+	ctx := secrettest.Ctx(t)
+	o := &secret.Options{}
 	_, err := o.Resolve(ctx, "keyring:smtpcheck/relay")
-	checkErr(t, err, "keyring: smtpcheck/relay: --keyring-backend is required (file, keyctl, pass or secret-service)")
+	secrettest.CheckErr(t, err, "keyring: smtpcheck/relay: --keyring-backend is required (file, keyctl, pass or secret-service)")
 
 	o.KeyringBackend = "file"
 	_, err = o.Resolve(ctx, "keyring:smtpcheck/relay")
-	checkErr(t, err, "keyring: smtpcheck/relay (backend file): the file backend needs --keyring-dir")
+	secrettest.CheckErr(t, err, "keyring: smtpcheck/relay (backend file): the file backend needs --keyring-dir")
 	o.KeyringDir = t.TempDir()
 	_, err = o.Resolve(ctx, "keyring:smtpcheck/relay")
-	checkErr(t, err, "the file backend needs --keyring-passphrase-ref")
+	secrettest.CheckErr(t, err, "the file backend needs --keyring-passphrase-ref")
 
 	o.KeyringBackend = "kwallet"
 	_, err = o.Resolve(ctx, "keyring:smtpcheck/relay")
-	checkErr(t, err, "unknown backend")
+	secrettest.CheckErr(t, err, "unknown backend")
 
 	if dbusguard.Active {
 		o.KeyringBackend = "secret-service"
 		_, err = o.Resolve(ctx, "keyring:smtpcheck/relay")
-		checkErr(t, err, "keyring: smtpcheck/relay (backend secret-service): no D-Bus session bus: set DBUS_SESSION_BUS_ADDRESS")
+		secrettest.CheckErr(t, err, "keyring: smtpcheck/relay (backend secret-service): no D-Bus session bus: set DBUS_SESSION_BUS_ADDRESS")
 	}
 }
 
@@ -69,41 +71,41 @@ func TestKeyringFile(t *testing.T) {
 	if it, err := kr.Get("relay"); err != nil || string(it.Data) != pw {
 		t.Fatalf("library Get: %v", err)
 	}
-	ctx := testCtx(t)
+	ctx := secrettest.Ctx(t)
 	t.Setenv("SMTPCHECK_TEST_KR_PASS", passphrase)
-	o := &Options{KeyringBackend: "file", KeyringDir: dir, KeyringPassphrase: "env:SMTPCHECK_TEST_KR_PASS"}
+	o := &secret.Options{KeyringBackend: "file", KeyringDir: dir, KeyringPassphrase: "env:SMTPCHECK_TEST_KR_PASS"}
 	got, err := o.Resolve(ctx, "keyring:smtpcheck/relay")
 	if err != nil || got != pw {
 		t.Fatalf("Resolve = %q, %v", got, err)
 	}
 	// passphrase from a file
-	o.KeyringPassphrase = "file:" + writeFile(t, "pass", passphrase+"\n", 0o400)
+	o.KeyringPassphrase = "file:" + secrettest.WriteFile(t, "pass", passphrase+"\n", 0o400)
 	if got, err := o.Resolve(ctx, "keyring:smtpcheck/relay"); err != nil || got != pw {
 		t.Fatalf("Resolve with passphrase file = %q, %v", got, err)
 	}
 	secrets := []string{pw, passphrase, "wrong-pass-123"}
 
 	_, err = o.Resolve(ctx, "keyring:smtpcheck/nokey")
-	checkErr(t, err, "keyring: no key nokey in smtpcheck (backend file)", secrets...)
-	if !errors.Is(err, ErrNotFound) {
-		t.Errorf("missing key is not ErrNotFound")
+	secrettest.CheckErr(t, err, "keyring: no key nokey in smtpcheck (backend file)", secrets...)
+	if !errors.Is(err, secret.ErrNotFound) {
+		t.Errorf("missing key is not secret.ErrNotFound")
 	}
 
 	t.Setenv("SMTPCHECK_TEST_KR_PASS", "wrong-pass-123")
 	o.KeyringPassphrase = "env:SMTPCHECK_TEST_KR_PASS"
 	_, err = o.Resolve(ctx, "keyring:smtpcheck/relay")
-	checkErr(t, err, "keyring: smtpcheck/relay (backend file): cannot decrypt: wrong passphrase?", secrets...)
+	secrettest.CheckErr(t, err, "keyring: smtpcheck/relay (backend file): cannot decrypt: wrong passphrase?", secrets...)
 
-	o.KeyringPassphrase = "file:" + writeFile(t, "pass", passphrase+"\n", 0o644)
+	o.KeyringPassphrase = "file:" + secrettest.WriteFile(t, "pass", passphrase+"\n", 0o644)
 	_, err = o.Resolve(ctx, "keyring:smtpcheck/relay")
-	checkErr(t, err, "--keyring-passphrase-ref: file: ", secrets...)
-	checkErr(t, err, "run: chmod 600", secrets...)
+	secrettest.CheckErr(t, err, "--keyring-passphrase-ref: file: ", secrets...)
+	secrettest.CheckErr(t, err, "run: chmod 600", secrets...)
 
 	// A check only reads: a missing directory is an error, not created.
 	missing := filepath.Join(t.TempDir(), "nothere")
 	o.KeyringDir = missing
 	_, err = o.Resolve(ctx, "keyring:smtpcheck/relay")
-	checkErr(t, err, "--keyring-dir "+missing+" is not a directory", secrets...)
+	secrettest.CheckErr(t, err, "--keyring-dir "+missing+" is not a directory", secrets...)
 	if _, err := os.Stat(missing); err == nil {
 		t.Errorf("Resolve created %s", missing)
 	}
@@ -115,7 +117,7 @@ func TestKeyringKeyctl(t *testing.T) {
 	// Probe the syscalls first: sandboxes (gVisor and some containers)
 	// refuse them.
 	if _, err := unix.KeyctlGetKeyringID(unix.KEY_SPEC_USER_KEYRING, false); err != nil {
-		skipUnlessReal(t, "kernel keyring syscalls unavailable here: "+err.Error())
+		secrettest.SkipUnlessReal(t, "kernel keyring syscalls unavailable here: "+err.Error())
 	}
 	kr, err := keyring.Open(keyring.Config{
 		AllowedBackends: []keyring.BackendType{keyring.KeyCtlBackend},
@@ -123,7 +125,7 @@ func TestKeyringKeyctl(t *testing.T) {
 		KeyCtlScope:     "user",
 	})
 	if err != nil {
-		skipUnlessReal(t, "keyctl backend does not open here: "+err.Error())
+		secrettest.SkipUnlessReal(t, "keyctl backend does not open here: "+err.Error())
 	}
 	t.Cleanup(func() {
 		if id, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "keyring", service, 0); err == nil {
@@ -133,17 +135,17 @@ func TestKeyringKeyctl(t *testing.T) {
 	if err := kr.Set(keyring.Item{Key: "relay", Data: []byte(pw)}); err != nil {
 		t.Fatal(err)
 	}
-	ctx := testCtx(t)
-	o := &Options{KeyringBackend: "keyctl", KeyctlScope: "user"}
+	ctx := secrettest.Ctx(t)
+	o := &secret.Options{KeyringBackend: "keyctl", KeyctlScope: "user"}
 	if got, err := o.Resolve(ctx, "keyring:"+service+"/relay"); err != nil || got != pw {
 		t.Fatalf("Resolve = %q, %v", got, err)
 	}
 	_, err = o.Resolve(ctx, "keyring:"+service+"/nokey")
-	checkErr(t, err, "keyring: no key nokey in "+service+" (backend keyctl)", pw)
+	secrettest.CheckErr(t, err, "keyring: no key nokey in "+service+" (backend keyctl)", pw)
 
 	// Provisioned with keyutils' CLI, as the README tells admins to do.
 	if _, err := exec.LookPath("keyctl"); err != nil {
-		skipUnlessReal(t, "keyctl CLI (package keyutils) not installed")
+		secrettest.SkipUnlessReal(t, "keyctl CLI (package keyutils) not installed")
 	}
 	service2 := service + "-cli"
 	out, err := exec.Command("keyctl", "newring", service2, "@u").Output()
@@ -182,7 +184,7 @@ func gpgHome(t *testing.T) (home, uid string) {
 func TestKeyringPass(t *testing.T) {
 	for _, tool := range []string{"pass", "gpg", "gpgconf"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			skipUnlessReal(t, tool+" not installed (packages pass, gnupg)")
+			secrettest.SkipUnlessReal(t, tool+" not installed (packages pass, gnupg)")
 		}
 	}
 	gpgHome(t)
@@ -205,17 +207,17 @@ func TestKeyringPass(t *testing.T) {
 	if err := kr.Set(keyring.Item{Key: "json-relay", Data: []byte("s3cr3t-pass-json")}); err != nil {
 		t.Fatal(err)
 	}
-	ctx := testCtx(t)
-	o := &Options{KeyringBackend: "pass"}
+	ctx := secrettest.Ctx(t)
+	o := &secret.Options{KeyringBackend: "pass"}
 	for key, want := range map[string]string{"relay": "s3cr3t-pass-plain", "json-relay": "s3cr3t-pass-json"} {
 		if got, err := o.Resolve(ctx, "keyring:smtpcheck/"+key); err != nil || got != want {
 			t.Fatalf("Resolve %s = %q, %v", key, got, err)
 		}
 	}
 	_, err = o.Resolve(ctx, "keyring:smtpcheck/nokey")
-	checkErr(t, err, "keyring: no key nokey in smtpcheck (backend pass)", "s3cr3t-pass-plain", "s3cr3t-pass-json")
+	secrettest.CheckErr(t, err, "keyring: no key nokey in smtpcheck (backend pass)", "s3cr3t-pass-plain", "s3cr3t-pass-json")
 	_, err = o.Resolve(ctx, "keyring:other/relay")
-	checkErr(t, err, "keyring: no key relay in other (backend pass)")
+	secrettest.CheckErr(t, err, "keyring: no key relay in other (backend pass)")
 }
 
 // TestKeyringDeadline: keyring's calls take no context; a backend that
@@ -239,9 +241,9 @@ func TestKeyringDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	start := time.Now()
-	_, err := (&Options{KeyringBackend: "pass"}).Resolve(ctx, "keyring:smtpcheck/relay")
+	_, err := (&secret.Options{KeyringBackend: "pass"}).Resolve(ctx, "keyring:smtpcheck/relay")
 	elapsed := time.Since(start)
-	checkErr(t, err, "keyring: smtpcheck/relay (backend pass): no answer within the plugin's timeout")
+	secrettest.CheckErr(t, err, "keyring: smtpcheck/relay (backend pass): no answer within the plugin's timeout")
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("does not wrap context.DeadlineExceeded")
 	}
@@ -256,7 +258,7 @@ func TestKeyringDeadline(t *testing.T) {
 func TestKeyringSecretService(t *testing.T) {
 	for _, tool := range []string{"dbus-daemon", "gnome-keyring-daemon", "dbus-send"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			skipUnlessReal(t, tool+" not installed (packages dbus, gnome-keyring)")
+			secrettest.SkipUnlessReal(t, tool+" not installed (packages dbus, gnome-keyring)")
 		}
 	}
 	dir := t.TempDir()
@@ -352,8 +354,8 @@ func TestSecretServiceChild(t *testing.T) {
 	if err := kr.Set(keyring.Item{Key: "relay", Label: "smtpcheck relay", Data: []byte(pw)}); err != nil {
 		t.Fatal(err)
 	}
-	ctx := testCtx(t)
-	o := &Options{KeyringBackend: "secret-service"}
+	ctx := secrettest.Ctx(t)
+	o := &secret.Options{KeyringBackend: "secret-service"}
 	got, err := o.Resolve(ctx, "keyring:login/relay")
 	if err != nil || got != pw {
 		t.Fatalf("Resolve = %q, %v", got, err)
@@ -367,7 +369,7 @@ func TestSecretServiceChild(t *testing.T) {
 		t.Logf("keyring:login/plain-relay (stored by secret-tool) read back")
 	}
 	_, err = o.Resolve(ctx, "keyring:login/nokey")
-	checkErr(t, err, "keyring: no key nokey in login (backend secret-service)", pw)
+	secrettest.CheckErr(t, err, "keyring: no key nokey in login (backend secret-service)", pw)
 	_, err = o.Resolve(ctx, "keyring:nocollection/relay")
-	checkErr(t, err, "keyring: no key relay in nocollection (backend secret-service)", pw)
+	secrettest.CheckErr(t, err, "keyring: no key relay in nocollection (backend secret-service)", pw)
 }

@@ -1,4 +1,4 @@
-package secret
+package store
 
 import (
 	"bytes"
@@ -17,20 +17,18 @@ import (
 	libsecret "github.com/gsterjov/go-libsecret"
 
 	"github.com/smtpcheck/smtpcheck/internal/dbusguard"
+	"github.com/smtpcheck/smtpcheck/internal/secret"
 )
 
 // readKeyring is keyring:SERVICE/KEY through the one backend
 // --keyring-backend names (AllowedBackends is never left open: keyring.Open
 // would otherwise fall through to whatever backend opens).
-func (o *Options) readKeyring(ctx context.Context, rest string) (string, error) {
-	service, key, ok := strings.Cut(rest, "/")
-	if !ok || service == "" || key == "" {
-		return "", fail("keyring", quote(rest)+": want keyring:SERVICE/KEY", nil)
+func (o opts) readKeyring(ctx context.Context, rest string) (string, error) {
+	service, key, err := o.KeyringRef(rest)
+	if err != nil {
+		return "", err
 	}
 	backend := o.KeyringBackend
-	if backend == "" {
-		return "", fail("keyring", service+"/"+key+": --keyring-backend is required (file, keyctl, pass or secret-service)", nil)
-	}
 	cfg := keyring.Config{
 		AllowedBackends: []keyring.BackendType{keyring.BackendType(backend)},
 		ServiceName:     service,
@@ -39,16 +37,16 @@ func (o *Options) readKeyring(ctx context.Context, rest string) (string, error) 
 	switch backend {
 	case "file":
 		if o.KeyringDir == "" {
-			return "", fail("keyring", where+": the file backend needs --keyring-dir", nil)
+			return "", secret.Fail("keyring", where+": the file backend needs --keyring-dir", nil)
 		}
 		if o.KeyringPassphrase == "" {
-			return "", fail("keyring", where+": the file backend needs --keyring-passphrase-ref (env:NAME or file:PATH)", nil)
+			return "", secret.Fail("keyring", where+": the file backend needs --keyring-passphrase-ref (env:NAME or file:PATH)", nil)
 		}
 		// keyring would create a missing directory: a check only reads.
 		if st, err := os.Stat(o.KeyringDir); err != nil || !st.IsDir() {
-			return "", fail("keyring", where+": --keyring-dir "+o.KeyringDir+" is not a directory", errors.Join(err, ErrNotFound))
+			return "", secret.Fail("keyring", where+": --keyring-dir "+o.KeyringDir+" is not a directory", errors.Join(err, secret.ErrNotFound))
 		}
-		pass, err := resolveLocal("--keyring-passphrase-ref", o.KeyringPassphrase)
+		pass, err := secret.ResolveLocal("--keyring-passphrase-ref", o.KeyringPassphrase)
 		if err != nil {
 			return "", err
 		}
@@ -66,20 +64,20 @@ func (o *Options) readKeyring(ctx context.Context, rest string) (string, error) 
 		// The library uses ServiceName as the collection name and matches
 		// items by their "profile" attribute, which is KEY.
 		if v := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); v == dbusguard.Disabled {
-			return "", fail("keyring", where+": no D-Bus session bus: set DBUS_SESSION_BUS_ADDRESS", nil)
+			return "", secret.Fail("keyring", where+": no D-Bus session bus: set DBUS_SESSION_BUS_ADDRESS", nil)
 		}
 	default:
-		return "", fail("keyring", where+": unknown backend: want file, keyctl, pass or secret-service", nil)
+		return "", secret.Fail("keyring", where+": unknown backend: want file, keyctl, pass or secret-service", nil)
 	}
 	if !available(keyring.BackendType(backend)) {
 		msg := "backend not available in this process"
 		switch backend {
 		case "secret-service":
-			msg = "no D-Bus session bus answered at " + quote(os.Getenv("DBUS_SESSION_BUS_ADDRESS")) + " when the program started: check DBUS_SESSION_BUS_ADDRESS"
+			msg = "no D-Bus session bus answered at " + secret.Quote(os.Getenv("DBUS_SESSION_BUS_ADDRESS")) + " when the program started: check DBUS_SESSION_BUS_ADDRESS"
 		case "pass":
 			msg = "the pass program is not installed"
 		}
-		return "", fail("keyring", where+": "+msg, nil)
+		return "", secret.Fail("keyring", where+": "+msg, nil)
 	}
 
 	// keyring's calls take no context and may block (a secret-service
@@ -98,7 +96,7 @@ func (o *Options) readKeyring(ctx context.Context, rest string) (string, error) 
 	case r := <-ch:
 		return r.v, r.err
 	case <-ctx.Done():
-		return "", fail("keyring", where+": "+ctxMsg(ctx, ctx.Err()), ctx.Err())
+		return "", secret.Fail("keyring", where+": "+secret.CtxMsg(ctx, ctx.Err()), ctx.Err())
 	}
 }
 
@@ -111,16 +109,16 @@ func available(b keyring.BackendType) bool {
 	return false
 }
 
-func (o *Options) keyringGet(ctx context.Context, cfg keyring.Config, service, key, where string) (string, error) {
+func (o opts) keyringGet(ctx context.Context, cfg keyring.Config, service, key, where string) (string, error) {
 	kr, err := keyring.Open(cfg)
 	if err != nil {
-		return "", fail("keyring", where+": cannot open: "+flatten(err.Error()), err)
+		return "", secret.Fail("keyring", where+": cannot open: "+secret.OneLine(err.Error()), err)
 	}
 	item, err := kr.Get(key)
 	backend := cfg.AllowedBackends[0]
 	switch {
 	case errors.Is(err, keyring.ErrKeyNotFound):
-		return "", fail("keyring", fmt.Sprintf("no key %s in %s (backend %s)", key, service, backend), errors.Join(err, ErrNotFound))
+		return "", secret.Fail("keyring", fmt.Sprintf("no key %s in %s (backend %s)", key, service, backend), errors.Join(err, secret.ErrNotFound))
 	case err != nil && isJSONErr(err) && backend == keyring.PassBackend:
 		// A plain `pass insert` entry, not keyring's JSON: pass's own
 		// convention is that the first line is the password.
@@ -131,16 +129,16 @@ func (o *Options) keyringGet(ctx context.Context, cfg keyring.Config, service, k
 		return secretServiceRaw(service, key, where)
 	case err != nil && isJSONErr(err):
 		// json's messages quote the offending byte of the value: say less.
-		return "", fail("keyring", where+": the stored item is not in the keyring library's format", nil)
+		return "", secret.Fail("keyring", where+": the stored item is not in the keyring library's format", nil)
 	case err != nil && backend == keyring.FileBackend && strings.Contains(err.Error(), "integrity check failed"):
-		return "", fail("keyring", where+": cannot decrypt: wrong passphrase?", err)
+		return "", secret.Fail("keyring", where+": cannot decrypt: wrong passphrase?", err)
 	case err != nil:
 		// Library messages carry no secret values; flatten them.
-		return "", fail("keyring", where+": "+flatten(err.Error()), err)
+		return "", secret.Fail("keyring", where+": "+secret.OneLine(err.Error()), err)
 	}
 	v := strings.TrimRight(string(item.Data), "\r\n")
 	if v == "" {
-		return "", fail("keyring", where+": the value is empty", ErrNotFound)
+		return "", secret.Fail("keyring", where+": the value is empty", secret.ErrNotFound)
 	}
 	return v, nil
 }
@@ -159,7 +157,7 @@ func passFirstLine(ctx context.Context, name, where string) (string, error) {
 		if msg == "" {
 			msg = err.Error()
 		}
-		return "", fail("keyring", where+": pass show: "+flatten(msg), err)
+		return "", secret.Fail("keyring", where+": pass show: "+secret.OneLine(msg), err)
 	}
 	line, _, _ := strings.Cut(string(out), "\n")
 	line = strings.TrimRight(line, "\r")
@@ -167,7 +165,7 @@ func passFirstLine(ctx context.Context, name, where string) (string, error) {
 		out[i] = 0
 	}
 	if line == "" {
-		return "", fail("keyring", where+": first line of the pass entry is empty", ErrNotFound)
+		return "", secret.Fail("keyring", where+": first line of the pass entry is empty", secret.ErrNotFound)
 	}
 	return line, nil
 }
@@ -186,15 +184,15 @@ func isJSONErr(err error) bool {
 func secretServiceRaw(collection, key, where string) (string, error) {
 	svc, err := libsecret.NewService()
 	if err != nil {
-		return "", fail("keyring", where+": "+flatten(err.Error()), err)
+		return "", secret.Fail("keyring", where+": "+secret.OneLine(err.Error()), err)
 	}
 	sess, err := svc.Open()
 	if err != nil {
-		return "", fail("keyring", where+": "+flatten(err.Error()), err)
+		return "", secret.Fail("keyring", where+": "+secret.OneLine(err.Error()), err)
 	}
 	cols, err := svc.Collections()
 	if err != nil {
-		return "", fail("keyring", where+": "+flatten(err.Error()), err)
+		return "", secret.Fail("keyring", where+": "+secret.OneLine(err.Error()), err)
 	}
 	want := libsecret.DBusPath + "/collection/" + collection
 	for _, c := range cols {
@@ -208,21 +206,21 @@ func secretServiceRaw(collection, key, where string) (string, error) {
 		item := items[0]
 		if locked, err := item.Locked(); err == nil && locked {
 			if err := svc.Unlock(item); err != nil {
-				return "", fail("keyring", where+": cannot unlock: "+flatten(err.Error()), err)
+				return "", secret.Fail("keyring", where+": cannot unlock: "+secret.OneLine(err.Error()), err)
 			}
 		}
 		s, err := item.GetSecret(sess)
 		if err != nil {
-			return "", fail("keyring", where+": "+flatten(err.Error()), err)
+			return "", secret.Fail("keyring", where+": "+secret.OneLine(err.Error()), err)
 		}
 		line, _, _ := strings.Cut(string(s.Value), "\n")
 		line = strings.TrimRight(line, "\r")
 		if line == "" {
-			return "", fail("keyring", where+": the value is empty", ErrNotFound)
+			return "", secret.Fail("keyring", where+": the value is empty", secret.ErrNotFound)
 		}
 		return line, nil
 	}
-	return "", fail("keyring", where+": the stored item cannot be read", nil)
+	return "", secret.Fail("keyring", where+": the stored item cannot be read", nil)
 }
 
 // decodeObjectPath undoes the _XX escaping of D-Bus object paths (as
@@ -249,7 +247,7 @@ func decodeObjectPath(s string) string {
 // (the file backend ignores SERVICE).
 func StoreFileKeyring(dir, passphrase, key, value string) error {
 	if dir == "" || passphrase == "" || key == "" || value == "" {
-		return fail("keyring", "store: directory, passphrase, key and value must not be empty", nil)
+		return secret.Fail("keyring", "store: directory, passphrase, key and value must not be empty", nil)
 	}
 	kr, err := keyring.Open(keyring.Config{
 		AllowedBackends:  []keyring.BackendType{keyring.FileBackend},
@@ -257,10 +255,10 @@ func StoreFileKeyring(dir, passphrase, key, value string) error {
 		FilePasswordFunc: keyring.FixedStringPrompt(passphrase),
 	})
 	if err != nil {
-		return fail("keyring", "store in "+dir+": "+flatten(err.Error()), err)
+		return secret.Fail("keyring", "store in "+dir+": "+secret.OneLine(err.Error()), err)
 	}
 	if err := kr.Set(keyring.Item{Key: key, Data: []byte(value)}); err != nil {
-		return fail("keyring", "store "+key+" in "+dir+": "+flatten(err.Error()), err)
+		return secret.Fail("keyring", "store "+key+" in "+dir+": "+secret.OneLine(err.Error()), err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package secret
+package store
 
 // The D-Bus guard, end to end: this test binary links keyring (through this
 // package), so its own start-up runs keyring's init. It re-executes itself

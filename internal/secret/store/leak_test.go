@@ -1,4 +1,4 @@
-package secret
+package store
 
 import (
 	"os"
@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/99designs/keyring"
+
+	"github.com/smtpcheck/smtpcheck/internal/secret"
+	"github.com/smtpcheck/smtpcheck/internal/secret/secrettest"
 )
 
 // TestNoLeak drives every error path it can reach with secrets present in
@@ -23,8 +26,8 @@ func TestNoLeak(t *testing.T) {
 	t.Setenv("LEAK_PW", envPW)
 	t.Setenv("LEAK_KRPASS", krPass)
 	t.Setenv("LEAK_WRONG", "wrong-"+krPass)
-	open := writeFile(t, "open", filePW+"\n", 0o644)
-	empty := writeFile(t, "empty", "\nline2-Ppq9\n", 0o600)
+	open := secrettest.WriteFile(t, "open", filePW+"\n", 0o644)
+	empty := secrettest.WriteFile(t, "empty", "\nline2-Ppq9\n", 0o600)
 
 	dir := filepath.Join(t.TempDir(), "kr")
 	kr, err := keyring.Open(keyring.Config{AllowedBackends: []keyring.BackendType{keyring.FileBackend}, FileDir: dir, FilePasswordFunc: keyring.FixedStringPrompt(krPass)})
@@ -46,25 +49,25 @@ func TestNoLeak(t *testing.T) {
 	vaultEnv(t, srv.URL, "hvs.roottoken-xyz")
 
 	type run struct {
-		o   Options
+		o   secret.Options
 		ref string
 	}
-	krOpts := Options{KeyringBackend: "file", KeyringDir: dir, KeyringPassphrase: "env:LEAK_KRPASS"}
+	krOpts := secret.Options{KeyringBackend: "file", KeyringDir: dir, KeyringPassphrase: "env:LEAK_KRPASS"}
 	wrongKR := krOpts
 	wrongKR.KeyringPassphrase = "env:LEAK_WRONG"
 	openKR := krOpts
 	openKR.KeyringPassphrase = "file:" + open
-	badRole := Options{VaultKV: "auto", VaultRoleID: "env:LEAK_PW", VaultSecretID: "file:" + empty}
-	badRole2 := Options{VaultKV: "auto", VaultRoleID: "env:LEAK_PW", VaultSecretID: "env:LEAK_KRPASS"}
-	tokFile := Options{VaultKV: "2", VaultTokenFile: open}
+	badRole := secret.Options{VaultKV: "auto", VaultRoleID: "env:LEAK_PW", VaultSecretID: "file:" + empty}
+	badRole2 := secret.Options{VaultKV: "auto", VaultRoleID: "env:LEAK_PW", VaultSecretID: "env:LEAK_KRPASS"}
+	tokFile := secret.Options{VaultKV: "2", VaultTokenFile: open}
 	runs := []run{
 		{ref: literal}, {ref: "x:" + literal}, {ref: literal + ":x"}, {ref: "ENV:" + literal},
 		{ref: "file:" + open}, {ref: "file:" + empty},
-		{o: Options{VaultKV: "2"}, ref: "vault:secret/denied#password"},
-		{o: Options{VaultKV: "2"}, ref: "vault:secret/sealed#password"},
-		{o: Options{VaultKV: "auto"}, ref: "vault:secret/monitoring/smtp#nofield"},
-		{o: Options{VaultKV: "auto"}, ref: "vault:secret/numeric#password"},
-		{o: Options{VaultKV: "1"}, ref: "vault:secret/monitoring/smtp#password"},
+		{o: secret.Options{VaultKV: "2"}, ref: "vault:secret/denied#password"},
+		{o: secret.Options{VaultKV: "2"}, ref: "vault:secret/sealed#password"},
+		{o: secret.Options{VaultKV: "auto"}, ref: "vault:secret/monitoring/smtp#nofield"},
+		{o: secret.Options{VaultKV: "auto"}, ref: "vault:secret/numeric#password"},
+		{o: secret.Options{VaultKV: "1"}, ref: "vault:secret/monitoring/smtp#password"},
 		{o: badRole, ref: "vault:secret/monitoring/smtp#password"},
 		{o: badRole2, ref: "vault:secret/monitoring/smtp#password"},
 		{o: tokFile, ref: "vault:secret/monitoring/smtp#password"},
@@ -74,17 +77,17 @@ func TestNoLeak(t *testing.T) {
 		{o: krOpts, ref: "keyring:smtpcheck/missing"},
 	}
 	for _, r := range runs {
-		_, err := r.o.Resolve(testCtx(t), r.ref)
+		_, err := r.o.Resolve(secrettest.Ctx(t), r.ref)
 		if err == nil {
 			t.Errorf("%s: no error", r.ref)
 			continue
 		}
-		assertNoLeak(t, err.Error(), secrets...)
+		secrettest.AssertNoLeak(t, err.Error(), secrets...)
 		t.Logf("%s", err)
 	}
 	// The token does not leak when the server is reached with it and fails.
 	vaultEnv(t, srv.URL, "hvs.leaky-token-Kk1")
-	_, err = (&Options{VaultKV: "auto"}).Resolve(testCtx(t), "vault:secret/monitoring/smtp#password")
-	assertNoLeak(t, err.Error(), "hvs.leaky-token-Kk1")
+	_, err = (&secret.Options{VaultKV: "auto"}).Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
+	secrettest.AssertNoLeak(t, err.Error(), "hvs.leaky-token-Kk1")
 	t.Logf("%s", err)
 }

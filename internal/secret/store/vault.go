@@ -1,4 +1,4 @@
-package secret
+package store
 
 import (
 	"context"
@@ -17,23 +17,9 @@ import (
 
 	vault "github.com/hashicorp/vault/api"
 	"github.com/hashicorp/vault/api/auth/approle"
+
+	"github.com/smtpcheck/smtpcheck/internal/secret"
 )
-
-// vaultRef is vault:MOUNT/PATH#FIELD split up. MOUNT is the first path
-// segment unless --vault-kv=auto and Vault reports a longer mount.
-type vaultRef struct {
-	full, mount, path, field string
-}
-
-func parseVaultRef(rest string) (vaultRef, error) {
-	full, field, _ := strings.Cut(rest, "#")
-	full = strings.Trim(full, "/")
-	mount, path, ok := strings.Cut(full, "/")
-	if !ok || mount == "" || path == "" || strings.Contains(field, "#") {
-		return vaultRef{}, fail("vault", quote(rest)+": want vault:MOUNT/PATH#FIELD, e.g. vault:secret/monitoring/smtp#password", nil)
-	}
-	return vaultRef{full: full, mount: mount, path: path, field: field}, nil
-}
 
 // vaultDefaultTimeout caps a request when ctx has no deadline.
 const vaultDefaultTimeout = 30 * time.Second
@@ -41,13 +27,13 @@ const vaultDefaultTimeout = 30 * time.Second
 // newVaultClient builds the client from VAULT_* and the options: no
 // retries, timeout bounded by ctx, token from file/AppRole/VAULT_TOKEN.
 // loggedIn reports an AppRole login whose token the caller revokes.
-func (o *Options) newVaultClient(ctx context.Context) (c *vault.Client, loggedIn bool, err error) {
+func (o opts) newVaultClient(ctx context.Context) (c *vault.Client, loggedIn bool, err error) {
 	cfg := vault.DefaultConfig()
 	if cfg == nil {
-		return nil, false, fail("vault", "cannot build a client configuration", nil)
+		return nil, false, secret.Fail("vault", "cannot build a client configuration", nil)
 	}
 	if cfg.Error != nil {
-		return nil, false, fail("vault", "configuration from VAULT_* variables: "+flatten(cfg.Error.Error()), cfg.Error)
+		return nil, false, secret.Fail("vault", "configuration from VAULT_* variables: "+secret.OneLine(cfg.Error.Error()), cfg.Error)
 	}
 	cfg.MaxRetries = 0 // a check runs again at its next interval; retries would eat -t
 	timeout := vaultDefaultTimeout
@@ -59,23 +45,23 @@ func (o *Options) newVaultClient(ctx context.Context) (c *vault.Client, loggedIn
 	}
 	c, err = vault.NewClient(cfg)
 	if err != nil {
-		return nil, false, fail("vault", "cannot create client: "+flatten(err.Error()), err)
+		return nil, false, secret.Fail("vault", "cannot create client: "+secret.OneLine(err.Error()), err)
 	}
 	c.SetMaxRetries(0)
 
 	approleGiven := o.VaultRoleID != "" || o.VaultSecretID != ""
 	switch {
 	case approleGiven && o.VaultTokenFile != "":
-		return nil, false, fail("vault", "give either --vault-token-file or --vault-approle-role-id/--vault-approle-secret-id, not both", nil)
+		return nil, false, secret.Fail("vault", "give either --vault-token-file or --vault-approle-role-id/--vault-approle-secret-id, not both", nil)
 	case approleGiven:
 		if o.VaultRoleID == "" || o.VaultSecretID == "" {
-			return nil, false, fail("vault", "AppRole login needs both --vault-approle-role-id and --vault-approle-secret-id", nil)
+			return nil, false, secret.Fail("vault", "AppRole login needs both --vault-approle-role-id and --vault-approle-secret-id", nil)
 		}
-		roleID, err := resolveLocal("--vault-approle-role-id", o.VaultRoleID)
+		roleID, err := secret.ResolveLocal("--vault-approle-role-id", o.VaultRoleID)
 		if err != nil {
 			return nil, false, err
 		}
-		secretID, err := resolveLocal("--vault-approle-secret-id", o.VaultSecretID)
+		secretID, err := secret.ResolveLocal("--vault-approle-secret-id", o.VaultSecretID)
 		if err != nil {
 			return nil, false, err
 		}
@@ -85,7 +71,7 @@ func (o *Options) newVaultClient(ctx context.Context) (c *vault.Client, loggedIn
 		}
 		auth, err := approle.NewAppRoleAuth(roleID, &approle.SecretID{FromString: secretID}, approle.WithMountPath(mount))
 		if err != nil {
-			return nil, false, fail("vault", "AppRole: "+flatten(err.Error()), err)
+			return nil, false, secret.Fail("vault", "AppRole: "+secret.OneLine(err.Error()), err)
 		}
 		c.ClearToken() // log in without whatever VAULT_TOKEN holds
 		s, err := c.Auth().Login(ctx, auth)
@@ -93,23 +79,23 @@ func (o *Options) newVaultClient(ctx context.Context) (c *vault.Client, loggedIn
 			return nil, false, vaultErr(ctx, c, "AppRole login at auth/"+mount+"/login", err)
 		}
 		if s == nil || s.Auth == nil || s.Auth.ClientToken == "" {
-			return nil, false, fail("vault", "AppRole login at auth/"+mount+"/login: no token in the answer", nil)
+			return nil, false, secret.Fail("vault", "AppRole login at auth/"+mount+"/login: no token in the answer", nil)
 		}
 		return c, true, nil
 	case o.VaultTokenFile != "":
-		tok, err := readPrivateFile("vault", o.VaultTokenFile, "--vault-token-file")
+		tok, err := secret.ReadPrivateFile("vault", o.VaultTokenFile, "--vault-token-file")
 		if err != nil {
 			return nil, false, err
 		}
 		c.SetToken(tok)
 	case c.Token() == "" && os.Getenv(vault.EnvVaultAgentAddr) == "":
-		return nil, false, fail("vault", "no token: set VAULT_TOKEN, give --vault-token-file or --vault-approle-role-id/--vault-approle-secret-id, or use a Vault Agent (VAULT_AGENT_ADDR)", nil)
+		return nil, false, secret.Fail("vault", "no token: set VAULT_TOKEN, give --vault-token-file or --vault-approle-role-id/--vault-approle-secret-id, or use a Vault Agent (VAULT_AGENT_ADDR)", nil)
 	}
 	return c, false, nil
 }
 
 // readVault reads fields of the secret vr names.
-func (o *Options) readVault(ctx context.Context, vr vaultRef, fields ...string) ([]string, error) {
+func (o opts) readVault(ctx context.Context, vr secret.VaultRef, fields ...string) ([]string, error) {
 	c, loggedIn, err := o.newVaultClient(ctx)
 	if err != nil {
 		return nil, err
@@ -124,7 +110,7 @@ func (o *Options) readVault(ctx context.Context, vr vaultRef, fields ...string) 
 		return nil, err
 	}
 	vals := make([]string, len(fields))
-	where := vr.mount + "/" + vr.path
+	where := vr.Mount + "/" + vr.Path
 	for i, f := range fields {
 		raw, ok := kv.Data[f]
 		if !ok {
@@ -132,14 +118,14 @@ func (o *Options) readVault(ctx context.Context, vr vaultRef, fields ...string) 
 			if kv.Data == nil {
 				msg += " (the secret has no data: deleted or destroyed version?)"
 			}
-			return nil, fail("vault", msg, ErrNotFound)
+			return nil, secret.Fail("vault", msg, secret.ErrNotFound)
 		}
 		s, ok := raw.(string)
 		if !ok {
-			return nil, fail("vault", fmt.Sprintf("%s: field %q is not a string (%s)", where, f, jsonKind(raw)), nil)
+			return nil, secret.Fail("vault", fmt.Sprintf("%s: field %q is not a string (%s)", where, f, jsonKind(raw)), nil)
 		}
 		if s == "" {
-			return nil, fail("vault", fmt.Sprintf("%s: field %q is empty", where, f), ErrNotFound)
+			return nil, secret.Fail("vault", fmt.Sprintf("%s: field %q is empty", where, f), secret.ErrNotFound)
 		}
 		vals[i] = s
 	}
@@ -163,7 +149,7 @@ func jsonKind(v any) string {
 }
 
 // kvSecret reads vr with KV v1 or v2 as --vault-kv says or Vault tells.
-func (o *Options) kvSecret(ctx context.Context, c *vault.Client, vr *vaultRef) (*vault.KVSecret, error) {
+func (o opts) kvSecret(ctx context.Context, c *vault.Client, vr *secret.VaultRef) (*vault.KVSecret, error) {
 	switch o.VaultKV {
 	case "1":
 		return kvGet(ctx, c, vr, 1)
@@ -171,12 +157,12 @@ func (o *Options) kvSecret(ctx context.Context, c *vault.Client, vr *vaultRef) (
 		return kvGet(ctx, c, vr, 2)
 	case "", "auto":
 	default:
-		return nil, fail("vault", "--vault-kv: want auto, 1 or 2", nil)
+		return nil, secret.Fail("vault", "--vault-kv: want auto, 1 or 2", nil)
 	}
-	version, mount, err := kvPreflight(ctx, c, vr.full)
+	version, mount, err := kvPreflight(ctx, c, vr.Full)
 	if err != nil {
 		if isTransport(err) || ctx.Err() != nil {
-			return nil, vaultErr(ctx, c, "GET sys/internal/ui/mounts/"+vr.full, err)
+			return nil, vaultErr(ctx, c, "GET sys/internal/ui/mounts/"+vr.Full, err)
 		}
 		// The mounts endpoint refused (old Vault, policy, agent): try v2,
 		// then v1, the way the vault CLI falls back.
@@ -185,13 +171,13 @@ func (o *Options) kvSecret(ctx context.Context, c *vault.Client, vr *vaultRef) (
 			return s, err2
 		}
 		s, err1 := kvGet(ctx, c, vr, 1)
-		if err1 == nil || !errors.Is(err1, ErrNotFound) {
+		if err1 == nil || !errors.Is(err1, secret.ErrNotFound) {
 			return s, err1
 		}
 		return nil, err2 // both not found: the v2 message names the data/ path
 	}
-	if mount != "" && mount != vr.full && strings.HasPrefix(vr.full, mount+"/") {
-		vr.mount, vr.path = mount, strings.TrimPrefix(vr.full, mount+"/")
+	if mount != "" && mount != vr.Full && strings.HasPrefix(vr.Full, mount+"/") {
+		vr.Mount, vr.Path = mount, strings.TrimPrefix(vr.Full, mount+"/")
 	}
 	return kvGet(ctx, c, vr, version)
 }
@@ -199,7 +185,7 @@ func (o *Options) kvSecret(ctx context.Context, c *vault.Client, vr *vaultRef) (
 // fallbackWorthy: a v2 read that failed in a way a v1 mount would explain.
 func fallbackWorthy(err error) bool {
 	var re *vault.ResponseError
-	return errors.Is(err, ErrNotFound) || (errors.As(err, &re) && (re.StatusCode == 403 || re.StatusCode == 404 || re.StatusCode == 405))
+	return errors.Is(err, secret.ErrNotFound) || (errors.As(err, &re) && (re.StatusCode == 403 || re.StatusCode == 404 || re.StatusCode == 405))
 }
 
 // kvPreflight asks GET sys/internal/ui/mounts/PATH for the engine version
@@ -227,17 +213,17 @@ func kvPreflight(ctx context.Context, c *vault.Client, full string) (version int
 	return version, mount, nil
 }
 
-func kvGet(ctx context.Context, c *vault.Client, vr *vaultRef, version int) (*vault.KVSecret, error) {
+func kvGet(ctx context.Context, c *vault.Client, vr *secret.VaultRef, version int) (*vault.KVSecret, error) {
 	var (
 		s    *vault.KVSecret
 		err  error
-		read = vr.mount + "/" + vr.path
+		read = vr.Mount + "/" + vr.Path
 	)
 	if version == 2 {
-		read = vr.mount + "/data/" + vr.path
-		s, err = c.KVv2(vr.mount).Get(ctx, vr.path)
+		read = vr.Mount + "/data/" + vr.Path
+		s, err = c.KVv2(vr.Mount).Get(ctx, vr.Path)
 	} else {
-		s, err = c.KVv1(vr.mount).Get(ctx, vr.path)
+		s, err = c.KVv1(vr.Mount).Get(ctx, vr.Path)
 	}
 	if err != nil {
 		return nil, vaultErr(ctx, c, "GET "+read, err)
@@ -258,29 +244,29 @@ func vaultErr(ctx context.Context, c *vault.Client, what string, err error) erro
 		if strings.Contains(what, "/data/") {
 			kind = "KV v2"
 		}
-		return fail("vault", what+": not found ("+kind+")", errors.Join(err, ErrNotFound))
+		return secret.Fail("vault", what+": not found ("+kind+")", errors.Join(err, secret.ErrNotFound))
 	case ctx.Err() != nil:
-		return fail("vault", what+" at "+c.Address()+": "+ctxMsg(ctx, ctx.Err()), errors.Join(ctx.Err(), err))
+		return secret.Fail("vault", what+" at "+c.Address()+": "+secret.CtxMsg(ctx, ctx.Err()), errors.Join(ctx.Err(), err))
 	case errors.As(err, &re):
 		msg := fmt.Sprintf("%s: %d %s", what, re.StatusCode, responseText(re))
 		switch re.StatusCode {
 		case 403:
 			msg += tokenHint(ctx, c)
 		case 404:
-			return fail("vault", msg, errors.Join(err, ErrNotFound))
+			return secret.Fail("vault", msg, errors.Join(err, secret.ErrNotFound))
 		case 503:
 			if !strings.Contains(msg, "sealed") {
 				msg += " (sealed or standby?)"
 			}
 		}
-		return fail("vault", msg, err)
+		return secret.Fail("vault", msg, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		// vault/api's own per-request timeout (VAULT_CLIENT_TIMEOUT)
-		return fail("vault", what+" at "+c.Address()+": client timeout", err)
+		return secret.Fail("vault", what+" at "+c.Address()+": client timeout", err)
 	case isTransport(err):
-		return fail("vault", "cannot reach "+c.Address()+": "+transportText(err), err)
+		return secret.Fail("vault", "cannot reach "+c.Address()+": "+transportText(err), err)
 	}
-	return fail("vault", what+": "+flatten(err.Error()), err)
+	return secret.Fail("vault", what+": "+secret.OneLine(err.Error()), err)
 }
 
 // tokenHint tells a bad token from a policy that does not allow the path.
@@ -321,7 +307,7 @@ func responseText(re *vault.ResponseError) string {
 		}
 		return "error"
 	}
-	s := flatten(strings.Join(parts, "; "))
+	s := secret.OneLine(strings.Join(parts, "; "))
 	if len(s) > 200 {
 		s = s[:200] + "..."
 	}
@@ -361,16 +347,13 @@ func transportText(err error) string {
 	case errors.As(err, &ci):
 		return "TLS: " + ci.Error()
 	case errors.As(err, &verrTLS):
-		return "TLS: " + flatten(verrTLS.Err.Error())
+		return "TLS: " + secret.OneLine(verrTLS.Err.Error())
 	case errors.As(err, &rh):
 		return "TLS handshake with a server that does not speak TLS (VAULT_ADDR http:// vs https://?)"
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return flatten(ue.Err.Error())
+		return secret.OneLine(ue.Err.Error())
 	}
-	return flatten(err.Error())
+	return secret.OneLine(err.Error())
 }
-
-// flatten puts a library's message on one line.
-func flatten(s string) string { return oneLine(s) }

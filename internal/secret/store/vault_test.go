@@ -1,4 +1,4 @@
-package secret
+package store
 
 // The Vault server in these tests is a STAND-IN: no Vault (nor OpenBao)
 // server can run on this build host (no Debian package, and the server does
@@ -36,6 +36,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/smtpcheck/smtpcheck/internal/secret"
+	"github.com/smtpcheck/smtpcheck/internal/secret/secrettest"
 )
 
 type fakeVault struct {
@@ -268,8 +271,8 @@ func TestVaultKV(t *testing.T) {
 			f.noPreflight = c.noPreflight
 			srv := startFake(t, f)
 			vaultEnv(t, srv.URL, "hvs.roottoken-xyz")
-			o := &Options{VaultKV: c.kv}
-			got, err := o.Resolve(testCtx(t), c.ref)
+			o := &secret.Options{VaultKV: c.kv}
+			got, err := o.Resolve(secrettest.Ctx(t), c.ref)
 			if err != nil || got != c.want {
 				t.Fatalf("Resolve(%s) = %q, %v", c.ref, got, err)
 			}
@@ -292,8 +295,8 @@ func TestVaultLogin(t *testing.T) {
 	f := newFakeVault()
 	srv := startFake(t, f)
 	vaultEnv(t, srv.URL, "hvs.roottoken-xyz")
-	o := &Options{VaultKV: "auto"}
-	ctx := testCtx(t)
+	o := &secret.Options{VaultKV: "auto"}
+	ctx := secrettest.Ctx(t)
 	user, pw, err := o.ResolveLogin(ctx, "vault:secret/monitoring/smtp")
 	if err != nil || user != "mon@example.org" || pw != "s3cr3t-v2-value" {
 		t.Fatalf("ResolveLogin = %q, %q, %v", user, pw, err)
@@ -303,7 +306,7 @@ func TestVaultLogin(t *testing.T) {
 		t.Fatalf("ResolveLogin with #field = %q, %q, %v", user, pw, err)
 	}
 	_, _, err = o.ResolveLogin(ctx, "vault:kv/team/smtp")
-	checkErr(t, err, `vault: kv/team/smtp: no field "username"`, fakeVaultSecrets...)
+	secrettest.CheckErr(t, err, `vault: kv/team/smtp: no field "username"`, fakeVaultSecrets...)
 }
 
 func TestVaultNamespace(t *testing.T) {
@@ -311,12 +314,12 @@ func TestVaultNamespace(t *testing.T) {
 	f.namespace = "team-a"
 	srv := startFake(t, f)
 	vaultEnv(t, srv.URL, "hvs.roottoken-xyz")
-	o := &Options{VaultKV: "2"}
-	_, err := o.Resolve(testCtx(t), "vault:secret/monitoring/smtp#password")
-	checkErr(t, err, "vault: GET secret/data/monitoring/smtp: 403 permission denied", fakeVaultSecrets...)
+	o := &secret.Options{VaultKV: "2"}
+	_, err := o.Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
+	secrettest.CheckErr(t, err, "vault: GET secret/data/monitoring/smtp: 403 permission denied", fakeVaultSecrets...)
 
 	t.Setenv("VAULT_NAMESPACE", "team-a")
-	got, err := o.Resolve(testCtx(t), "vault:secret/monitoring/smtp#password")
+	got, err := o.Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
 	if err != nil || got != "s3cr3t-v2-value" {
 		t.Fatalf("with VAULT_NAMESPACE: %q, %v", got, err)
 	}
@@ -327,9 +330,9 @@ func TestVaultAppRole(t *testing.T) {
 	srv := startFake(t, f)
 	vaultEnv(t, srv.URL, "hvs.not-a-valid-token") // AppRole must not use VAULT_TOKEN
 	t.Setenv("SMTPCHECK_TEST_ROLE_ID", f.roleID)
-	sidFile := writeFile(t, "secret-id", f.secretID+"\n", 0o600)
-	o := &Options{VaultKV: "auto", VaultRoleID: "env:SMTPCHECK_TEST_ROLE_ID", VaultSecretID: "file:" + sidFile, VaultAppRoleMount: "approle"}
-	got, err := o.Resolve(testCtx(t), "vault:secret/monitoring/smtp#password")
+	sidFile := secrettest.WriteFile(t, "secret-id", f.secretID+"\n", 0o600)
+	o := &secret.Options{VaultKV: "auto", VaultRoleID: "env:SMTPCHECK_TEST_ROLE_ID", VaultSecretID: "file:" + sidFile, VaultAppRoleMount: "approle"}
+	got, err := o.Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
 	if err != nil || got != "s3cr3t-v2-value" {
 		t.Fatalf("Resolve = %q, %v", got, err)
 	}
@@ -346,37 +349,37 @@ func TestVaultAppRole(t *testing.T) {
 	// A custom mount path, and a wrong secret id: one line, no ids in it.
 	f.approleMount = "ci-approle"
 	o.VaultAppRoleMount = "ci-approle"
-	bad := writeFile(t, "secret-id", "secret-id-wrong-42\n", 0o600)
+	bad := secrettest.WriteFile(t, "secret-id", "secret-id-wrong-42\n", 0o600)
 	o.VaultSecretID = "file:" + bad
-	_, err = o.Resolve(testCtx(t), "vault:secret/monitoring/smtp#password")
-	checkErr(t, err, "vault: AppRole login at auth/ci-approle/login: 400 invalid role or secret ID", append(fakeVaultSecrets, "secret-id-wrong-42")...)
+	_, err = o.Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
+	secrettest.CheckErr(t, err, "vault: AppRole login at auth/ci-approle/login: 400 invalid role or secret ID", append(fakeVaultSecrets, "secret-id-wrong-42")...)
 
 	// the ids are references too, and only env:/file:
 	o.VaultSecretID = "vault:secret/x#y"
-	_, err = o.Resolve(testCtx(t), "vault:secret/monitoring/smtp#password")
-	checkErr(t, err, "--vault-approle-secret-id: want env:NAME or file:PATH")
+	_, err = o.Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
+	secrettest.CheckErr(t, err, "--vault-approle-secret-id: want env:NAME or file:PATH")
 	o.VaultSecretID = ""
-	_, err = o.Resolve(testCtx(t), "vault:secret/monitoring/smtp#password")
-	checkErr(t, err, "AppRole login needs both")
+	_, err = o.Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
+	secrettest.CheckErr(t, err, "AppRole login needs both")
 }
 
 func TestVaultTokenFile(t *testing.T) {
 	f := newFakeVault()
 	srv := startFake(t, f)
 	vaultEnv(t, srv.URL, "")
-	o := &Options{VaultKV: "2"}
-	_, err := o.Resolve(testCtx(t), "vault:secret/monitoring/smtp#password")
-	checkErr(t, err, "vault: no token: set VAULT_TOKEN")
+	o := &secret.Options{VaultKV: "2"}
+	_, err := o.Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
+	secrettest.CheckErr(t, err, "vault: no token: set VAULT_TOKEN")
 
-	p := writeFile(t, "token", "hvs.roottoken-xyz\n", 0o644)
+	p := secrettest.WriteFile(t, "token", "hvs.roottoken-xyz\n", 0o644)
 	o.VaultTokenFile = p
-	_, err = o.Resolve(testCtx(t), "vault:secret/monitoring/smtp#password")
-	checkErr(t, err, "vault: --vault-token-file "+p+": mode 0644 lets group or others read or write it; run: chmod 600 "+p, fakeVaultSecrets...)
+	_, err = o.Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
+	secrettest.CheckErr(t, err, "vault: --vault-token-file "+p+": mode 0644 lets group or others read or write it; run: chmod 600 "+p, fakeVaultSecrets...)
 
 	if err := os.Chmod(p, 0o400); err != nil {
 		t.Fatal(err)
 	}
-	got, err := o.Resolve(testCtx(t), "vault:secret/monitoring/smtp#password")
+	got, err := o.Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
 	if err != nil || got != "s3cr3t-v2-value" {
 		t.Fatalf("Resolve = %q, %v", got, err)
 	}
@@ -392,26 +395,26 @@ func TestVaultErrors(t *testing.T) {
 	srv := startFake(t, f)
 	vaultEnv(t, srv.URL, "hvs.roottoken-xyz")
 	t.Setenv("VAULT_MAX_RETRIES", "5") // must be overridden: a check does not retry
-	ctx := testCtx(t)
-	o := &Options{VaultKV: "2"}
+	ctx := secrettest.Ctx(t)
+	o := &secret.Options{VaultKV: "2"}
 
 	_, err := o.Resolve(ctx, "vault:secret/denied#password")
-	checkErr(t, err, "vault: GET secret/data/denied: 403 permission denied (the token is valid; its policies do not allow this path)", fakeVaultSecrets...)
+	secrettest.CheckErr(t, err, "vault: GET secret/data/denied: 403 permission denied (the token is valid; its policies do not allow this path)", fakeVaultSecrets...)
 
 	_, err = o.Resolve(ctx, "vault:secret/missing#password")
-	checkErr(t, err, "vault: GET secret/data/missing: not found (KV v2)", fakeVaultSecrets...)
-	if !errors.Is(err, ErrNotFound) {
-		t.Errorf("404 is not ErrNotFound")
+	secrettest.CheckErr(t, err, "vault: GET secret/data/missing: not found (KV v2)", fakeVaultSecrets...)
+	if !errors.Is(err, secret.ErrNotFound) {
+		t.Errorf("404 is not secret.ErrNotFound")
 	}
 	_, err = o.Resolve(ctx, "vault:secret/monitoring/smtp#passwd")
-	checkErr(t, err, `vault: secret/monitoring/smtp: no field "passwd"`, fakeVaultSecrets...)
+	secrettest.CheckErr(t, err, `vault: secret/monitoring/smtp: no field "passwd"`, fakeVaultSecrets...)
 	_, err = o.Resolve(ctx, "vault:secret/numeric#password")
-	checkErr(t, err, `vault: secret/numeric: field "password" is not a string (number)`, fakeVaultSecrets...)
+	secrettest.CheckErr(t, err, `vault: secret/numeric: field "password" is not a string (number)`, fakeVaultSecrets...)
 
 	before := f.count("GET /v1/secret/data/sealed")
 	start := time.Now()
 	_, err = o.Resolve(ctx, "vault:secret/sealed#password")
-	checkErr(t, err, "vault: GET secret/data/sealed: 503 Vault is sealed", fakeVaultSecrets...)
+	secrettest.CheckErr(t, err, "vault: GET secret/data/sealed: 503 Vault is sealed", fakeVaultSecrets...)
 	if n := f.count("GET /v1/secret/data/sealed") - before; n != 1 {
 		t.Errorf("503: %d requests, want exactly 1 (retries must be off)", n)
 	}
@@ -422,7 +425,7 @@ func TestVaultErrors(t *testing.T) {
 	vaultEnv(t, srv.URL, "hvs.expired-token")
 	o.VaultKV = "auto"
 	_, err = o.Resolve(ctx, "vault:secret/monitoring/smtp#password")
-	checkErr(t, err, "403 permission denied (the token is invalid or expired)", append(fakeVaultSecrets, "hvs.expired-token")...)
+	secrettest.CheckErr(t, err, "403 permission denied (the token is invalid or expired)", append(fakeVaultSecrets, "hvs.expired-token")...)
 
 	// nothing listens: refused at once, one line
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -433,11 +436,11 @@ func TestVaultErrors(t *testing.T) {
 	l.Close()
 	vaultEnv(t, addr, "hvs.roottoken-xyz")
 	_, err = o.Resolve(ctx, "vault:secret/monitoring/smtp#password")
-	checkErr(t, err, "vault: cannot reach "+addr+": connection refused", fakeVaultSecrets...)
+	secrettest.CheckErr(t, err, "vault: cannot reach "+addr+": connection refused", fakeVaultSecrets...)
 
 	t.Setenv("VAULT_CACERT", "/nonexistent/ca.pem")
 	_, err = o.Resolve(ctx, "vault:secret/monitoring/smtp#password")
-	checkErr(t, err, "vault: configuration from VAULT_* variables:")
+	secrettest.CheckErr(t, err, "vault: configuration from VAULT_* variables:")
 }
 
 func TestVaultDeadline(t *testing.T) {
@@ -446,14 +449,14 @@ func TestVaultDeadline(t *testing.T) {
 	srv := startFake(t, f)
 	vaultEnv(t, srv.URL, "hvs.roottoken-xyz")
 	for _, kv := range []string{"auto", "2"} {
-		o := &Options{VaultKV: kv}
+		o := &secret.Options{VaultKV: kv}
 		const budget = 300 * time.Millisecond
 		ctx, cancel := context.WithTimeout(context.Background(), budget)
 		start := time.Now()
 		_, err := o.Resolve(ctx, "vault:secret/monitoring/smtp#password")
 		elapsed := time.Since(start)
 		cancel()
-		checkErr(t, err, "no answer within the plugin's timeout", fakeVaultSecrets...)
+		secrettest.CheckErr(t, err, "no answer within the plugin's timeout", fakeVaultSecrets...)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("kv=%s: does not wrap context.DeadlineExceeded: %v", kv, err)
 		}
@@ -469,8 +472,8 @@ func TestVaultAgentAddr(t *testing.T) {
 	srvS, srvA := startFake(t, server), startFake(t, agent)
 	vaultEnv(t, srvS.URL, "")
 	t.Setenv("VAULT_AGENT_ADDR", srvA.URL)
-	o := &Options{VaultKV: "auto"}
-	got, err := o.Resolve(testCtx(t), "vault:secret/monitoring/smtp#password")
+	o := &secret.Options{VaultKV: "auto"}
+	got, err := o.Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
 	if err != nil || got != "s3cr3t-v2-value" {
 		t.Fatalf("Resolve = %q, %v", got, err)
 	}
@@ -489,17 +492,17 @@ func TestVaultTLS(t *testing.T) {
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	vaultEnv(t, srv.URL, "hvs.roottoken-xyz")
-	o := &Options{VaultKV: "auto"}
+	o := &secret.Options{VaultKV: "auto"}
 
-	_, err := o.Resolve(testCtx(t), "vault:secret/monitoring/smtp#password")
-	checkErr(t, err, "vault: cannot reach "+srv.URL+": TLS: certificate signed by unknown authority (set VAULT_CACERT to the CA file)", fakeVaultSecrets...)
+	_, err := o.Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
+	secrettest.CheckErr(t, err, "vault: cannot reach "+srv.URL+": TLS: certificate signed by unknown authority (set VAULT_CACERT to the CA file)", fakeVaultSecrets...)
 
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, caPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("VAULT_CACERT", caFile)
-	got, err := o.Resolve(testCtx(t), "vault:secret/monitoring/smtp#password")
+	got, err := o.Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
 	if err != nil || got != "s3cr3t-v2-value" {
 		t.Fatalf("with VAULT_CACERT: %q, %v", got, err)
 	}

@@ -1,0 +1,188 @@
+package secret
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// HelperName is the program that reads vault: and keyring: references for
+// the plugins. It is installed in the same directory as they are.
+const HelperName = "smtpcheck-secret"
+
+// A Request asks a store for one vault: or keyring: reference.
+type Request struct {
+	Options  Options   `json:"options"`
+	Scheme   string    `json:"scheme"`           // vault or keyring
+	Path     string    `json:"path"`             // the reference after "scheme:"
+	Fields   []string  `json:"fields,omitempty"` // vault: the fields to return, in order
+	Deadline time.Time `json:"deadline,omitzero"`
+}
+
+// A Store answers a Request with one value per field (one for keyring:).
+type Store func(ctx context.Context, req Request) ([]string, error)
+
+// Remote answers the vault: and keyring: references of this process. It
+// runs the helper beside the running program; the helper itself and tests
+// of the stores set it to store.Read.
+var Remote Store = Helper("")
+
+func (o *Options) remote(ctx context.Context, scheme, path string, fields ...string) ([]string, error) {
+	vals, err := Remote(ctx, Request{Options: *o, Scheme: scheme, Path: path, Fields: fields})
+	if err == nil && len(vals) != max(1, len(fields)) {
+		return nil, Fail(scheme, fmt.Sprintf("%s: the store returned %d values for %d fields", path, len(vals), max(1, len(fields))), nil)
+	}
+	return vals, err
+}
+
+// wireError is an *Error on the pipe: what errors.Is needs survives.
+type wireError struct {
+	Scheme   string `json:"scheme"`
+	Msg      string `json:"msg"`
+	NotFound bool   `json:"not_found,omitempty"`
+	Timeout  bool   `json:"timeout,omitempty"`
+}
+
+type response struct {
+	Values []string   `json:"values,omitempty"`
+	Error  *wireError `json:"error,omitempty"`
+}
+
+// helperMargin is how much earlier than the plugin the helper gives up.
+const helperMargin = 50 * time.Millisecond
+
+// maxResponse bounds what is read from the helper: a few secrets.
+const maxResponse = 1 << 20
+
+// Helper returns a Store that runs the helper program at path ("": the
+// HelperName beside this executable) once per request: the request on its
+// stdin, the answer on its stdout, killed at ctx's deadline.
+func Helper(path string) Store {
+	return func(ctx context.Context, req Request) ([]string, error) {
+		where := req.Path
+		bin, err := helperPath(path)
+		if err != nil {
+			return nil, Fail(req.Scheme, where+": "+err.Error(), nil)
+		}
+		if dl, ok := ctx.Deadline(); ok {
+			// The helper stops a little early, so that its own message
+			// (which request stalled) arrives before it is killed.
+			if time.Until(dl) > 5*helperMargin {
+				dl = dl.Add(-helperMargin)
+			}
+			req.Deadline = dl
+		}
+		in, err := json.Marshal(req)
+		if err != nil {
+			return nil, Fail(req.Scheme, where+": cannot encode the request for "+HelperName, err)
+		}
+		var out, stderr limitedBuffer
+		out.max, stderr.max = maxResponse, 4096
+		cmd := exec.CommandContext(ctx, bin)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &out, &stderr
+		// A grandchild (pass, gpg) holding the pipes must not outlive -t.
+		cmd.WaitDelay = 100 * time.Millisecond
+		runErr := cmd.Run()
+		var resp response
+		if err := json.Unmarshal(out.Bytes(), &resp); err != nil || (resp.Error == nil && resp.Values == nil) {
+			if err := ctx.Err(); err != nil {
+				return nil, Fail(req.Scheme, where+": "+CtxMsg(ctx, err), err)
+			}
+			msg := fmt.Sprintf("%s: %s failed", where, bin)
+			if runErr != nil {
+				msg += ": " + runErr.Error()
+			}
+			// A crash says why on stderr (a Go panic: its first line).
+			if line, _, _ := strings.Cut(strings.TrimSpace(stderr.String()), "\n"); line != "" {
+				msg += ": " + Quote(line)
+			}
+			return nil, Fail(req.Scheme, msg, errors.Join(runErr, err))
+		}
+		if e := resp.Error; e != nil {
+			var cause error
+			switch {
+			case e.NotFound:
+				cause = ErrNotFound
+			case e.Timeout:
+				cause = context.DeadlineExceeded
+			}
+			return nil, &Error{Scheme: e.Scheme, Msg: OneLine(e.Msg), Err: cause}
+		}
+		return resp.Values, nil
+	}
+}
+
+// helperPath finds the helper beside the running program (symbolic links
+// resolved, so a plugin linked into another directory still finds it).
+func helperPath(path string) (string, error) {
+	if path == "" {
+		exe, err := os.Executable()
+		if err == nil {
+			exe, err = filepath.EvalSymlinks(exe)
+		}
+		if err != nil {
+			return "", fmt.Errorf("cannot locate %s: %v", HelperName, err)
+		}
+		path = filepath.Join(filepath.Dir(exe), HelperName)
+	}
+	if st, err := os.Stat(path); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("%s, which reads vault: and keyring: references, is not installed as %s (it belongs beside the plugins; reinstall smtpcheck, or use env: or file:)", HelperName, path)
+	}
+	return path, nil
+}
+
+// Serve is the helper's side: it reads one Request from in, answers it
+// with read under the request's deadline, and writes the answer to out.
+// The exit code is 0 when a value or a store's verdict was written.
+func Serve(in io.Reader, out io.Writer, read Store) int {
+	var req Request
+	dec := json.NewDecoder(io.LimitReader(in, maxResponse))
+	if err := dec.Decode(&req); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: want a request from a plugin on stdin (JSON): %v\n", HelperName, err)
+		return 3
+	}
+	ctx := context.Background()
+	if !req.Deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, req.Deadline)
+		defer cancel()
+	}
+	var resp response
+	vals, err := read(ctx, req)
+	if err != nil {
+		var se *Error
+		if !errors.As(err, &se) {
+			se = Fail(req.Scheme, req.Path+": "+err.Error(), err)
+		}
+		resp.Error = &wireError{Scheme: se.Scheme, Msg: se.Msg, NotFound: errors.Is(err, ErrNotFound),
+			Timeout: errors.Is(err, context.DeadlineExceeded)}
+	} else {
+		resp.Values = vals
+	}
+	if err := json.NewEncoder(out).Encode(resp); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: writing the answer: %v\n", HelperName, err)
+		return 3
+	}
+	return 0
+}
+
+// limitedBuffer keeps the first max bytes written and drops the rest.
+type limitedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if room := b.max - b.Len(); room > 0 {
+		b.Buffer.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}

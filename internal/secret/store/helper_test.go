@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smtpcheck/smtpcheck/internal/secret"
+	"github.com/smtpcheck/smtpcheck/internal/secret/secrettest"
+)
+
+// buildHelper builds the real smtpcheck-secret the way the Makefile does.
+func buildHelper(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the helper program")
+	}
+	bin := filepath.Join(t.TempDir(), secret.HelperName)
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "github.com/smtpcheck/smtpcheck/plugins/smtpcheck-secret")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// useRemote makes s answer this test's vault: and keyring: references.
+func useRemote(t *testing.T, s secret.Store) {
+	secret.Remote = s
+	t.Cleanup(func() { secret.Remote = Read })
+}
+
+// TestHelper checks that a reference read through the helper program gives
+// a plugin exactly what the in-process read gives: the values, the error
+// text, and what errors.Is sees (not found, timeout).
+func TestHelper(t *testing.T) {
+	bin := buildHelper(t)
+	f := newFakeVault()
+	f.denied["secret/data/denied"] = true
+	srv := startFake(t, f)
+	vaultEnv(t, srv.URL, "hvs.roottoken-xyz")
+	const krPW, krPass = "s3cr3t-helper-kr", "helper-kr-passphrase"
+	dir := filepath.Join(t.TempDir(), "kr")
+	if err := StoreFileKeyring(dir, krPass, "relay", krPW); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HELPER_KR_PASS", krPass)
+	t.Setenv("HELPER_KR_WRONG", "not-"+krPass)
+	kr := secret.Options{KeyringBackend: "file", KeyringDir: dir, KeyringPassphrase: "env:HELPER_KR_PASS"}
+	wrongKR := kr
+	wrongKR.KeyringPassphrase = "env:HELPER_KR_WRONG"
+	cases := []struct {
+		o          secret.Options
+		ref        string
+		login      bool   // ResolveLogin: user and password from one secret
+		want       string // the value (user/password for login), or "" for an error
+		errPrefix  string // the error's start, when an error is wanted
+		wantNotSet bool   // errors.Is(err, secret.ErrNotFound)
+	}{
+		{o: secret.Options{VaultKV: "auto"}, ref: "vault:secret/monitoring/smtp#password", want: "s3cr3t-v2-value"},
+		{o: secret.Options{VaultKV: "1"}, ref: "vault:kv1/monitoring/smtp#username", want: "mon1"},
+		{o: secret.Options{VaultKV: "auto"}, ref: "vault:secret/monitoring/smtp", login: true, want: "mon@example.org/s3cr3t-v2-value"},
+		{o: secret.Options{VaultKV: "2"}, ref: "vault:secret/denied#password", errPrefix: "vault: GET secret/data/denied: 403 permission denied (the token is valid"},
+		{o: secret.Options{VaultKV: "2"}, ref: "vault:secret/missing#password", errPrefix: "vault: GET secret/data/missing: not found (KV v2)", wantNotSet: true},
+		{o: secret.Options{VaultKV: "auto"}, ref: "vault:secret/monitoring/smtp#nofield", errPrefix: `vault: secret/monitoring/smtp: no field "nofield"`, wantNotSet: true},
+		{o: kr, ref: "keyring:smtpcheck/relay", want: krPW},
+		{o: kr, ref: "keyring:smtpcheck/nokey", errPrefix: "keyring: no key nokey in smtpcheck (backend file)", wantNotSet: true},
+		{o: wrongKR, ref: "keyring:smtpcheck/relay", errPrefix: "keyring: smtpcheck/relay (backend file): cannot decrypt: wrong passphrase?"},
+	}
+	resolve := func(o secret.Options, ref string, login bool) (string, error) {
+		if login {
+			u, p, err := o.ResolveLogin(secrettest.Ctx(t), ref)
+			return u + "/" + p, err
+		}
+		return o.Resolve(secrettest.Ctx(t), ref)
+	}
+	for _, c := range cases {
+		useRemote(t, Read)
+		inVal, inErr := resolve(c.o, c.ref, c.login)
+		useRemote(t, secret.Helper(bin))
+		got, err := resolve(c.o, c.ref, c.login)
+		switch {
+		case c.errPrefix == "" && (err != nil || got != c.want || inVal != c.want || inErr != nil):
+			t.Errorf("%s: helper %q, %v; in-process %q, %v; want %q", c.ref, got, err, inVal, inErr, c.want)
+		case c.errPrefix != "":
+			secrettest.CheckErr(t, err, c.errPrefix, krPW, krPass, "s3cr3t-v2-value", "hvs.roottoken-xyz")
+			if err == nil || inErr == nil || err.Error() != inErr.Error() || !strings.HasPrefix(err.Error(), c.errPrefix) {
+				t.Errorf("%s:\nhelper     %v\nin-process %v\nwant prefix %q", c.ref, err, inErr, c.errPrefix)
+			}
+			if errors.Is(err, secret.ErrNotFound) != c.wantNotSet || errors.Is(inErr, secret.ErrNotFound) != c.wantNotSet {
+				t.Errorf("%s: errors.Is(ErrNotFound): helper %v, in-process %v, want %v", c.ref, errors.Is(err, secret.ErrNotFound), errors.Is(inErr, secret.ErrNotFound), c.wantNotSet)
+			}
+		}
+	}
+}
+
+// TestHelperDeadline: a store that never answers ends the read at the
+// plugin's deadline, with the helper's own message (which request stalled).
+func TestHelperDeadline(t *testing.T) {
+	bin := buildHelper(t)
+	f := newFakeVault()
+	f.stall = true
+	srv := startFake(t, f)
+	vaultEnv(t, srv.URL, "hvs.roottoken-xyz")
+	useRemote(t, secret.Helper(bin))
+	const budget = 600 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	start := time.Now()
+	_, err := (&secret.Options{VaultKV: "2"}).Resolve(ctx, "vault:secret/monitoring/smtp#password")
+	elapsed := time.Since(start)
+	secrettest.CheckErr(t, err, "vault: GET secret/data/monitoring/smtp at "+srv.URL+": no answer within the plugin's timeout (-t)", fakeVaultSecrets...)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("does not wrap context.DeadlineExceeded: %v", err)
+	}
+	if elapsed > budget+100*time.Millisecond {
+		t.Errorf("returned after %v, deadline %v", elapsed, budget)
+	}
+}
+
+// TestHelperBroken: a missing, crashing or hanging helper is a one-line
+// error naming it, and a hung one is killed at the deadline.
+func TestHelperBroken(t *testing.T) {
+	dir := t.TempDir()
+	script := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	crash := script("crash", "echo 'panic: runtime error: index out of range' >&2; exit 2")
+	garbage := script("garbage", "echo '{\"values\":[\"a\",\"b\"]}'")
+	hang := script("hang", "exec sleep 30")
+	o := &secret.Options{KeyringBackend: "file"}
+	cases := []struct {
+		helper, want string
+		timeout      bool
+	}{
+		{helper: filepath.Join(dir, "absent"), want: "keyring: svc/key: smtpcheck-secret, which reads vault: and keyring: references, is not installed as " + filepath.Join(dir, "absent") + " (it belongs beside the plugins; reinstall smtpcheck, or use env: or file:)"},
+		{helper: crash, want: "keyring: svc/key: " + crash + ` failed: exit status 2: "panic: runtime error: index out of range"`},
+		{helper: garbage, want: "keyring: svc/key: the store returned 2 values for 1 fields"},
+		{helper: hang, want: "keyring: svc/key: no answer within the plugin's timeout (-t)", timeout: true},
+	}
+	for _, c := range cases {
+		useRemote(t, secret.Helper(c.helper))
+		const budget = 300 * time.Millisecond
+		ctx, cancel := context.WithTimeout(context.Background(), budget)
+		start := time.Now()
+		_, err := o.Resolve(ctx, "keyring:svc/key")
+		elapsed := time.Since(start)
+		cancel()
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%s:\ngot  %v\nwant %s", filepath.Base(c.helper), err, c.want)
+		}
+		if errors.Is(err, context.DeadlineExceeded) != c.timeout {
+			t.Errorf("%s: errors.Is(DeadlineExceeded) = %v", filepath.Base(c.helper), !c.timeout)
+		}
+		if elapsed > budget+200*time.Millisecond {
+			t.Errorf("%s: returned after %v, deadline %v", filepath.Base(c.helper), elapsed, budget)
+		}
+	}
+}
+
+// TestHelperByHand: run without a plugin's request, the helper says what
+// it is for and exits 3 (UNKNOWN, should an engine ever run it).
+func TestHelperByHand(t *testing.T) {
+	bin := buildHelper(t)
+	cmd := exec.Command(bin)
+	cmd.Stdin = strings.NewReader("--help\n")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 || len(out) != 0 {
+		t.Errorf("exit %v, stdout %q", err, out)
+	}
+	const want = "smtpcheck-secret: want a request from a plugin on stdin (JSON): invalid character '-' in numeric literal\n"
+	if stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+}

@@ -1,0 +1,44 @@
+// Package store reads the references that need a secret store: vault:
+// through github.com/hashicorp/vault/api and keyring: through
+// github.com/99designs/keyring. It is linked only into the helper program
+// smtpcheck-secret, which the plugins run for such references
+// (secret.Helper), so that no plugin pays these libraries' start-up.
+//
+// keyring's package init talks to D-Bus; the blank import of
+// internal/dbusguard keeps it from ever starting dbus-launch on a headless
+// host.
+package store
+
+import (
+	"context"
+
+	_ "github.com/smtpcheck/smtpcheck/internal/dbusguard" // before keyring's init: see package dbusguard
+	"github.com/smtpcheck/smtpcheck/internal/secret"
+)
+
+// opts carries the plugin's secret-store flags into the readers.
+type opts struct{ *secret.Options }
+
+// Read answers a request: the fields of a vault: secret, in order, or the
+// value of a keyring: item. It is a secret.Store.
+func Read(ctx context.Context, req secret.Request) ([]string, error) {
+	o := opts{&req.Options}
+	if err := ctx.Err(); err != nil {
+		return nil, secret.Fail(req.Scheme, req.Path+": "+secret.CtxMsg(ctx, err), err)
+	}
+	switch req.Scheme {
+	case "vault":
+		vr, err := secret.ParseVaultRef(req.Path)
+		if err != nil {
+			return nil, err
+		}
+		return o.readVault(ctx, vr, req.Fields...)
+	case "keyring":
+		v, err := o.readKeyring(ctx, req.Path)
+		if err != nil {
+			return nil, err
+		}
+		return []string{v}, nil
+	}
+	return nil, secret.Fail("", "unknown store "+secret.Quote(req.Scheme)+": want vault or keyring", nil)
+}
