@@ -12,10 +12,17 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/smtpcheck/smtpcheck/internal/plugintest"
+	"github.com/smtpcheck/smtpcheck/internal/secret"
+	"github.com/smtpcheck/smtpcheck/internal/secret/store"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// The stores (OAuth token endpoints here) are read in-process, as the
+// helper program does; internal/secret/store tests the helper itself.
+func TestMain(m *testing.M) {
+	secret.Remote = store.Read
+	goleak.VerifyTestMain(m)
+}
 
 const (
 	testUser = "mon@lab.test"

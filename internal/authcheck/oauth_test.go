@@ -78,7 +78,7 @@ func TestOAuthClientCredentials(t *testing.T) {
 	defer close(release)
 	o = check(t, "-H", "127.0.0.1", "-p", itoa(smtpSrv.Port), "-t", "1", "--user", testUser, "--oauth-token-url", hang.URL,
 		"--oauth-client-id-ref", "env:SMTPCHECK_TEST_CLIENT_ID", "--oauth-client-secret-ref", "env:SMTPCHECK_TEST_CLIENT_SECRET")
-	o.Expect(t, 2, "SMTP AUTH CRITICAL - oauth: token endpoint "+hang.URL+": no answer within the 1 s timeout")
+	o.Expect(t, 2, "SMTP AUTH CRITICAL - oauth: token endpoint "+hang.URL+": no answer within the plugin's timeout (-t)")
 	o.Within(t, time.Second)
 
 	// Nothing listens: UNKNOWN, the check could not be done.

@@ -78,20 +78,21 @@ func ReadPrivateFile(scheme, path, what string) (string, error) {
 func ResolveLocal(flag, ref string) (string, error) {
 	scheme, rest, err := split(ref)
 	if err != nil {
-		return "", prefixFlag(flag, err)
+		return "", WithFlag(flag, err)
 	}
 	switch scheme {
 	case "env":
 		v, err := readEnv(rest)
-		return v, prefixFlag(flag, err)
+		return v, WithFlag(flag, err)
 	case "file":
 		v, err := readFile(rest)
-		return v, prefixFlag(flag, err)
+		return v, WithFlag(flag, err)
 	}
 	return "", Fail("", flag+": want env:NAME or file:PATH, not a "+scheme+": reference", nil)
 }
 
-func prefixFlag(flag string, err error) error {
+// WithFlag names the option a reference came from in its error.
+func WithFlag(flag string, err error) error {
 	var se *Error
 	if err == nil || !errors.As(err, &se) {
 		return err

@@ -18,13 +18,37 @@ import (
 // the plugins. It is installed in the same directory as they are.
 const HelperName = "smtpcheck-secret"
 
-// A Request asks a store for one vault: or keyring: reference.
+// A Request asks a store for one vault: or keyring: reference, or for an
+// OAuth access token.
 type Request struct {
 	Options  Options   `json:"options"`
-	Scheme   string    `json:"scheme"`           // vault or keyring
-	Path     string    `json:"path"`             // the reference after "scheme:"
+	Scheme   string    `json:"scheme"`           // vault, keyring or oauth
+	Path     string    `json:"path"`             // the reference after "scheme:"; oauth: the token URL
 	Fields   []string  `json:"fields,omitempty"` // vault: the fields to return, in order
+	OAuth    *OAuth    `json:"oauth,omitempty"`
 	Deadline time.Time `json:"deadline,omitzero"`
+}
+
+// OAuth is a client-credentials grant (RFC 6749 §4.4): the client id and
+// secret are references, read by the store too, so the client secret never
+// enters the plugin.
+type OAuth struct {
+	TokenURL        string `json:"token_url"`
+	Scope           string `json:"scope,omitempty"`
+	ClientIDRef     string `json:"client_id_ref"`
+	ClientSecretRef string `json:"client_secret_ref"`
+}
+
+// FetchToken gets an access token with the grant g and returns it with a
+// line for the transcript (endpoint, status, time). A failure at the
+// endpoint is an *Error with Scheme "oauth"; one reading a reference names
+// its flag and keeps its scheme.
+func (o *Options) FetchToken(ctx context.Context, g OAuth) (token, note string, err error) {
+	vals, err := o.call(ctx, Request{Options: *o, Scheme: "oauth", Path: g.TokenURL, OAuth: &g}, 2)
+	if err != nil {
+		return "", "", err
+	}
+	return vals[0], vals[1], nil
 }
 
 // A Store answers a Request with one value per field (one for keyring:).
@@ -36,9 +60,14 @@ type Store func(ctx context.Context, req Request) ([]string, error)
 var Remote Store = Helper("")
 
 func (o *Options) remote(ctx context.Context, scheme, path string, fields ...string) ([]string, error) {
-	vals, err := Remote(ctx, Request{Options: *o, Scheme: scheme, Path: path, Fields: fields})
-	if err == nil && len(vals) != max(1, len(fields)) {
-		return nil, Fail(scheme, fmt.Sprintf("%s: the store returned %d values for %d fields", path, len(vals), max(1, len(fields))), nil)
+	return o.call(ctx, Request{Options: *o, Scheme: scheme, Path: path, Fields: fields}, max(1, len(fields)))
+}
+
+// call asks Remote and checks that it answered with want values.
+func (o *Options) call(ctx context.Context, req Request, want int) ([]string, error) {
+	vals, err := Remote(ctx, req)
+	if err == nil && len(vals) != want {
+		return nil, Fail(req.Scheme, fmt.Sprintf("%s: the store returned %d values, want %d", req.Path, len(vals), want), nil)
 	}
 	return vals, err
 }
@@ -141,8 +170,11 @@ func helperPath(path string) (string, error) {
 
 // Serve is the helper's side: it reads one Request from in, answers it
 // with read under the request's deadline, and writes the answer to out.
-// The exit code is 0 when a value or a store's verdict was written.
+// read also becomes this process's Remote (the references an OAuth grant
+// names are read in the helper too, never by running it again). The exit
+// code is 0 when a value or a store's verdict was written.
 func Serve(in io.Reader, out io.Writer, read Store) int {
+	Remote = read
 	var req Request
 	dec := json.NewDecoder(io.LimitReader(in, maxResponse))
 	if err := dec.Decode(&req); err != nil {

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,7 +146,7 @@ func TestHelperBroken(t *testing.T) {
 	}{
 		{helper: filepath.Join(dir, "absent"), want: "keyring: svc/key: smtpcheck-secret, which reads vault: and keyring: references, is not installed as " + filepath.Join(dir, "absent") + " (it belongs beside the plugins; reinstall smtpcheck, or use env: or file:)"},
 		{helper: crash, want: "keyring: svc/key: " + crash + ` failed: exit status 2: "panic: runtime error: index out of range"`},
-		{helper: garbage, want: "keyring: svc/key: the store returned 2 values for 1 fields"},
+		{helper: garbage, want: "keyring: svc/key: the store returned 2 values, want 1"},
 		{helper: hang, want: "keyring: svc/key: no answer within the plugin's timeout (-t)", timeout: true},
 	}
 	for _, c := range cases {
@@ -183,5 +185,52 @@ func TestHelperByHand(t *testing.T) {
 	const want = "smtpcheck-secret: want a request from a plugin on stdin (JSON): invalid character '-' in numeric literal\n"
 	if stderr.String() != want {
 		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+}
+
+// TestHelperOAuth: the client-credentials grant through the helper gives
+// the token and the same errors as in-process, the client secret scrubbed
+// even where the endpoint echoes it.
+func TestHelperOAuth(t *testing.T) {
+	bin := buildHelper(t)
+	const id, sec, tok = "client-0a1b", "cl13nt-S3cret-helper", "eyJ0eXAi.helper-token"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.ParseForm() != nil || r.PostForm.Get("client_id") != id || r.PostForm.Get("client_secret") != sec {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"bad secret ` + r.PostForm.Get("client_secret") + `"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"token_type":"Bearer","expires_in":3599,"access_token":"` + tok + `"}`))
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("HELPER_OAUTH_ID", id)
+	t.Setenv("HELPER_OAUTH_SECRET", sec)
+	t.Setenv("HELPER_OAUTH_WRONG", sec+"-wrong")
+	grant := func(secretRef string) secret.OAuth {
+		return secret.OAuth{TokenURL: srv.URL + "/token", ClientIDRef: "env:HELPER_OAUTH_ID", ClientSecretRef: secretRef}
+	}
+	cases := []struct {
+		g    secret.OAuth
+		want string // the token, or the error
+	}{
+		{grant("env:HELPER_OAUTH_SECRET"), tok},
+		{grant("env:HELPER_OAUTH_WRONG"), "oauth: token endpoint " + srv.URL + "/token refused (HTTP 401): invalid_client: bad secret <redacted>"},
+		{grant("env:HELPER_OAUTH_UNSET"), "--oauth-client-secret-ref: env: HELPER_OAUTH_UNSET: variable not set"},
+	}
+	for _, c := range cases {
+		for _, s := range []secret.Store{Read, secret.Helper(bin)} {
+			useRemote(t, s)
+			got, note, err := (&secret.Options{}).FetchToken(secrettest.Ctx(t), c.g)
+			if err != nil {
+				got = err.Error()
+				secrettest.AssertNoLeak(t, got, sec)
+			} else if !strings.HasPrefix(note, "OAuth token endpoint "+srv.URL+"/token answered HTTP 200 in ") {
+				t.Errorf("note %q", note)
+			}
+			if got != c.want {
+				t.Errorf("%s:\ngot  %s\nwant %s", c.g.ClientSecretRef, got, c.want)
+			}
+		}
 	}
 }

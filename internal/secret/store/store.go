@@ -1,8 +1,9 @@
-// Package store reads the references that need a secret store: vault:
-// through github.com/hashicorp/vault/api and keyring: through
-// github.com/99designs/keyring. It is linked only into the helper program
-// smtpcheck-secret, which the plugins run for such references
-// (secret.Helper), so that no plugin pays these libraries' start-up.
+// Package store reads the credentials that need a service: vault:
+// references through github.com/hashicorp/vault/api, keyring: references
+// through github.com/99designs/keyring, and OAuth access tokens from a token
+// endpoint through net/http. It is linked only into the helper program
+// smtpcheck-secret, which the plugins run for these (secret.Helper), so that
+// no plugin pays these libraries' start-up.
 //
 // keyring's package init talks to D-Bus; the blank import of
 // internal/dbusguard keeps it from ever starting dbus-launch on a headless
@@ -39,6 +40,10 @@ func Read(ctx context.Context, req secret.Request) ([]string, error) {
 			return nil, err
 		}
 		return []string{v}, nil
+	case "oauth":
+		if req.OAuth != nil {
+			return o.fetchToken(ctx, req.OAuth)
+		}
 	}
-	return nil, secret.Fail("", "unknown store "+secret.Quote(req.Scheme)+": want vault or keyring", nil)
+	return nil, secret.Fail("", "unknown store "+secret.Quote(req.Scheme)+": want vault, keyring or oauth", nil)
 }
