@@ -7,7 +7,6 @@ package authcheck
 
 import (
 	"cmp"
-	"crypto/x509"
 	"net"
 	"net/url"
 	"strings"
@@ -66,7 +65,7 @@ type Options struct {
 	// Derived by Validate.
 	mech       string // upper-cased; "AUTO" for auto
 	user       string
-	roots      *x509.CertPool
+	roots      *probe.Roots
 	tlsMode    probe.TLSMode
 	passOnArgv bool
 	useToken   bool

@@ -4,7 +4,6 @@ package conncheck
 
 import (
 	"cmp"
-	"crypto/x509"
 	"regexp"
 	"slices"
 	"strconv"
@@ -77,7 +76,7 @@ type Options struct {
 	phases      map[probe.Phase]threshold.Pair
 	certWarn    int
 	certCrit    int
-	roots       *x509.CertPool
+	roots       *probe.Roots
 	passOnArgv  bool
 	mailFrom    string
 	transaction bool

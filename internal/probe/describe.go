@@ -118,7 +118,7 @@ func (s *Session) TLSLine() string {
 	switch {
 	case s.Target.Insecure:
 		verdict = "not verified (--insecure)"
-		if err := VerifyChain(st.PeerCertificates, s.Target.CheckedName(), s.Target.Roots); err != nil {
+		if err := s.Target.verify(st.PeerCertificates); err != nil {
 			verdict = "NOT verified (--insecure): " + PlainErr(err)
 		}
 	case s.VerifyErr != nil:

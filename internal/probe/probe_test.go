@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -116,5 +117,59 @@ func TestDNSServerAddr(t *testing.T) {
 	}
 	if _, err := DNSServerAddr("dns.example"); err == nil || err.Error() != "want an IP address with an optional port" {
 		t.Errorf("a name: %v", err)
+	}
+}
+
+// TestLoadRoots: a missing or certificate-less file is refused at once; the
+// certificates are parsed in the background, an unparsable one is skipped
+// as x509.CertPool.AppendCertsFromPEM skips it, and none at all is an error
+// from Pool naming the file.
+func TestLoadRoots(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, blocks ...*pem.Block) string {
+		var b bytes.Buffer
+		for _, bl := range blocks {
+			_ = pem.Encode(&b, bl)
+		}
+		p := dir + "/" + name
+		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	data, err := readBundle()
+	if err != nil {
+		t.Skip("no system CA bundle on this machine:", err)
+	}
+	good, _ := pem.Decode(data)
+	junk := &pem.Block{Type: "CERTIFICATE", Bytes: []byte{0x30, 0x03, 0x02, 0x01, 0x01}}
+	key := &pem.Block{Type: "PRIVATE KEY", Bytes: []byte{1, 2, 3}}
+
+	if _, err := LoadRoots(dir + "/absent.pem"); err == nil || err.Error() != "open "+dir+"/absent.pem: no such file or directory" {
+		t.Errorf("absent: %v", err)
+	}
+	nocert := write("nocert.pem", key)
+	if _, err := LoadRoots(nocert); err == nil || err.Error() != "no PEM certificates in "+nocert {
+		t.Errorf("no certificate: %v", err)
+	}
+	bad := write("bad.pem", junk)
+	r, err := LoadRoots(bad)
+	if err != nil {
+		t.Fatalf("bad DER is refused only by Pool: %v", err)
+	}
+	if _, err := r.Pool(); err == nil || !strings.HasPrefix(err.Error(), "--ca-file "+bad+": no certificate could be parsed: x509: ") {
+		t.Errorf("bad DER: %v", err)
+	}
+	mixed := write("mixed.pem", junk, key, good)
+	r, err = LoadRoots(mixed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := r.Pool()
+	if err != nil || len(pool.Subjects()) != 1 {
+		t.Errorf("mixed: %v", err)
+	}
+	if pool, err := (*Roots)(nil).Pool(); pool != nil || err != nil {
+		t.Errorf("nil Roots: %v %v", pool, err)
 	}
 }
