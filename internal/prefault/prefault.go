@@ -1,0 +1,34 @@
+// Package prefault makes a plugin's start cheaper on hosts where page
+// faults are dear: its init asks the kernel, in one madvise call, for the
+// stretch of the Go heap that a plugin run then fills.
+//
+// A plugin is a short process: it touches about 300 fresh heap pages
+// (package inits, flag parsing, the TLS handshake) and exits. Each first
+// touch is a page fault; on the virtual machines this is built and tested
+// on, one costs about 11 µs, against under 2 µs per page populated in bulk
+// by MADV_POPULATE_WRITE. Measured on check_smtp_auth against Postfix, 400
+// interleaved runs (medians): 21.45 ms without, 20.43 ms populating 1 MiB,
+// 20.02 ms populating 2 MiB, for about 0.7 MiB more peak RSS. On bare metal
+// both are cheap and the call changes little.
+//
+// It only asks for memory the runtime has already mapped for its heap,
+// starting at the page of a fresh allocation: Go's page allocator hands
+// out the lowest free addresses first, so those are the pages the run
+// touches next. Fresh anonymous pages are zero, as the runtime expects;
+// pages already present are left as they are. Where the kernel lacks
+// MADV_POPULATE_WRITE (before Linux 5.14) the call fails and nothing
+// changes.
+//
+// The package depends on syscall and unsafe only, so that Go's init order
+// runs it early, before the inits that allocate most. Import it blank from
+// every plugin (internal/plugin does).
+package prefault
+
+// Size is how much of the heap is populated: about the stretch a plugin
+// run touches.
+const Size = 2 << 20
+
+// Populated is how many bytes the init populated (0: none).
+var Populated uintptr
+
+func init() { Populated = populate(Size) }
