@@ -11,6 +11,9 @@ SMTPCHECK_DEMO_PASSWORD=$(cat "$LAB_PASSWORD_FILE")
 export SMTPCHECK_DEMO_PASSWORD
 run "$auth" -H 127.0.0.1 -p "$LAB_SUBMISSION_PORT" --ca-file "$LAB_CA" --user "$LAB_USER" --password-ref env:SMTPCHECK_DEMO_PASSWORD --output json
 unset SMTPCHECK_DEMO_PASSWORD
+# A keyring: reference is read by the helper smtpcheck-secret beside the plugin.
+run "$auth" -H 127.0.0.1 -p "$LAB_SUBMISSION_PORT" --ca-file "$LAB_CA" --user "$LAB_USER" --password-ref keyring:lab/relay \
+	--keyring-backend file --keyring-dir "$LAB_KEYRING_DIR" --keyring-passphrase-ref "file:$LAB_KEYRING_PASSPHRASE_FILE"
 echo "-- check_smtp_auth, failing variants --"
 echo
 demo_wrong=$(mktemp)

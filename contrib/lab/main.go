@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/smtpcheck/smtpcheck/internal/secret/store"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 )
 
@@ -87,8 +88,17 @@ func run(dir string, base int, user, pass string) (err error) {
 	if err := writeAtomic(pwFile, pass, 0o600); err != nil {
 		return err
 	}
-	err = writeAtomic(env, fmt.Sprintf("LAB_PLAIN_PORT=%d\nLAB_SUBMISSION_PORT=%d\nLAB_SMTPS_PORT=%d\nLAB_FAULT_PORT=%d\nLAB_CA=%s\nLAB_USER=%s\nLAB_PASSWORD_FILE=%s\n",
-		ports[0], ports[1], ports[2], fault.Port, caFile, user, pwFile), 0o644)
+	// The same password in a keyring (file backend) as keyring:lab/relay,
+	// for the demo of a reference read by the helper smtpcheck-secret.
+	krDir, krPassFile := filepath.Join(dir, "keyring"), filepath.Join(dir, "keyring.pass")
+	if err := writeAtomic(krPassFile, "lab-keyring-passphrase", 0o600); err != nil {
+		return err
+	}
+	if err := store.StoreFileKeyring(krDir, "lab-keyring-passphrase", "relay", pass); err != nil {
+		return err
+	}
+	err = writeAtomic(env, fmt.Sprintf("LAB_PLAIN_PORT=%d\nLAB_SUBMISSION_PORT=%d\nLAB_SMTPS_PORT=%d\nLAB_FAULT_PORT=%d\nLAB_CA=%s\nLAB_USER=%s\nLAB_PASSWORD_FILE=%s\nLAB_KEYRING_DIR=%s\nLAB_KEYRING_PASSPHRASE_FILE=%s\n",
+		ports[0], ports[1], ports[2], fault.Port, caFile, user, pwFile, krDir, krPassFile), 0o644)
 	if err != nil {
 		return err
 	}
