@@ -9,6 +9,7 @@ package main
 import (
 	"os"
 
+	_ "github.com/smtpcheck/smtpcheck/internal/prefault" // a cheaper start, as for the plugins
 	"github.com/smtpcheck/smtpcheck/internal/secret"
 	"github.com/smtpcheck/smtpcheck/internal/secret/store"
 )
