@@ -17,8 +17,8 @@
 // package syscall only, so Go's initialisation order (dependencies first,
 // then import-path order among the ready packages) runs it right after
 // syscall, long before keyring, which needs os and much more. Keep it that
-// way: do not add imports here. A test in internal/secret checks the order
-// with GODEBUG=inittrace=1.
+// way: do not add imports here. A test in internal/secret/store checks the
+// order with GODEBUG=inittrace=1.
 package dbusguard
 
 import "syscall"
