@@ -14,8 +14,9 @@ import (
 	"time"
 )
 
-// HelperName is the program that reads vault: and keyring: references for
-// the plugins. It is installed in the same directory as they are.
+// HelperName is the program that reads vault: and keyring: references, and
+// fetches OAuth tokens, for the plugins. It is installed in the same
+// directory as they are.
 const HelperName = "smtpcheck-secret"
 
 // A Request asks a store for one vault: or keyring: reference, or for an
@@ -54,9 +55,9 @@ func (o *Options) FetchToken(ctx context.Context, g OAuth) (token, note string, 
 // A Store answers a Request with one value per field (one for keyring:).
 type Store func(ctx context.Context, req Request) ([]string, error)
 
-// Remote answers the vault: and keyring: references of this process. It
-// runs the helper beside the running program; the helper itself and tests
-// of the stores set it to store.Read.
+// Remote answers this process's vault: and keyring: references and OAuth
+// grants. It runs the helper beside the running program; the helper itself
+// and tests of the stores set it to store.Read.
 var Remote Store = Helper("")
 
 func (o *Options) remote(ctx context.Context, scheme, path string, fields ...string) ([]string, error) {
@@ -163,7 +164,7 @@ func helperPath(path string) (string, error) {
 		path = filepath.Join(filepath.Dir(exe), HelperName)
 	}
 	if st, err := os.Stat(path); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-		return "", fmt.Errorf("%s, which reads vault: and keyring: references, is not installed as %s (it belongs beside the plugins; reinstall smtpcheck, or use env: or file:)", HelperName, path)
+		return "", fmt.Errorf("%s, which reads vault: and keyring: references and OAuth tokens, is not installed as %s (it belongs beside the plugins; reinstall smtpcheck, or use env: or file:)", HelperName, path)
 	}
 	return path, nil
 }

@@ -6,11 +6,12 @@
 // secret value, and wrap ErrSecret (and, where it applies, ErrNotFound or the
 // context's error, so a plugin can tell a timeout from a refusal).
 //
-// env: and file: are read in-process. vault: and keyring: go to Remote,
-// which runs the helper program smtpcheck-secret (package secret/store):
-// vault/api and 99designs/keyring cost a plugin about 3 ms of start-up on
-// every run, so they are linked into the helper only and paid for only by
-// the runs that use those stores (DESIGN.md principle 7).
+// env: and file: are read in-process. vault: and keyring: references, and
+// OAuth grants (FetchToken), go to Remote, which runs the helper program
+// smtpcheck-secret (package secret/store): vault/api, 99designs/keyring and
+// net/http cost a plugin about 4 ms of start-up on every run, so they are
+// linked into the helper only and paid for only by the runs that use them
+// (DESIGN.md principle 7).
 package secret
 
 import (

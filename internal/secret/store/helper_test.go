@@ -144,7 +144,7 @@ func TestHelperBroken(t *testing.T) {
 		helper, want string
 		timeout      bool
 	}{
-		{helper: filepath.Join(dir, "absent"), want: "keyring: svc/key: smtpcheck-secret, which reads vault: and keyring: references, is not installed as " + filepath.Join(dir, "absent") + " (it belongs beside the plugins; reinstall smtpcheck, or use env: or file:)"},
+		{helper: filepath.Join(dir, "absent"), want: "keyring: svc/key: smtpcheck-secret, which reads vault: and keyring: references and OAuth tokens, is not installed as " + filepath.Join(dir, "absent") + " (it belongs beside the plugins; reinstall smtpcheck, or use env: or file:)"},
 		{helper: crash, want: "keyring: svc/key: " + crash + ` failed: exit status 2: "panic: runtime error: index out of range"`},
 		{helper: garbage, want: "keyring: svc/key: the store returned 2 values, want 1"},
 		{helper: hang, want: "keyring: svc/key: no answer within the plugin's timeout (-t)", timeout: true},
