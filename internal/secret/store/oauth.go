@@ -34,7 +34,7 @@ func (o opts) fetchToken(ctx context.Context, g *secret.OAuth) ([]string, error)
 	scrub := smtp.NewTranscript() // only to scrub the secret out of messages
 	scrub.AddSecret(sec)
 	fail := func(format string, args ...any) error {
-		return secret.Fail("oauth", scrub.Scrub(fmt.Sprintf("token endpoint %s", g.TokenURL)+fmt.Sprintf(format, args...)), nil)
+		return secret.Fail("oauth", scrub.Scrub("token endpoint "+g.TokenURL+fmt.Sprintf(format, args...)), nil)
 	}
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {sec}}
 	if g.Scope != "" {

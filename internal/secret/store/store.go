@@ -20,8 +20,9 @@ import (
 // opts carries the plugin's secret-store flags into the readers.
 type opts struct{ *secret.Options }
 
-// Read answers a request: the fields of a vault: secret, in order, or the
-// value of a keyring: item. It is a secret.Store.
+// Read answers a request: the fields of a vault: secret, in order, the
+// value of a keyring: item, or an OAuth access token and the line that says
+// how the endpoint answered. It is a secret.Store.
 func Read(ctx context.Context, req secret.Request) ([]string, error) {
 	o := opts{&req.Options}
 	if err := ctx.Err(); err != nil {
