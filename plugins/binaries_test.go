@@ -76,4 +76,35 @@ func TestBinaries(t *testing.T) {
 			}
 		})
 	}
+
+	// check_smtp_auth finds the helper beside its real path, through a
+	// symbolic link too, and says where it looked when it is missing. The
+	// reference fails before any connection, so no server is needed.
+	t.Run("helper beside the plugin", func(t *testing.T) {
+		linked, alone := t.TempDir(), t.TempDir()
+		if err := os.Symlink(filepath.Join(dir, "check_smtp_auth"), filepath.Join(linked, "check_smtp_auth")); err != nil {
+			t.Fatal(err)
+		}
+		plugin, err := os.ReadFile(filepath.Join(dir, "check_smtp_auth"))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(alone, "check_smtp_auth"), plugin, 0o755)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		missing := filepath.Join(dir, "no-such-dir")
+		for _, c := range []struct{ dir, want string }{
+			{linked, "SMTP AUTH UNKNOWN - secret: --password-ref: keyring: svc/key (backend file): --keyring-dir " + missing + " is not a directory"},
+			{alone, "SMTP AUTH UNKNOWN - secret: --password-ref: keyring: svc/key: smtpcheck-secret, which reads vault: and keyring: references and OAuth tokens, is not installed as " +
+				filepath.Join(alone, "smtpcheck-secret") + " (it belongs beside the plugins; reinstall smtpcheck, or use env: or file:)"},
+		} {
+			out, err := exec.Command(filepath.Join(c.dir, "check_smtp_auth"), "-H", "127.0.0.1", "-p", "1", "--user", "u",
+				"--password-ref", "keyring:svc/key", "--keyring-backend", "file", "--keyring-dir", missing, "--keyring-passphrase-ref", "env:X").Output()
+			status, _, _ := strings.Cut(string(out), " | ")
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 3 || status != c.want {
+				t.Errorf("%v:\ngot  %s\nwant %s", err, status, c.want)
+			}
+		}
+	})
 }
