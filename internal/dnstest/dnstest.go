@@ -20,15 +20,22 @@ type TB interface {
 // Start answers from a fixed zone on 127.0.0.1 (UDP) and returns its
 // address, so that a test's queries never leave the machine. records are
 // zone-file lines; a name followed by the pseudo type "SERVFAIL" gets that
-// rcode. With ad the answers carry the AD bit, as a DNSSEC-validating
-// resolver sets it for a signed zone. The server stops at the test's end.
+// rcode. CNAMEs are followed within the answer, as a recursive resolver
+// does. With ad the answers carry the AD bit, as a DNSSEC-validating
+// resolver sets it for a signed zone, unless a name on the way is followed
+// by the pseudo type "INSECURE" (an unsigned zone). The server stops at
+// the test's end.
 func Start(t TB, ad bool, records ...string) string {
 	t.Helper()
 	zone := map[uint16]map[string][]dns.RR{}
-	servfail := map[string]bool{}
+	servfail, insecure := map[string]bool{}, map[string]bool{}
 	for _, r := range records {
 		if name, ok := strings.CutSuffix(r, " SERVFAIL"); ok {
 			servfail[strings.ToLower(dns.Fqdn(name))] = true
+			continue
+		}
+		if name, ok := strings.CutSuffix(r, " INSECURE"); ok {
+			insecure[strings.ToLower(dns.Fqdn(name))] = true
 			continue
 		}
 		rr, err := dns.NewRR(r)
@@ -51,7 +58,20 @@ func Start(t TB, ad bool, records ...string) string {
 		m.RecursionAvailable = true
 		qq := q.Question[0]
 		name := strings.ToLower(qq.Name)
-		m.Answer = zone[qq.Qtype][name]
+		secure := ad && !insecure[name]
+		for hop := 0; hop < 8; hop++ {
+			if rrs := zone[qq.Qtype][name]; len(rrs) > 0 || qq.Qtype == dns.TypeCNAME {
+				m.Answer = append(m.Answer, rrs...)
+				break
+			}
+			alias := zone[dns.TypeCNAME][name]
+			if len(alias) == 0 {
+				break
+			}
+			m.Answer = append(m.Answer, alias[0])
+			name = strings.ToLower(alias[0].(*dns.CNAME).Target)
+			secure = secure && !insecure[name]
+		}
 		known := false
 		for _, byName := range zone {
 			known = known || byName[name] != nil
@@ -62,7 +82,7 @@ func Start(t TB, ad bool, records ...string) string {
 		case !known:
 			m.Rcode = dns.RcodeNameError
 		}
-		m.AuthenticatedData = ad && m.Rcode != dns.RcodeServerFailure
+		m.AuthenticatedData = secure && m.Rcode != dns.RcodeServerFailure
 		if opt := q.IsEdns0(); opt != nil {
 			m.SetEdns0(4096, opt.Do())
 		}

@@ -20,11 +20,62 @@ type daneFacts struct {
 	Rcode   int   // of the answer
 	Err     error // the lookup itself failed
 	Timeout bool
+
+	Host        string // the host name looked up
+	Alias       string // the host's fully CNAME-expanded name, if it is an alias
+	AliasSecure bool   // DNSSEC vouched for the whole CNAME chain
+	AtAlias     bool   // Name is the expanded name's (else the host's own)
 }
 
-// lookupTLSA asks for the TLSA records of _PORT._tcp.NAME (RFC 7672 §2.2).
+// lookupTLSA asks for the TLSA records of _PORT._tcp.HOST (RFC 7672 §2.2).
+// When HOST is an alias (CNAME) and DNSSEC vouches for the whole chain, the
+// fully expanded name is asked first, and HOST itself only when that has no
+// TLSA records (RFC 7672 §2.2.2); an insecure alias is only noted.
 func (o *Options) lookupTLSA(ctx context.Context) *daneFacts {
-	d := &daneFacts{Name: "_" + strconv.Itoa(o.Port) + "._tcp." + strings.TrimSuffix(o.mxName(), ".")}
+	host := strings.TrimSuffix(o.mxName(), ".")
+	alias, secure := o.expandCNAME(ctx, host)
+	if alias != "" && secure {
+		d := o.tlsaAt(ctx, alias)
+		d.AtAlias = d.Err != nil || len(d.Records) > 0 || (d.Rcode != dns.RcodeSuccess && d.Rcode != dns.RcodeNameError)
+		if !d.AtAlias {
+			d = o.tlsaAt(ctx, host)
+		}
+		d.Host, d.Alias, d.AliasSecure = host, alias, true
+		return d
+	}
+	d := o.tlsaAt(ctx, host)
+	d.Host, d.Alias = host, alias
+	return d
+}
+
+// expandCNAME follows the CNAME chain in the answer for host's address
+// records and returns the name it ends at ("" when host is no alias), and
+// whether the resolver vouched for the answer. A failed lookup is no alias:
+// the TLSA lookup that follows reports what is wrong with the resolver.
+func (o *Options) expandCNAME(ctx context.Context, host string) (alias string, secure bool) {
+	ans, err := o.query(ctx, host, dns.TypeA)
+	if err != nil {
+		return "", false
+	}
+	target := map[string]string{}
+	for _, rr := range ans.Msg.Answer {
+		if c, ok := rr.(*dns.CNAME); ok {
+			target[strings.ToLower(c.Hdr.Name)] = strings.ToLower(c.Target)
+		}
+	}
+	name := strings.ToLower(dns.Fqdn(host))
+	for hops := 0; hops < 16 && target[name] != ""; hops++ {
+		name = target[name]
+	}
+	if name == strings.ToLower(dns.Fqdn(host)) {
+		return "", false
+	}
+	return strings.TrimSuffix(name, "."), ans.Msg.AuthenticatedData
+}
+
+// tlsaAt asks for the TLSA records of _PORT._tcp.BASE.
+func (o *Options) tlsaAt(ctx context.Context, base string) *daneFacts {
+	d := &daneFacts{Name: "_" + strconv.Itoa(o.Port) + "._tcp." + base}
 	ans, err := o.query(ctx, d.Name, dns.TypeTLSA)
 	d.Server = ans.Server
 	if err != nil {

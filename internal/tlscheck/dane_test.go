@@ -168,6 +168,70 @@ func rrData(rr string) string {
 	return f[len(f)-1][:16] + "..."
 }
 
+// TestDANECNAME: a host that is an alias (CNAME) has its TLSA records
+// looked up at the fully expanded name first when DNSSEC vouches for the
+// chain, at its own name otherwise or when the expanded name has none
+// (RFC 7672 §2.2.2); under DANE-TA the certificate may carry the expanded
+// name (§3.2.2).
+func TestDANECNAME(t *testing.T) {
+	const alias = "mail.hoster.test"
+	now := time.Now()
+	root := smtptest.MustNewCA(t, "Test Root")
+	inter := mustCA(root.NewIntermediate("Test Intermediate", time.Time{}, time.Time{}))
+	issue := func(names ...string) tls.Certificate {
+		return inter.MustIssue(t, smtptest.LeafOptions{DNSNames: names, NotAfter: now.Add(90*24*time.Hour + time.Hour)})
+	}
+	both, aliasOnly := issue(daneHost, alias), issue(alias)
+	leaf := mustParse(t, both.Certificate[0])
+	other := mustParse(t, issue(daneHost).Certificate[0])
+	expiry := "; earliest expiry: certificate \"" + daneHost + "\" expires in 90 days (" + day(now.Add(90*24*time.Hour+time.Hour)) + "); "
+	cases := []struct {
+		name    string
+		cert    tls.Certificate
+		records func(hostTLSA, aliasTLSA string) []string
+		code    int
+		status  string
+		details []string
+	}{
+		{"the expanded name's records count", both, func(h, a string) []string {
+			return []string{tlsaRR(a, 3, 1, 1, leaf), tlsaRR(h, 3, 1, 1, other)}
+		}, 0, "SMTP TLS OK - " + daneHost + " ({addr}): TLSv1.3 via STARTTLS, chain verified for " + daneHost + expiry + `dane: TLSA 3 1 1 matches certificate "` + daneHost + `"`,
+			[]string{"dane: " + daneHost + " is an alias (CNAME) of " + alias + ", DNSSEC-validated: its TLSA records count (RFC 7672 §2.2.2)",
+				"dane: the TLSA answer for _{port}._tcp." + alias + " is DNSSEC-validated"}},
+		{"none at the expanded name: the host's own", both, func(h, a string) []string {
+			return []string{tlsaRR(h, 3, 1, 1, leaf)}
+		}, 0, "SMTP TLS OK - " + daneHost + " ({addr}): TLSv1.3 via STARTTLS, chain verified for " + daneHost + expiry + `dane: TLSA 3 1 1 matches certificate "` + daneHost + `"`,
+			[]string{"dane: " + daneHost + " is an alias (CNAME) of " + alias + ", DNSSEC-validated, which has no TLSA records: the host's own count (RFC 7672 §2.2.2)",
+				"dane: the TLSA answer for _{port}._tcp." + daneHost + " is DNSSEC-validated"}},
+		{"an insecure alias is not followed", both, func(h, a string) []string {
+			return []string{tlsaRR(a, 3, 1, 1, leaf), tlsaRR(h, 3, 1, 1, other), alias + " INSECURE"}
+		}, 2, "SMTP TLS CRITICAL - dane: no TLSA record at _{port}._tcp." + daneHost + " matches the chain the server sent: 3 1 1 " + rrData(tlsaRR("x", 3, 1, 1, other)),
+			[]string{"dane: " + daneHost + " is an alias (CNAME) of " + alias + ", without DNSSEC validation: TLSA records are looked up at the host's own name only (RFC 7672 §2.2.2)"}},
+		{"DANE-TA: the certificate may carry the expanded name", aliasOnly, func(h, a string) []string {
+			return []string{tlsaRR(a, 2, 0, 1, inter.Cert)}
+		}, 0, "SMTP TLS OK - " + daneHost + " ({addr}): TLSv1.3 via STARTTLS, chain verified for " + alias + " up to the DANE-TA trust anchor; earliest expiry: certificate \"" + alias +
+			"\" expires in 90 days (" + day(now.Add(90*24*time.Hour+time.Hour)) + `); dane: TLSA 2 0 1 matches intermediate "Test Intermediate"`, []string{`dane: certificate "` + alias + `" is valid for ` + alias + ", the TLSA base domain (RFC 7672 §3.2.2)"}},
+		{"DANE-TA at the host's own name: it may not", aliasOnly, func(h, a string) []string {
+			return []string{tlsaRR(h, 2, 0, 1, inter.Cert)}
+		}, 2, `SMTP TLS CRITICAL - certificate "` + alias + `" is not valid for ` + daneHost + " (valid for [" + alias + "])", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := serve(t, root, tc.cert, smtptest.Config{}, nil)
+			hostTLSA, aliasTLSA := "_"+l.port+"._tcp."+daneHost, "_"+l.port+"._tcp."+alias
+			dnsAddr := dnstest.Start(t, true, append(tc.records(hostTLSA, aliasTLSA),
+				daneHost+". 60 IN CNAME "+alias+".", alias+". 60 IN A 127.0.0.1")...)
+			o := check(t, "-H", daneHost, "-p", l.port, "-t", "5", "-4", "--dane", "--dns-server", dnsAddr, "--ca-file", l.caFile)
+			r := strings.NewReplacer("{addr}", l.srv.Addr, "{port}", l.port)
+			o.Expect(t, tc.code, r.Replace(tc.status))
+			for _, d := range tc.details {
+				o.Contains(t, r.Replace(d))
+			}
+		})
+	}
+}
+
 func TestDANEUsage(t *testing.T) {
 	check(t, "-H", "127.0.0.1", "--dane").Expect(t, 3,
 		"SMTP TLS UNKNOWN - --dane and --mta-sts need the MX host name: give -H NAME, or --verify-name NAME with an address (see check_smtp_tls --help)")

@@ -59,8 +59,16 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 		roots.Pool = pool
 	}
 	probs := tlsaudit.Verify(certs, o.verifyName(), roots, now)
-	kept := 0
+	kept, verifiedFor := 0, o.verifyName()
 	for _, p := range probs {
+		// Under DANE-TA the TLSA base domain is a name the certificate
+		// may carry too: the expanded one, when the records came from it
+		// (RFC 7672 §3.2.2).
+		if trust == daneTA && p.Kind == tlsaudit.NameMismatch && f.DANE.AtAlias && certs[0].VerifyHostname(f.DANE.Alias) == nil {
+			r.Detail("dane: certificate %q is valid for %s, the TLSA base domain (RFC 7672 §3.2.2)", p.Cert.Name, f.DANE.Alias)
+			verifiedFor = f.DANE.Alias
+			continue
+		}
 		if relaxed(trust, p) {
 			r.Detail("dane: not judged under %s (RFC 7672 §3.1): %s", map[daneTrust]string{daneTA: "DANE-TA", daneEE: "DANE-EE"}[trust], p.Text)
 			continue
@@ -103,12 +111,12 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 	o.judgeScan(f, r)
 	o.chainPerf(sess.Chain, r)
 	if ok {
-		chainText := "chain verified for " + o.verifyName()
+		chainText := "chain verified for " + verifiedFor
 		switch {
 		case len(probs) > 0 && kept == 0 && trust == daneEE:
 			chainText = fmt.Sprintf("chain not judged under DANE-EE (%d PKIX problems ignored)", len(probs))
 		case len(probs) > 0 && kept == 0:
-			chainText = "chain verified for " + o.verifyName() + " up to the DANE-TA trust anchor"
+			chainText = "chain verified for " + verifiedFor + " up to the DANE-TA trust anchor"
 		}
 		r.Add(plugin.OK, "%s: %s via %s, %s; earliest expiry: %s", s,
 			tlsaudit.VersionName(sess.Version), modeName(o.mode), chainText, expiry(earliest))
@@ -307,6 +315,14 @@ func (o *Options) judgeDANE(d *daneFacts, certs []*x509.Certificate, chain []tls
 	asked := ""
 	if d.Server != "" {
 		asked = " (asked " + d.Server + ")"
+	}
+	switch {
+	case d.Alias != "" && !d.AliasSecure:
+		r.Detail("dane: %s is an alias (CNAME) of %s, without DNSSEC validation: TLSA records are looked up at the host's own name only (RFC 7672 §2.2.2)", d.Host, d.Alias)
+	case d.AtAlias:
+		r.Detail("dane: %s is an alias (CNAME) of %s, DNSSEC-validated: its TLSA records count (RFC 7672 §2.2.2)", d.Host, d.Alias)
+	case d.Alias != "":
+		r.Detail("dane: %s is an alias (CNAME) of %s, DNSSEC-validated, which has no TLSA records: the host's own count (RFC 7672 §2.2.2)", d.Host, d.Alias)
 	}
 	switch {
 	case d.Timeout:
