@@ -14,7 +14,7 @@ BIN      := bin
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST) | column -t -s ':'
 
-## build: static builds of every plugin and the lab server into bin/
+## build: static builds of every plugin, the secret helper and the lab server into bin/
 build:
 	@mkdir -p $(BIN)
 	@for p in $(PLUGINS) $(HELPERS); do echo "build $$p"; $(GOBUILD) -o $(BIN)/$$p ./plugins/$$p || exit 1; done

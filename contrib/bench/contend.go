@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// contender is one plugin command line in the TLS comparison.
+// contender is one plugin command line in a tls or auth mode comparison.
 type contender struct {
 	name string
 	bin  string
