@@ -57,7 +57,7 @@ var plugins = []pluginDef{
 		[][2]string{{"chain_min_days", ""}}, ""},
 	{authcheck.Name, &authcheck.Options{},
 		"check that an SMTP submission service accepts a login",
-		"check_smtp_auth logs in to an SMTP submission service (STARTTLS on 587 by default, implicit TLS on 465) with a SASL mechanism (SCRAM, CRAM-MD5, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER; the strongest offered by default) and judges the outcome. Credentials are given as references (env:, file:, vault:, keyring:) or fetched with an OAuth 2 client-credentials grant; they are sent only over verified TLS unless the command line says otherwise and never appear in the output.",
+		"check_smtp_auth logs in to an SMTP submission service (STARTTLS on 587 by default, implicit TLS on 465) with a SASL mechanism (SCRAM, CRAM-MD5, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER; the strongest offered by default) and judges the outcome. Credentials are given as references (env:, file:, vault:, keyring:) or fetched with an OAuth 2 client-credentials grant; they are sent only over verified TLS unless the command line says otherwise and never appear in the output. vault: and keyring: references and the OAuth grant are handled by the helper program smtpcheck-secret, which must be installed in the same directory as check_smtp_auth.",
 		[][2]string{{"auth", "s"}}, "--extra-opts"},
 	// Next plugins: {deliverycheck.Name, &deliverycheck.Options{}, "...", "...", [][2]string{...}, ""},
 }
