@@ -8,6 +8,20 @@ import (
 	"unsafe"
 )
 
+// needPopulate skips on kernels without MADV_POPULATE_WRITE (before 5.14),
+// where the package does nothing by design.
+func needPopulate(t *testing.T) {
+	t.Helper()
+	m, err := syscall.Mmap(-1, 0, 64<<10, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Munmap(m)
+	if err := syscall.Madvise(m, madvPopulateWrite); err != nil {
+		t.Skipf("madvise(MADV_POPULATE_WRITE): %v: this kernel lacks it (Linux < 5.14)", err)
+	}
+}
+
 // resident counts the pages of b that are in memory (mincore).
 func resident(t *testing.T, b []byte) int {
 	t.Helper()
@@ -29,6 +43,7 @@ func resident(t *testing.T, b []byte) int {
 // reserved space is cut down to what fits, and what is mapped of it gets
 // populated all the same; nothing before the address is touched.
 func TestPopulateFrom(t *testing.T) {
+	needPopulate(t)
 	const size = 1 << 20
 	page := syscall.Getpagesize()
 	reserved, err := syscall.Mmap(-1, 0, 2*size, syscall.PROT_NONE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
@@ -71,6 +86,7 @@ func TestPopulateFrom(t *testing.T) {
 // (how far the heap mapping reaches past the anchor depends on what ran
 // before; a plugin's init runs early, with most of 4 MiB still ahead).
 func TestInit(t *testing.T) {
+	needPopulate(t)
 	if Populated < 64<<10 || Populated > Size {
 		t.Errorf("init populated %d bytes (kernel without MADV_POPULATE_WRITE?)", Populated)
 	}
