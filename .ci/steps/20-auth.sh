@@ -57,4 +57,4 @@ expect 0 -H 127.0.0.1 -p 587 -S -A LOGIN -U "$SMTPCHECK_POSTFIX_USER" -P "$pass"
 # the record (the table is informative; it fails only when ours fails).
 go run ./contrib/bench -mode auth -plugin "$bin" -target "${SMTPCHECK_POSTFIX_SUBMISSION:-127.0.0.1:587}" \
 	-ca "$SMTPCHECK_POSTFIX_CA" -name "$SMTPCHECK_POSTFIX_HOSTNAME" -user "$SMTPCHECK_POSTFIX_USER" \
-	-password-file "$SMTPCHECK_POSTFIX_PASSWORD_FILE" -n 30 -warmup 3
+	-password-file "$SMTPCHECK_POSTFIX_PASSWORD_FILE" -n 100 -warmup 10
