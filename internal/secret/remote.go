@@ -163,8 +163,12 @@ func helperPath(path string) (string, error) {
 		}
 		path = filepath.Join(filepath.Dir(exe), HelperName)
 	}
-	if st, err := os.Stat(path); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+	st, err := os.Stat(path)
+	switch {
+	case err != nil || st.IsDir():
 		return "", fmt.Errorf("%s, which reads vault: and keyring: references and OAuth tokens, is not installed as %s (it belongs beside the plugins; reinstall smtpcheck, or use env: or file:)", HelperName, path)
+	case st.Mode()&0o111 == 0:
+		return "", fmt.Errorf("%s is not executable (mode %04o): run chmod 755 %s", path, st.Mode().Perm(), path)
 	}
 	return path, nil
 }

@@ -139,12 +139,17 @@ func TestHelperBroken(t *testing.T) {
 	crash := script("crash", "echo 'panic: runtime error: index out of range' >&2; exit 2")
 	garbage := script("garbage", "echo '{\"values\":[\"a\",\"b\"]}'")
 	hang := script("hang", "exec sleep 30")
+	noexec := script("noexec", "exit 0")
+	if err := os.Chmod(noexec, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	o := &secret.Options{KeyringBackend: "file"}
 	cases := []struct {
 		helper, want string
 		timeout      bool
 	}{
 		{helper: filepath.Join(dir, "absent"), want: "keyring: svc/key: smtpcheck-secret, which reads vault: and keyring: references and OAuth tokens, is not installed as " + filepath.Join(dir, "absent") + " (it belongs beside the plugins; reinstall smtpcheck, or use env: or file:)"},
+		{helper: noexec, want: "keyring: svc/key: " + noexec + " is not executable (mode 0644): run chmod 755 " + noexec},
 		{helper: crash, want: "keyring: svc/key: " + crash + ` failed: exit status 2: "panic: runtime error: index out of range"`},
 		{helper: garbage, want: "keyring: svc/key: the store returned 2 values, want 1"},
 		{helper: hang, want: "keyring: svc/key: no answer within the plugin's timeout (-t)", timeout: true},
