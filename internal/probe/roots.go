@@ -33,6 +33,8 @@ var bundleDER = sync.OnceValues(func() ([][]byte, error) {
 	return decodeBundle(data), err
 })
 
+// decodeBundle returns the DER of each certificate in a PEM bundle: the
+// system's, or a --ca-file (LoadRoots).
 func decodeBundle(data []byte) [][]byte {
 	var ders [][]byte
 	for len(data) > 0 {
@@ -40,7 +42,8 @@ func decodeBundle(data []byte) [][]byte {
 		if block, data = pem.Decode(data); block == nil {
 			break
 		}
-		if block.Type == "CERTIFICATE" {
+		// As x509.CertPool.AppendCertsFromPEM: headered blocks are skipped.
+		if block.Type == "CERTIFICATE" && len(block.Headers) == 0 {
 			ders = append(ders, block.Bytes)
 		}
 	}

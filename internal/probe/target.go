@@ -3,7 +3,6 @@ package probe
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"net"
 	"net/netip"
@@ -64,16 +63,7 @@ func LoadRoots(path string) (*Roots, error) {
 	if err != nil {
 		return nil, err
 	}
-	var ders [][]byte
-	for len(data) > 0 {
-		var b *pem.Block
-		if b, data = pem.Decode(data); b == nil {
-			break
-		}
-		if b.Type == "CERTIFICATE" && len(b.Headers) == 0 {
-			ders = append(ders, b.Bytes)
-		}
-	}
+	ders := decodeBundle(data)
 	if len(ders) == 0 {
 		return nil, fmt.Errorf("no PEM certificates in %s", path)
 	}
