@@ -15,9 +15,13 @@ import (
 
 var localSAN = smtptest.LeafOptions{DNSNames: []string{"localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}}
 
+// leafNotAfter is every default leaf's expiry: one instant, so that the
+// expected "expires ... (date)" texts cannot straddle a minute boundary.
+var leafNotAfter = time.Now().Add(90*24*time.Hour + time.Hour)
+
 func leafOpts(mod func(*smtptest.LeafOptions)) smtptest.LeafOptions {
 	o := localSAN
-	o.NotAfter = time.Now().Add(90*24*time.Hour + time.Hour)
+	o.NotAfter = leafNotAfter
 	if mod != nil {
 		mod(&o)
 	}
@@ -75,7 +79,6 @@ func TestCertificates(t *testing.T) {
 	int2 := mustCA(inter.NewIntermediate("Second Intermediate", time.Time{}, time.Time{}))
 	rsaRoot := mustCA(smtptest.NewRSACA("RSA Root", 2048))
 
-	leafNotAfter := now.Add(90*24*time.Hour + time.Hour)
 	okLine := func(mode string) string {
 		return "SMTP TLS OK - {addr}: TLSv1.3 via " + mode + ", chain verified for 127.0.0.1; earliest expiry: certificate \"localhost\" expires in 90 days (" + day(leafNotAfter) + ")"
 	}
