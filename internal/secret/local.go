@@ -1,20 +1,19 @@
 package secret
 
 import (
-	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/smtpcheck/smtpcheck/internal/boundedfile"
 )
 
-// readEnv is env:NAME: set and not empty.
+// readEnv is env:NAME: set and not empty. split has checked that name
+// looks like a variable's, so naming it in a message shows no password.
 func readEnv(name string) (string, error) {
-	if strings.ContainsAny(name, "= \t\n") {
-		return "", Fail("env", Quote(name)+": not a variable name", nil)
-	}
 	v, ok := os.LookupEnv(name)
 	if !ok {
 		return "", Fail("env", name+": variable not set", ErrNotFound)
@@ -31,42 +30,33 @@ func readFile(path string) (string, error) {
 }
 
 // ReadPrivateFile reads the first line (CR/LF stripped) of path, refusing
-// a file that group or others may read or write. what names the file in
-// messages when it is not a file: reference (e.g. "--vault-token-file").
+// a file that group or others may read or write and, as every file read,
+// anything but a regular file of at most boundedfile.MaxSecret. what names
+// the file in messages when it is not a file: reference
+// (e.g. "--vault-token-file").
 func ReadPrivateFile(scheme, path, what string) (string, error) {
 	name := path
 	if what != "" {
 		name = what + " " + path
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		var cause error = err
-		msg := "cannot open"
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			msg, cause = "no such file", errors.Join(err, ErrNotFound)
-		case errors.Is(err, fs.ErrPermission):
-			msg = fmt.Sprintf("permission denied (running as uid %d)", os.Getuid())
+	data, err := boundedfile.Read(cmp.Or(what, "a secret file"), path, boundedfile.MaxSecret, func(st fs.FileInfo) error {
+		if perm := st.Mode().Perm(); perm&0o077 != 0 {
+			return Fail(scheme, fmt.Sprintf("%s: mode %04o lets group or others read or write it; run: chmod 600 %s", name, perm, path), nil)
 		}
-		return "", Fail(scheme, name+": "+msg, cause)
+		return nil
+	})
+	if be, ok := errors.AsType[*boundedfile.Error](err); ok {
+		var cause error = be
+		if errors.Is(be, fs.ErrNotExist) {
+			cause = errors.Join(be, ErrNotFound)
+		}
+		return "", Fail(scheme, name+": "+be.Msg, cause)
 	}
-	defer f.Close()
-	st, err := f.Stat()
 	if err != nil {
-		return "", Fail(scheme, name+": cannot stat", err)
+		return "", err // the mode, refused by the check above
 	}
-	if !st.Mode().IsRegular() {
-		return "", Fail(scheme, name+": not a regular file", nil)
-	}
-	if perm := st.Mode().Perm(); perm&0o077 != 0 {
-		return "", Fail(scheme, fmt.Sprintf("%s: mode %04o lets group or others read or write it; run: chmod 600 %s", name, perm, path), nil)
-	}
-	// Read at most 64 KiB: a secret is one line.
-	line, err := bufio.NewReaderSize(io.LimitReader(f, 64<<10), 4096).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", Fail(scheme, name+": cannot read", err)
-	}
-	line = strings.TrimRight(line, "\r\n")
+	line, _, _ := strings.Cut(string(data), "\n")
+	line = strings.TrimRight(line, "\r")
 	if line == "" {
 		return "", Fail(scheme, name+": first line is empty", ErrNotFound)
 	}

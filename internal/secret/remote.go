@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/smtpcheck/smtpcheck/internal/activity"
 )
 
 // HelperName is the program that reads vault: and keyring: references, and
@@ -114,15 +116,28 @@ func Helper(path string) Store {
 		if err != nil {
 			return nil, Fail(req.Scheme, where+": cannot encode the request for "+HelperName, err)
 		}
-		var out, stderr limitedBuffer
-		out.max, stderr.max = maxResponse, 4096
-		cmd := exec.CommandContext(ctx, bin)
+		// An answer over the cap stops the helper at once (run's context).
+		run, stop := context.WithCancel(ctx)
+		defer stop()
+		out := capped{max: maxResponse, full: stop}
+		stderr := capped{max: 4096}
+		cmd := exec.CommandContext(run, bin)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &out, &stderr
-		// A grandchild (pass, gpg) holding the pipes must not outlive -t.
+		// The helper leads its own process group, killed whole at the
+		// deadline, grandchildren (pass, gpg) too, and after the helper
+		// has exited, whatever it left behind in it. One that escapes the
+		// group and holds the pipes still cannot hold the plugin.
+		killRest := ownGroup(cmd)
 		cmd.WaitDelay = 100 * time.Millisecond
+		endRun := activity.Start("running " + HelperName + " for a " + req.Scheme + ": reference")
 		runErr := cmd.Run()
+		endRun()
+		_ = killRest()
+		if out.over {
+			return nil, Fail(req.Scheme, fmt.Sprintf("%s: %s answered with more than %d MiB (an answer is a few secrets): it is faulty or not smtpcheck's; reinstall smtpcheck", where, bin, maxResponse>>20), runErr)
+		}
 		var resp response
-		if err := json.Unmarshal(out.Bytes(), &resp); err != nil || (resp.Error == nil && resp.Values == nil) {
+		if err := json.Unmarshal(out.buf, &resp); err != nil || (resp.Error == nil && resp.Values == nil) {
 			if err := ctx.Err(); err != nil {
 				return nil, Fail(req.Scheme, where+": "+CtxMsg(ctx, err), err)
 			}
@@ -131,7 +146,7 @@ func Helper(path string) Store {
 				msg += ": " + runErr.Error()
 			}
 			// A crash says why on stderr (a Go panic: its first line).
-			if line, _, _ := strings.Cut(strings.TrimSpace(stderr.String()), "\n"); line != "" {
+			if line, _, _ := strings.Cut(strings.TrimSpace(string(stderr.buf)), "\n"); line != "" {
 				msg += ": " + Quote(line)
 			}
 			return nil, Fail(req.Scheme, msg, errors.Join(runErr, err))
@@ -169,6 +184,13 @@ func helperPath(path string) (string, error) {
 		return "", fmt.Errorf("%s, which reads vault: and keyring: references and OAuth tokens, is not installed as %s (it belongs beside the plugins; reinstall smtpcheck, or use env: or file:)", HelperName, path)
 	case st.Mode()&0o111 == 0:
 		return "", fmt.Errorf("%s is not executable (mode %04o): run chmod 755 %s", path, st.Mode().Perm(), path)
+	}
+	// What is checked is what runs: the path with its links resolved.
+	if path, err = filepath.EvalSymlinks(path); err != nil {
+		return "", fmt.Errorf("cannot locate %s: %v", HelperName, err)
+	}
+	if err := trusted(path); err != nil {
+		return "", err
 	}
 	return path, nil
 }
@@ -211,15 +233,31 @@ func Serve(in io.Reader, out io.Writer, read Store) int {
 	return 0
 }
 
-// limitedBuffer keeps the first max bytes written and drops the rest.
-type limitedBuffer struct {
-	bytes.Buffer
-	max int
+// errFull ends os/exec's copy of the helper's stdout at the cap.
+var errFull = errors.New("helper output over the cap")
+
+// capped keeps the first max bytes written to it. It is no bytes.Buffer on
+// purpose: os/exec copies with io.Copy, which would use a Buffer's ReadFrom
+// and read without bound. With full set (stdout), a write past max calls
+// it and fails, which ends the copy; without (stderr, of which only the
+// first line is shown), the rest is dropped.
+type capped struct {
+	buf  []byte
+	max  int
+	full func()
+	over bool
 }
 
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - b.Len(); room > 0 {
-		b.Buffer.Write(p[:min(len(p), room)])
+func (b *capped) Write(p []byte) (int, error) {
+	n := min(len(p), b.max-len(b.buf))
+	b.buf = append(b.buf, p[:n]...)
+	if n == len(p) {
+		return n, nil
 	}
-	return len(p), nil
+	b.over = true
+	if b.full == nil {
+		return len(p), nil
+	}
+	b.full()
+	return n, errFull
 }

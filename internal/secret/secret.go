@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"unicode"
 )
 
 // Options are the flags every secret-reading plugin embeds (go-flags tags).
@@ -171,11 +172,66 @@ func split(ref string) (scheme, rest string, err error) {
 	if rest == "" {
 		return "", "", Fail(scheme, "empty reference: want "+schemes, nil)
 	}
+	if err := checkShape(scheme, rest); err != nil {
+		return "", "", err
+	}
 	return scheme, rest, nil
 }
 
-// Quote prints a short identifier from a reference (a scheme, a path)
-// safely on one line.
+// shapes says what a well-formed reference of each scheme looks like.
+var shapes = map[string]string{
+	"env":     "env:NAME, NAME an environment variable (letters, digits and _, at most 64), e.g. env:SMTP_PASSWORD",
+	"file":    "file:PATH with an absolute PATH, e.g. file:/etc/smtpcheck/smtp.pass",
+	"vault":   "vault:MOUNT/PATH#FIELD, e.g. vault:secret/monitoring/smtp#password",
+	"keyring": "keyring:SERVICE/KEY, e.g. keyring:smtpcheck/relay",
+}
+
+// malformed refuses a reference without echoing it: what was typed may be
+// the password itself, put where its reference belongs.
+func malformed(scheme string) *Error {
+	return Fail(scheme, "malformed reference, not shown (it may be a password typed in its place): want "+shapes[scheme], nil)
+}
+
+// checkShape refuses, before anything else names it, a reference whose
+// shape cannot be right; a well-formed one may then appear in messages.
+func checkShape(scheme, rest string) error {
+	ok := !strings.ContainsFunc(rest, unicode.IsControl)
+	switch scheme {
+	case "env":
+		ok = ok && isVarName(rest)
+	case "file":
+		// The engine's working directory is nobody's choice: a relative
+		// path is a mistake, or a password.
+		ok = ok && strings.HasPrefix(rest, "/")
+	case "vault":
+		_, err := ParseVaultRef(rest)
+		ok = ok && err == nil
+	case "keyring":
+		_, _, found := splitKeyring(rest)
+		ok = ok && found
+	}
+	if !ok {
+		return malformed(scheme)
+	}
+	return nil
+}
+
+// isVarName reports whether s is [A-Za-z_][A-Za-z0-9_]* of a sane length.
+func isVarName(s string) bool {
+	if s == "" || len(s) > 64 || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// Quote prints a short identifier (a store's name, a path, a helper's
+// message) safely on one line. Never a reference's text: that may be a
+// password typed in its place (see malformed).
 func Quote(s string) string {
 	const max = 64
 	if len(s) > max {
@@ -209,7 +265,7 @@ func ParseVaultRef(rest string) (VaultRef, error) {
 	full = strings.Trim(full, "/")
 	mount, path, ok := strings.Cut(full, "/")
 	if !ok || mount == "" || path == "" || strings.Contains(field, "#") {
-		return VaultRef{}, Fail("vault", Quote(rest)+": want vault:MOUNT/PATH#FIELD, e.g. vault:secret/monitoring/smtp#password", nil)
+		return VaultRef{}, malformed("vault")
 	}
 	return VaultRef{Full: full, Mount: mount, Path: path, Field: field}, nil
 }
@@ -217,12 +273,18 @@ func ParseVaultRef(rest string) (VaultRef, error) {
 // KeyringRef splits what follows "keyring:" and checks that a backend is
 // chosen: it is never guessed.
 func (o *Options) KeyringRef(rest string) (service, key string, err error) {
-	service, key, ok := strings.Cut(rest, "/")
-	if !ok || service == "" || key == "" {
-		return "", "", Fail("keyring", Quote(rest)+": want keyring:SERVICE/KEY", nil)
+	service, key, ok := splitKeyring(rest)
+	if !ok {
+		return "", "", malformed("keyring")
 	}
 	if o.KeyringBackend == "" {
 		return "", "", Fail("keyring", service+"/"+key+": --keyring-backend is required (file, keyctl, pass or secret-service)", nil)
 	}
 	return service, key, nil
+}
+
+// splitKeyring splits SERVICE/KEY; both must be there.
+func splitKeyring(rest string) (service, key string, ok bool) {
+	service, key, ok = strings.Cut(rest, "/")
+	return service, key, ok && service != "" && key != ""
 }

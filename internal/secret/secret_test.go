@@ -88,10 +88,10 @@ func TestReferenceSyntax(t *testing.T) {
 		{"pa:ss-literal", "unknown secret reference scheme: want env:NAME, file:PATH, vault:MOUNT/PATH#FIELD or keyring:SERVICE/KEY"},
 		{"ENV:X", "unknown secret reference scheme"},
 		{"env:", "env: empty reference"},
-		{"vault:secret", "vault: \"secret\": want vault:MOUNT/PATH#FIELD"},
+		{"vault:secret", "vault: malformed reference, not shown (it may be a password typed in its place): want vault:MOUNT/PATH#FIELD"},
 		{"vault:secret/#password", "want vault:MOUNT/PATH#FIELD"},
 		{"vault:secret/a#b#c", "want vault:MOUNT/PATH#FIELD"},
-		{"keyring:svc", "keyring: \"svc\": want keyring:SERVICE/KEY"},
+		{"keyring:svc", "keyring: malformed reference, not shown (it may be a password typed in its place): want keyring:SERVICE/KEY"},
 		{"keyring:svc/key", "keyring: svc/key: --keyring-backend is required"},
 	}
 	for _, c := range cases {
@@ -129,4 +129,53 @@ func TestLocalOnlyRefs(t *testing.T) {
 	}
 	_, err := secret.ResolveLocal("--keyring-passphrase-ref", "env:SMTPCHECK_TEST_UNSET_XYZ")
 	secrettest.CheckErr(t, err, "--keyring-passphrase-ref: env: SMTPCHECK_TEST_UNSET_XYZ: variable not set")
+}
+
+// TestMistypedSecret: a password typed where its reference belongs
+// (env:<password>, file:<password>, ...) is refused without being shown,
+// by every function that reads references; a well-formed reference is
+// still named.
+func TestMistypedSecret(t *testing.T) {
+	const not = "malformed reference, not shown (it may be a password typed in its place): want "
+	want := map[string]string{
+		"env":     "env: " + not + "env:NAME, NAME an environment variable (letters, digits and _, at most 64), e.g. env:SMTP_PASSWORD",
+		"file":    "file: " + not + "file:PATH with an absolute PATH, e.g. file:/etc/smtpcheck/smtp.pass",
+		"vault":   "vault: " + not + "vault:MOUNT/PATH#FIELD, e.g. vault:secret/monitoring/smtp#password",
+		"keyring": "keyring: " + not + "keyring:SERVICE/KEY, e.g. keyring:smtpcheck/relay",
+	}
+	pws := []string{"Tr0ub4dor&3", "correct horse battery", "p=ss", "9lives_Secret", "sec\x1bret", "pa\nss",
+		"a" + strings.Repeat("B", 64), "tab\there", "ümlaut-Pässwort"}
+	o := &secret.Options{KeyringBackend: "file"}
+	ctx := secrettest.Ctx(t)
+	for _, pw := range pws {
+		for _, scheme := range []string{"env", "file", "vault", "keyring"} {
+			ref := scheme + ":" + pw
+			_, err := o.Resolve(ctx, ref)
+			_, _, lerr := o.ResolveLogin(ctx, ref)
+			errs := []error{err, lerr}
+			if scheme == "env" || scheme == "file" {
+				_, ferr := secret.ResolveLocal("--keyring-passphrase-ref", ref)
+				secrettest.CheckErr(t, ferr, "--keyring-passphrase-ref: "+want[scheme], pw)
+			}
+			for _, err := range errs {
+				secrettest.CheckErr(t, err, want[scheme], pw)
+				if err != nil && err.Error() != want[scheme] {
+					t.Errorf("%q:\ngot  %s\nwant %s", ref, err, want[scheme])
+				}
+			}
+		}
+	}
+	// A reference of the right shape is named, so that it can be fixed.
+	_, err := o.Resolve(ctx, "env:smtp_Pass_2")
+	if err == nil || err.Error() != "env: smtp_Pass_2: variable not set" {
+		t.Errorf("well-formed env: %v", err)
+	}
+	_, err = o.Resolve(ctx, "env:"+strings.Repeat("A", 64))
+	if err == nil || err.Error() != "env: "+strings.Repeat("A", 64)+": variable not set" {
+		t.Errorf("64-character name: %v", err)
+	}
+	_, err = o.Resolve(ctx, "file:/nonexistent/smtpcheck.pass")
+	if err == nil || err.Error() != "file: /nonexistent/smtpcheck.pass: no such file" {
+		t.Errorf("well-formed file: %v", err)
+	}
 }

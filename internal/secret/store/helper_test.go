@@ -1,14 +1,18 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +31,10 @@ func buildHelper(t *testing.T) string {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
+	}
+	// Whatever the umask: a group-writable helper is refused.
+	if err := os.Chmod(bin, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -236,6 +244,183 @@ func TestHelperOAuth(t *testing.T) {
 			if got != c.want {
 				t.Errorf("%s:\ngot  %s\nwant %s", c.g.ClientSecretRef, got, c.want)
 			}
+		}
+	}
+}
+
+// scriptDir is a directory for fake helpers that passes the helper's
+// owner and mode check whatever the umask.
+func scriptDir(t *testing.T) string {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// writeScript writes a shell script helper into dir.
+func writeScript(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestHelperHostile: a helper that floods its output is cut off at the cap
+// and reported as faulty, with memory bounded and within the deadline; one
+// whose grandchild holds the pipe is ended at the deadline, or read once
+// it answered, and the grandchild killed; a flood of diagnostics on
+// stderr costs nothing.
+func TestHelperHostile(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("checks processes in /proc")
+	}
+	dir := scriptDir(t)
+	pidFile := func(name string) string { return filepath.Join(dir, name+".pid") }
+	flood := writeScript(t, dir, "flood", "exec head -c 300000000 /dev/zero")
+	floodGrandchild := writeScript(t, dir, "flood-grandchild", "yes & wait")
+	holdHang := writeScript(t, dir, "hold-hang", "sleep 30 &\necho $! >"+pidFile("hold-hang")+"\nexec sleep 30")
+	holdAnswer := writeScript(t, dir, "hold-answer", "sleep 30 &\necho $! >"+pidFile("hold-answer")+"\n"+`echo '{"values":["v"]}'`)
+	noisy := writeScript(t, dir, "noisy", `head -c 2000000 /dev/zero >&2; echo '{"values":["v"]}'`)
+	o := &secret.Options{KeyringBackend: "file"}
+	tooMuch := func(bin string) string {
+		return "keyring: svc/key: " + bin + " answered with more than 1 MiB (an answer is a few secrets): it is faulty or not smtpcheck's; reinstall smtpcheck"
+	}
+	cases := []struct {
+		helper, want   string // want: the value or the error
+		budget, within time.Duration
+	}{
+		{helper: flood, want: tooMuch(flood), budget: 3 * time.Second, within: time.Second},
+		{helper: floodGrandchild, want: tooMuch(floodGrandchild), budget: 3 * time.Second, within: time.Second},
+		{helper: holdHang, want: "keyring: svc/key: no answer within the plugin's timeout (-t)", budget: 400 * time.Millisecond, within: 600 * time.Millisecond},
+		{helper: holdAnswer, want: "v", budget: 3 * time.Second, within: time.Second},
+		{helper: noisy, want: "v", budget: 3 * time.Second, within: time.Second},
+	}
+	for _, c := range cases {
+		useRemote(t, secret.Helper(c.helper))
+		ctx, cancel := context.WithTimeout(context.Background(), c.budget)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		got, err := o.Resolve(ctx, "keyring:svc/key")
+		elapsed := time.Since(start)
+		runtime.ReadMemStats(&after)
+		cancel()
+		if err != nil {
+			got = err.Error()
+		}
+		if got != c.want {
+			t.Errorf("%s:\ngot  %s\nwant %s", filepath.Base(c.helper), got, c.want)
+		}
+		if elapsed > c.within {
+			t.Errorf("%s: returned after %v, want within %v", filepath.Base(c.helper), elapsed, c.within)
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+			t.Errorf("%s: allocated %d MiB reading the helper", filepath.Base(c.helper), alloc>>20)
+		}
+	}
+	// The grandchildren holding the pipes are gone: killed with the
+	// helper at the deadline, or after it answered.
+	for _, name := range []string{"hold-hang", "hold-answer"} {
+		b, err := os.ReadFile(pidFile(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pid int
+		if _, err := fmt.Sscan(string(b), &pid); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+		for deadline := time.Now().Add(time.Second); alive(pid); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Errorf("%s: the helper's grandchild (pid %d) is still running", name, pid)
+				break
+			}
+		}
+	}
+}
+
+// alive reports whether pid runs (a zombie, killed but not yet reaped by
+// its new parent, does not).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	i := bytes.LastIndexByte(b, ')')
+	return err == nil && i > 0 && i+2 < len(b) && b[i+2] != 'Z'
+}
+
+// TestHelperTrust: the helper runs only when nobody but root or the
+// plugin's user can replace it (it gets the plugin's environment, the
+// Vault token among it): owner and mode of the helper and of every
+// directory above it, a sticky one like /tmp excepted.
+func TestHelperTrust(t *testing.T) {
+	answer := `echo '{"values":["v"]}'`
+	o := &secret.Options{KeyringBackend: "file"}
+	resolve := func(helper string) string {
+		useRemote(t, secret.Helper(helper))
+		v, err := o.Resolve(secrettest.Ctx(t), "keyring:svc/key")
+		if err != nil {
+			return err.Error()
+		}
+		return v
+	}
+	uid := os.Geteuid()
+
+	dir := scriptDir(t)
+	gw := writeScript(t, dir, "group-writable", answer)
+	ww := writeScript(t, dir, "world-writable", answer)
+	for p, mode := range map[string]os.FileMode{gw: 0o775, ww: 0o757} {
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	openDir := scriptDir(t)
+	inOpen := writeScript(t, openDir, "helper", answer)
+	stickyDir := scriptDir(t)
+	inSticky := writeScript(t, stickyDir, "helper", answer)
+	if err := os.Chmod(openDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(stickyDir, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	type trustCase struct{ helper, want string }
+	cases := []trustCase{
+		{gw, fmt.Sprintf("keyring: svc/key: helper %s is writable by group or others (owner uid %d, mode 0775), so the helper is not run: run chmod go-w %[1]s", gw, uid)},
+		{ww, fmt.Sprintf("keyring: svc/key: helper %s is writable by group or others (owner uid %d, mode 0757), so the helper is not run: run chmod go-w %[1]s", ww, uid)},
+		{inOpen, fmt.Sprintf("keyring: svc/key: directory %s is writable by group or others (owner uid %d, mode 0777), so the helper is not run: run chmod go-w %[1]s", openDir, uid)},
+		{inSticky, "v"},
+	}
+	if uid == 0 {
+		// As root: files of another user, the helper or its directory.
+		const nobody = 65534
+		theirs := writeScript(t, scriptDir(t), "theirs", answer)
+		theirDir := scriptDir(t)
+		inTheirs := writeScript(t, theirDir, "helper", answer)
+		for _, p := range []string{theirs, theirDir} {
+			if err := os.Chown(p, nobody, nobody); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cases = append(cases,
+			trustCase{theirs, fmt.Sprintf("keyring: svc/key: helper %s is owned by uid 65534 (mode 0755), not by root or by uid 0, the plugin's user, so the helper is not run: run chown root %[1]s", theirs)},
+			trustCase{inTheirs, fmt.Sprintf("keyring: svc/key: directory %s is owned by uid 65534 (mode 0755), not by root or by uid 0, the plugin's user, so the helper is not run: run chown root %[1]s", theirDir)})
+	} else {
+		t.Log("not root: the cases of a helper owned by another user are skipped")
+	}
+	// A symbolic link is followed: the program that runs is what is checked.
+	link := filepath.Join(scriptDir(t), secret.HelperName)
+	if err := os.Symlink(gw, link); err != nil {
+		t.Fatal(err)
+	}
+	cases = append(cases, trustCase{link, cases[0].want})
+	for _, c := range cases {
+		if got := resolve(c.helper); got != c.want {
+			t.Errorf("%s:\ngot  %s\nwant %s", c.helper, got, c.want)
 		}
 	}
 }
