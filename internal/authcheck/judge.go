@@ -23,13 +23,15 @@ var phases = []probe.Phase{probe.PhaseDNS, probe.PhaseConnect, probe.PhaseTLS, p
 // is the one place where check_smtp_auth decides states:
 //   - credentials that cannot be obtained (secret store, token endpoint): UNKNOWN
 //   - connection failures: CRITICAL; a 4xx reply: WARNING; a timeout: -t's state
-//   - credentials withheld (no TLS, unverified certificate): UNKNOWN
+//   - credentials withheld: UNKNOWN for --no-tls without --allow-plaintext
+//     (our user's configuration), CRITICAL when the server cannot be talked
+//     to safely (no STARTTLS offered, certificate does not verify)
 //   - the mechanism not offered: CRITICAL
 //   - AUTH refused with 5xx: CRITICAL (OK with --expect-fail for 535); 4xx: WARNING
 //   - a SCRAM server that does not prove the password: CRITICAL
 //   - AUTH accepted: OK (CRITICAL with --expect-fail); -w/-c on the AUTH time
 func (o *Options) judge(f *facts, r *plugin.Result) {
-	defer scrub(f.Tr, r)
+	defer r.Scrub(f.Tr.Scrub)
 	if o.passOnArgv {
 		r.Detail("note: -P puts the password on the command line, where other users can read it (ps, /proc); use --password-ref env:NAME or file:PATH instead")
 	}
@@ -48,8 +50,10 @@ func (o *Options) judge(f *facts, r *plugin.Result) {
 		r.Add(o.credState(f.CredErr), "%s", f.CredErr)
 	case f.Err != nil && !f.AuthRan:
 		r.Add(o.errorState(f.Err), "%s", f.Err.Describe(where, o.Timeout.Duration))
-	case f.Refused != refuseNone:
+	case f.Refused == refuseNoTLS: // our user's own configuration
 		r.Add(plugin.Unknown, "%s", o.refusalText(f))
+	case f.Refused != refuseNone: // the server cannot be talked to safely
+		r.Add(plugin.Critical, "%s", o.refusalText(f))
 	case f.NotOffered:
 		r.Add(plugin.Critical, "%s", o.notOfferedText(f))
 	case f.AuthErr != nil:
@@ -88,7 +92,7 @@ func (o *Options) refusalText(f *facts) string {
 	case refuseNoTLS:
 		return "credentials not sent: --no-tls leaves the connection unencrypted - add --allow-plaintext to send them anyway, or drop --no-tls"
 	}
-	return fmt.Sprintf("credentials not sent: the certificate of %s does not verify (%s) - add --ca-file or --verify-name, or --insecure to send them anyway", where, probe.PlainErr(f.S.VerifyErr))
+	return f.S.Unverified()
 }
 
 func (o *Options) notOfferedText(f *facts) string {
@@ -262,17 +266,6 @@ func (o *Options) perfdata(f *facts, r *plugin.Result) {
 		}
 	}
 	r.AddPerf(plugin.Seconds("total", f.Total, threshold.Pair{}), plugin.Seconds("time", f.Total, threshold.Pair{}))
-}
-
-// scrub removes every registered secret from what will be printed, whatever
-// a message above quoted (server text, library errors).
-func scrub(tr *smtp.Transcript, r *plugin.Result) {
-	for i := range r.Findings {
-		r.Findings[i].Text = tr.Scrub(r.Findings[i].Text)
-	}
-	for i := range r.Details {
-		r.Details[i] = tr.Scrub(r.Details[i])
-	}
 }
 
 func orNone(s string) string {

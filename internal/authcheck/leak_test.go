@@ -2,11 +2,14 @@ package authcheck
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/xdg-go/scram"
 
+	"github.com/smtpcheck/smtpcheck/internal/sasl"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 )
 
@@ -84,5 +87,63 @@ func TestSecretsNeverShown(t *testing.T) {
 				t.Errorf("%s %v: no AUTH line in the transcript:\n%s", r.name, lv, o.Out)
 			}
 		}
+	}
+}
+
+// TestEchoedSecretsRedacted: a server echoing the credentials back (the
+// password as a 334 challenge, PLAIN's or CRAM-MD5's response in its 535)
+// gets <redacted> into the status line, JSON and -v transcript, never them.
+func TestEchoedSecretsRedacted(t *testing.T) {
+	p := newPKI(t)
+	passRef := "file:" + secretFile(t, testPass)
+	digest := sasl.CRAMMD5Digest(testPass, []byte("<1896.697170952@postoffice.reston.mci.net>"))
+	var forbidden []string
+	for _, s := range []string{testPass, "\x00" + testUser + "\x00" + testPass, testUser + " " + digest, digest} {
+		forbidden = append(forbidden, forms(s)...)
+	}
+	echo := func(r string) string { return "535 5.7.8 bad " + r + " = " + unb64(r) }
+	cases := []struct {
+		mech       string
+		script     func(c *smtptest.FaultConn)
+		status     string
+		transcript string
+	}{
+		{"LOGIN", echoServer("LOGIN", func(p string) string { return "334 " + p }),
+			`auth: unexpected AUTH LOGIN challenge "<redacted>" ({addr})`, "S: 334 <redacted>"},
+		{"PLAIN", echoServer("PLAIN", echo),
+			`auth: PLAIN as mon@lab.test refused: "535 5.7.8 bad <redacted> = <redacted>" ({addr}) - wrong user name or password`, "S: 535 5.7.8 bad <redacted> = <redacted>"},
+		{"CRAM-MD5", echoServer("CRAM-MD5", echo),
+			`auth: CRAM-MD5 as mon@lab.test refused: "535 5.7.8 bad <redacted> = <redacted>" ({addr}) - wrong user name or password`, "S: 535 5.7.8 bad <redacted> = <redacted>"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.mech, func(t *testing.T) {
+			srv := authServer(t, p, tc.mech, tc.script)
+			args := hostArgs(srv.Port, "--ca-file", p.caFile, "--user", testUser, "--password-ref", passRef)
+			status := strings.ReplaceAll(tc.status, "{addr}", srv.Addr)
+
+			text := check(t, append(args, "-v")...)
+			text.Expect(t, 2, "SMTP AUTH CRITICAL - "+status)
+			text.Contains(t, "\n"+tc.transcript+"\n")
+
+			js := check(t, append(args, "--output", "json", "-v")...)
+			var got struct {
+				Summary    string
+				Findings   []struct{ Text string }
+				Transcript []string
+			}
+			if err := json.Unmarshal([]byte(js.Out), &got); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, js.Out)
+			}
+			if got.Summary != status || len(got.Findings) != 1 || got.Findings[0].Text != status || !slices.Contains(got.Transcript, tc.transcript) {
+				t.Errorf("JSON: %+v\nwant summary and finding %q, transcript line %q", got, status, tc.transcript)
+			}
+			for _, out := range []string{text.Out, js.Out} {
+				for _, f := range forbidden {
+					if strings.Contains(out, f) {
+						t.Errorf("output contains the secret form %q:\n%s", f, out)
+					}
+				}
+			}
+		})
 	}
 }

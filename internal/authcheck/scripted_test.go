@@ -146,6 +146,49 @@ func replyServer(reply string) func(c *smtptest.FaultConn) {
 	}
 }
 
+// loginReply answers AUTH LOGIN at once with reply (Postfix's smtp-sink: 250).
+func loginReply(reply string) func(c *smtptest.FaultConn) {
+	return func(c *smtptest.FaultConn) {
+		if _, err := c.Expect("AUTH LOGIN"); err == nil {
+			_ = c.Send(reply)
+		}
+	}
+}
+
+// echoServer runs mech's exchange (LOGIN's two prompts, CRAM-MD5's
+// challenge, PLAIN's initial response) and answers the last client line,
+// as sent in base64, with reply(it).
+func echoServer(mech string, reply func(b64 string) string) func(c *smtptest.FaultConn) {
+	return func(c *smtptest.FaultConn) {
+		line, err := c.Expect("AUTH " + mech)
+		if err != nil {
+			return
+		}
+		last := strings.TrimSpace(strings.TrimPrefix(line, "AUTH "+mech))
+		prompts := map[string][]string{"LOGIN": {"VXNlcm5hbWU6", "UGFzc3dvcmQ6"}, "CRAM-MD5": {b64("<1896.697170952@postoffice.reston.mci.net>")}}[mech]
+		for _, p := range prompts {
+			if c.Send("334 "+p) != nil {
+				return
+			}
+			if last, err = c.ReadLine(); err != nil {
+				return
+			}
+		}
+		r := reply(last)
+		_ = c.Send(r)
+		if strings.HasPrefix(r, "334") {
+			if line, _ := c.ReadLine(); line == "*" {
+				_ = c.Send("501 5.7.0 Authentication cancelled")
+			}
+		}
+	}
+}
+
+func unb64(s string) string {
+	b, _ := base64.StdEncoding.DecodeString(s)
+	return string(b)
+}
+
 var portRe = regexp.MustCompile("\x01port=[0-9]+\x01")
 
 const xoauth2IR = "user=" + testUser + "\x01auth=Bearer " + testToken + "\x01\x01"
@@ -210,6 +253,20 @@ func TestScriptedMechanisms(t *testing.T) {
 			`SMTP AUTH OK - auth: PLAIN as mon@lab.test refused as expected by {addr}: "535 5.7.8 Authentication failed"`},
 		{"--expect-fail with 454 stays WARNING", "PLAIN", replyServer("454 4.7.0 Temporary authentication failure"), []string{"--password-ref", pass, "--expect-fail"}, 1,
 			`SMTP AUTH WARNING - auth: PLAIN as mon@lab.test refused: "454 4.7.0 Temporary authentication failure" ({addr}) - temporary server-side problem (TLS or authentication backend down): look at the server's log`},
+		// Only 235 ends AUTH: a 250 is no login, with or without --expect-fail.
+		{"250 to AUTH PLAIN", "PLAIN", replyServer("250 2.0.0 Ok"), []string{"--password-ref", pass}, 2,
+			`SMTP AUTH CRITICAL - auth: invalid response "250 2.0.0 Ok" to AUTH PLAIN: expected 235 or 334 ({addr}) - this is not a well-behaved SMTP server on this port`},
+		{"250 to AUTH LOGIN", "PLAIN LOGIN", loginReply("250 2.0.0 Ok"), []string{"--password-ref", pass, "--mech", "LOGIN"}, 2,
+			`SMTP AUTH CRITICAL - auth: invalid response "250 2.0.0 Ok" to AUTH LOGIN: expected 235 or 334 ({addr}) - this is not a well-behaved SMTP server on this port`},
+		{"250 to AUTH LOGIN, --expect-fail", "LOGIN", loginReply("250 2.0.0 Ok"), []string{"--password-ref", pass, "--expect-fail"}, 2,
+			`SMTP AUTH CRITICAL - auth: invalid response "250 2.0.0 Ok" to AUTH LOGIN: expected 235 or 334 ({addr}) - this is not a well-behaved SMTP server on this port`},
+		// Echoed credentials are redacted (TestEchoedSecretsRedacted covers -v and JSON).
+		{"password echoed as a 334 challenge", "LOGIN", echoServer("LOGIN", func(p string) string { return "334 " + p }), []string{"--password-ref", pass}, 2,
+			`SMTP AUTH CRITICAL - auth: unexpected AUTH LOGIN challenge "<redacted>" ({addr})`},
+		{"PLAIN response echoed in the 535", "PLAIN", echoServer("PLAIN", func(ir string) string { return "535 5.7.8 bad " + ir + " = " + unb64(ir) }), []string{"--password-ref", pass}, 2,
+			`SMTP AUTH CRITICAL - auth: PLAIN as mon@lab.test refused: "535 5.7.8 bad <redacted> = <redacted>" ({addr}) - wrong user name or password`},
+		{"CRAM-MD5 response echoed in the 535", "CRAM-MD5", echoServer("CRAM-MD5", func(r string) string { return "535 5.7.8 bad " + r + " = " + unb64(r) }), []string{"--password-ref", pass}, 2,
+			`SMTP AUTH CRITICAL - auth: CRAM-MD5 as mon@lab.test refused: "535 5.7.8 bad <redacted> = <redacted>" ({addr}) - wrong user name or password`},
 		{"AUTH never answered", "PLAIN", func(c *smtptest.FaultConn) { c.Hang() }, []string{"--password-ref", pass, "-t", "1"}, 2,
 			"SMTP AUTH CRITICAL - auth: no answer within the 1 s timeout ({addr}) - the server is slow or stuck; raise -t if this is expected"},
 		{"AUTH never answered, -t 1:UNKNOWN", "PLAIN", func(c *smtptest.FaultConn) { c.Hang() }, []string{"--password-ref", pass, "-t", "1:UNKNOWN"}, 3,

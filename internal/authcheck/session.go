@@ -107,7 +107,7 @@ func (o *Options) session(ctx context.Context, s *probe.Session, f *facts, creds
 		return nil
 	}
 	f.AuthRan = true
-	f.AuthReply, err = s.Auth(ctx, registering{client, f.Tr})
+	f.AuthReply, err = s.Auth(ctx, client) // the wire registers what it sends
 	f.Outcome = client.Outcome()
 	if err != nil {
 		f.AuthErr = probe.AsError(err)
@@ -134,19 +134,4 @@ func (o *Options) pick(offered []string, c sasl.Credentials) string {
 		}
 	}
 	return sasl.Choose(offered, prefs)
-}
-
-// registering registers initial responses that carry the secret whole
-// (PLAIN, XOAUTH2, OAUTHBEARER), so that no encoding of them can surface.
-type registering struct {
-	sasl.Client
-	tr *smtp.Transcript
-}
-
-func (r registering) Start() (string, []byte, error) {
-	mech, ir, err := r.Client.Start()
-	if mech == sasl.Plain || sasl.IsToken(mech) {
-		r.tr.AddSecret(string(ir))
-	}
-	return mech, ir, err
 }

@@ -1,6 +1,7 @@
 package conncheck
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -17,6 +18,7 @@ import (
 // It is the one place where check_smtp_conn decides states.
 func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 	s := f.S
+	defer r.Scrub(s.Transcript.Scrub) // a server may echo the password back
 	if o.passOnArgv {
 		r.Detail("note: -P puts the password on the command line, where other users can read it; check_smtp_auth takes a reference (env:, file:, vault:, keyring:) instead")
 	}
@@ -164,6 +166,8 @@ func (o *Options) judgeAuth(f *facts, r *plugin.Result) {
 		r.Add(plugin.Unknown, "auth: %s", f.AuthSkip)
 	case f.AuthSkip != "":
 		r.Add(plugin.Critical, "auth: %s (offers: %s)", f.AuthSkip, orNone(strings.Join(f.S.Ext.AuthMechanisms(), " ")))
+	case f.Unverified: // the server's fault: it cannot be talked to safely
+		r.Add(plugin.Critical, "auth: %s", f.S.Unverified())
 	case f.AuthErr != nil:
 		r.Add(plugin.Critical, "%s", f.AuthErr.Describe(f.S.String(), o.Timeout.Duration))
 	}
@@ -176,8 +180,12 @@ func orNone(s string) string {
 	return s
 }
 
-// judgeSteps: 4xx is WARNING and 5xx CRITICAL for MAIL and RCPT; -C replies
-// are judged by their -R when given, else by their class.
+// accepted are the codes by which MAIL and RCPT succeed (RFC 5321 §4.3.2).
+var accepted = map[probe.Phase][]int{probe.PhaseMail: {250}, probe.PhaseRcpt: {250, 251}}
+
+// judgeSteps: 4xx is WARNING and 5xx CRITICAL for MAIL and RCPT, any other
+// code but the accepted ones CRITICAL; -C replies are judged by their -R
+// when given, else by their class.
 func (o *Options) judgeSteps(f *facts, r *plugin.Result) {
 	for _, st := range f.Steps {
 		if st.Phase == probe.PhaseCommand && st.Index < len(o.responses) {
@@ -185,6 +193,13 @@ func (o *Options) judgeSteps(f *facts, r *plugin.Result) {
 				r.Add(plugin.Warning, "command %q: reply %s does not match %q", st.Line, quoteReply(st.Reply), re)
 			}
 			continue
+		}
+		if want, ok := accepted[st.Phase]; ok {
+			cmd, _, _ := strings.Cut(st.Line, ":")
+			if err := smtp.Expect(st.Reply, cmd, want...); errors.As(err, new(*smtp.ProtocolError)) {
+				r.Add(plugin.Critical, "%s: %v - this is not a well-behaved SMTP server on this port", stepName(st), err)
+				continue
+			}
 		}
 		switch st.Reply.Class() {
 		case 4:

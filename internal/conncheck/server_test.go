@@ -86,11 +86,16 @@ func TestRealServer(t *testing.T) {
 			"SMTP OK - {addr} answered in T s (STARTTLS TLSv1.3)"},
 		{"expired certificate", expired, []string{"-S", "-D", "30"}, 2,
 			"SMTP CRITICAL - certificate \"localhost\" expired on " + time.Now().Add(-24*time.Hour).UTC().Format("2006-01-02 15:04 MST")},
-		{"AUTH LOGIN", plain, []string{"-S", "-A", "LOGIN", "-U", testUser, "-P", testPass}, 0,
+		{"AUTH LOGIN", plain, []string{"-S", "--ca-file", plain.caFile, "-A", "LOGIN", "-U", testUser, "-P", testPass}, 0,
 			"SMTP OK - {addr} answered in T s (STARTTLS TLSv1.3, AUTH LOGIN)"},
-		{"AUTH PLAIN over implicit TLS", smtps, []string{"-s", "-A", "plain", "-U", testUser, "-P", testPass}, 0,
+		// check_smtp would send them; whoever is in the middle would get them.
+		{"AUTH with an unverified certificate: credentials not sent", plain, []string{"-S", "-A", "LOGIN", "-U", testUser, "-P", testPass}, 2,
+			"SMTP CRITICAL - auth: credentials not sent: the certificate of {addr} does not verify (x509: certificate signed by unknown authority) - add --ca-file or --verify-name, or --insecure to send them anyway"},
+		{"AUTH with an unverified certificate and --insecure", plain, []string{"-S", "--insecure", "-A", "LOGIN", "-U", testUser, "-P", testPass}, 0,
+			"SMTP OK - {addr} answered in T s (STARTTLS TLSv1.3, AUTH LOGIN)"},
+		{"AUTH PLAIN over implicit TLS", smtps, []string{"-s", "--ca-file", smtps.caFile, "-A", "plain", "-U", testUser, "-P", testPass}, 0,
 			"SMTP OK - {addr} answered in T s (TLS TLSv1.3, AUTH PLAIN)"},
-		{"AUTH wrong password", plain, []string{"-S", "-A", "LOGIN", "-U", testUser, "-P", "wrong"}, 2,
+		{"AUTH wrong password", plain, []string{"-S", "--ca-file", plain.caFile, "-A", "LOGIN", "-U", testUser, "-P", "wrong-" + testPass}, 2,
 			`SMTP CRITICAL - auth: "535 5.7.8 Authentication failed" ({addr}) - wrong user name or password`},
 		{"AUTH refused without TLS", plain, []string{"-A", "LOGIN", "-U", testUser, "-P", testPass}, 3,
 			"SMTP UNKNOWN - auth: refused to send the password unencrypted: add -S (STARTTLS) or -s, or --allow-plaintext"},
@@ -143,7 +148,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	b64 := base64.StdEncoding.EncodeToString([]byte("\x00" + testUser + "\x00" + testPass))
 	for _, pass := range []string{testPass, "wrong-" + testPass} {
 		for _, extra := range [][]string{{"-v"}, {"-vv"}, {"-v", "--output", "json"}} {
-			args := append(l.args("-S", "-A", "PLAIN", "-U", testUser, "-P", pass), extra...)
+			args := append(l.args("-S", "--ca-file", l.caFile, "-A", "PLAIN", "-U", testUser, "-P", pass), extra...)
 			o := check(t, args...)
 			for _, secret := range []string{pass, b64, base64.StdEncoding.EncodeToString([]byte(pass))} {
 				if strings.Contains(o.Out, secret) {

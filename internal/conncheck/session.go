@@ -25,6 +25,7 @@ type facts struct {
 	Err        *probe.Error // what ended the session early; nil if it reached QUIT
 	NoStartTLS bool
 	AuthSkip   string // why AUTH was not attempted
+	Unverified bool   // AUTH not attempted: the certificate does not verify
 	AuthErr    *probe.Error
 	Steps      []step
 	QuitErr    *probe.Error
@@ -99,7 +100,7 @@ func (o *Options) session(ctx context.Context, s *probe.Session, f *facts) *prob
 	}
 	if o.transaction {
 		// RSET closes the transaction so that QUIT never looks like an abort.
-		if _, err := s.Cmd(ctx, probe.PhaseRset, "RSET"); err != nil {
+		if _, err := s.CmdExpect(ctx, probe.PhaseRset, "RSET", 250); err != nil {
 			return probe.AsError(err)
 		}
 	}
@@ -110,6 +111,10 @@ func (o *Options) auth(ctx context.Context, s *probe.Session, f *facts) *probe.E
 	switch {
 	case !s.Encrypted() && !o.AllowPlaintext:
 		f.AuthSkip = "refused to send the password unencrypted: add -S (STARTTLS) or -s, or --allow-plaintext"
+		return nil
+	case s.Encrypted() && s.VerifyErr != nil && !o.Insecure:
+		// check_smtp sends them anyway; whoever is in the middle would get them.
+		f.Unverified = true
 		return nil
 	case !hasMech(s.Ext, o.AuthType):
 		f.AuthSkip = "server does not offer AUTH " + o.AuthType
@@ -156,7 +161,7 @@ func (o *Options) transact(ctx context.Context, s *probe.Session, f *facts) *pro
 		return probe.AsError(err)
 	}
 	f.Steps = append(f.Steps, step{Phase: probe.PhaseMail, Line: line, Reply: rep})
-	if rep.Class() != 2 {
+	if rep.Code != 250 {
 		return nil // no transaction: RCPT would only be refused
 	}
 	for _, r := range o.Rcpt {

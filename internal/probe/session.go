@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/activity"
 	"github.com/smtpcheck/smtpcheck/internal/smtp"
 )
 
@@ -36,6 +37,7 @@ type Session struct {
 
 // timed runs f and records its duration under phase, even when f fails.
 func (s *Session) timed(phase Phase, f func() error) error {
+	defer activity.Start("in the " + string(phase) + " phase of " + s.String())()
 	start := time.Now()
 	err := f()
 	s.Timings = append(s.Timings, Timing{phase, time.Since(start)})
@@ -117,8 +119,8 @@ func (s *Session) dial(ctx context.Context) error {
 	err = s.timed(PhaseBanner, func() error {
 		var err error
 		s.Banner, err = s.conn.ReadReply()
-		if err == nil && s.Banner.Code != 220 {
-			err = &smtp.ReplyError{Reply: s.Banner}
+		if err == nil {
+			err = smtp.Expect(s.Banner, "the connection", 220)
 		}
 		return err
 	})
@@ -201,12 +203,13 @@ func (s *Session) hello(ctx context.Context, phase Phase) error {
 	err := s.timed(phase, func() error {
 		rep, err := s.conn.Cmd(verb + " " + name)
 		if err == nil && rep.Class() == 5 && verb == "EHLO" && phase == PhaseEHLO {
-			s.EHLOErr = &rep
+			refused := rep // rep is about to hold the HELO reply
+			s.EHLOErr = &refused
 			verb = "HELO"
 			rep, err = s.conn.Cmd("HELO " + name)
 		}
-		if err == nil && rep.Class() != 2 {
-			err = &smtp.ReplyError{Reply: rep}
+		if err == nil {
+			err = smtp.Expect(rep, verb, 250)
 		}
 		s.Hello, s.HelloVerb = rep, verb
 		return err
@@ -236,8 +239,8 @@ func (s *Session) StartTLS(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if rep.Code != 220 {
-			return &smtp.ReplyError{Reply: rep}
+		if err := smtp.Expect(rep, "STARTTLS", 220); err != nil {
+			return err
 		}
 		// RFC 3207 §4: nothing may follow the 220 before the handshake. Bytes
 		// that did are a broken server or a man in the middle injecting
@@ -270,8 +273,28 @@ func (s *Session) Cmd(ctx context.Context, phase Phase, line string) (smtp.Reply
 	return rep, nil
 }
 
-// Auth runs a SASL exchange. Secrets must already be registered with the
-// transcript; a negative final reply comes back as an *Error of KindReply.
+// CmdExpect is Cmd for a command whose reply must be one of want: anything
+// else fails the phase (a 4xx/5xx as KindReply, another code as KindProtocol).
+func (s *Session) CmdExpect(ctx context.Context, phase Phase, line string, want ...int) (smtp.Reply, error) {
+	rep, err := s.Cmd(ctx, phase, line)
+	if err != nil {
+		return rep, err
+	}
+	if err := smtp.Expect(rep, line, want...); err != nil {
+		return rep, fail(ctx, phase, err)
+	}
+	return rep, nil
+}
+
+// Unverified words why credentials were withheld from a server whose
+// certificate does not verify, alike in every plugin that logs in.
+func (s *Session) Unverified() string {
+	return fmt.Sprintf("credentials not sent: the certificate of %s does not verify (%s) - add --ca-file or --verify-name, or --insecure to send them anyway", s, PlainErr(s.VerifyErr))
+}
+
+// Auth runs a SASL exchange. The password must already be registered with
+// the transcript (the wire registers what it sends); a negative final reply
+// comes back as an *Error of KindReply, any code but 235 as KindProtocol.
 func (s *Session) Auth(ctx context.Context, c smtp.SASLClient) (smtp.Reply, error) {
 	var rep smtp.Reply
 	err := s.timed(PhaseAuth, func() error {
@@ -295,8 +318,8 @@ func (s *Session) Quit(ctx context.Context, wait bool) (smtp.Reply, error) {
 		}
 		var err error
 		rep, err = s.conn.Cmd("QUIT")
-		if err == nil && rep.Class() != 2 {
-			err = &smtp.ReplyError{Reply: rep}
+		if err == nil {
+			err = smtp.Expect(rep, "QUIT", 221)
 		}
 		return err
 	})

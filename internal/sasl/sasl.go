@@ -113,6 +113,12 @@ type wrapped struct{ smtp.SASLClient }
 
 func (w *wrapped) Outcome() Outcome { return Outcome{} }
 
+// PublicResponse passes on what the wrapped client says (LOGIN's user name).
+func (w *wrapped) PublicResponse() bool {
+	p, ok := w.SASLClient.(smtp.PublicResponder)
+	return ok && p.PublicResponse()
+}
+
 // CRAMMD5Client is CRAM-MD5 (RFC 2195): the answer to the server's challenge
 // is the user, a space and HMAC-MD5(password, challenge) in lower-case hex.
 type CRAMMD5Client struct {
@@ -233,13 +239,19 @@ func (x *XOAuth2Client) Outcome() Outcome { return Outcome{ServerError: x.serveE
 type OAuthBearerClient struct {
 	inner    gosasl.Client
 	serveErr string
+	answered bool
 }
 
 // Start sends the GS2 header and bearer token as the initial response.
 func (o *OAuthBearerClient) Start() (string, []byte, error) { return o.inner.Start() }
 
+// PublicResponse: the one-byte dummy answer to an error carries no secret
+// (registered, its base64 "AQ" would be cut out of any text).
+func (o *OAuthBearerClient) PublicResponse() bool { return o.answered }
+
 // Next records the server's error and sends the dummy response.
 func (o *OAuthBearerClient) Next(challenge []byte) ([]byte, error) {
+	o.answered = true
 	_, err := o.inner.Next(challenge)
 	var be *gosasl.OAuthBearerError
 	if errors.As(err, &be) {

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/xdg-go/scram"
+
+	"github.com/smtpcheck/smtpcheck/internal/smtp"
 )
 
 // RFC 2195 §2: the example exchange.
@@ -219,5 +221,33 @@ func TestChoose(t *testing.T) {
 	}
 	if _, err := New("DIGEST-MD5", Credentials{}); err == nil {
 		t.Error("unknown mechanism accepted")
+	}
+}
+
+// Only the responses that carry no secret are public: LOGIN's user name
+// (also through the wrapper New puts around it) and OAUTHBEARER's dummy.
+func TestPublicResponses(t *testing.T) {
+	public := func(c Client) bool {
+		p, ok := c.(smtp.PublicResponder)
+		return ok && p.PublicResponse()
+	}
+	login, _ := New(Login, Credentials{User: "u", Password: "p"})
+	_, _, _ = login.Start()
+	if _, _ = login.Next([]byte("Username:")); !public(login) {
+		t.Error("LOGIN's user name is not public")
+	}
+	if _, _ = login.Next([]byte("Password:")); public(login) {
+		t.Error("LOGIN's password is public")
+	}
+	bearer, _ := New(OAuthBearer, Credentials{User: "u", Token: "t", Host: "h", Port: 1})
+	if _, _, _ = bearer.Start(); public(bearer) {
+		t.Error("OAUTHBEARER's initial response is public")
+	}
+	if _, _ = bearer.Next([]byte(`{"status":"401"}`)); !public(bearer) {
+		t.Error("OAUTHBEARER's dummy response is not public")
+	}
+	plain, _ := New(Plain, Credentials{User: "u", Password: "p"})
+	if _, _, _ = plain.Start(); public(plain) {
+		t.Error("PLAIN's initial response is public")
 	}
 }

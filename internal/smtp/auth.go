@@ -16,45 +16,92 @@ type SASLClient interface {
 // maxAuthSteps bounds a server that keeps sending 334 challenges.
 const maxAuthSteps = 10
 
-// Auth runs AUTH with client. Everything the client sends is recorded as
-// <redacted>; server challenges are recorded as sent. It returns the final
-// reply; a non-2xx final reply is a *ReplyError.
+// PublicResponder is a SASLClient some of whose responses carry no secret
+// and must stay readable: LOGIN's user name, which messages name, or
+// OAUTHBEARER's one-byte dummy. PublicResponse is asked right after Start
+// or Next returned and reports whether that response is public.
+type PublicResponder interface {
+	PublicResponse() bool
+}
+
+// Auth runs AUTH with client. Every response that carries a secret (the
+// initial response and the challenge responses, unless the client says
+// they are public) is registered with the transcript before it is sent, so
+// that a server echoing one back, in a 334 challenge or its final text,
+// cannot get it into any output; everything the client sends is recorded as
+// <redacted>. Only 235 ends the exchange successfully (RFC 4954 §4): a 4xx
+// or 5xx final reply is a *ReplyError, any other code a *ProtocolError.
 func (c *Conn) Auth(client SASLClient) (Reply, error) {
 	mech, ir, err := client.Start()
 	if err != nil {
 		return Reply{}, err
 	}
-	line := "AUTH " + mech
-	shown := line
+	cmd := "AUTH " + mech
+	line, shown := cmd, cmd
 	if ir != nil {
+		c.register(client, ir)
 		line += " " + encodeIR(ir)
 		shown += " " + Redacted
 	}
-	rep, err := c.CmdRedacted(line, shown)
+	rep, err := c.authStep(line, shown)
 	for step := 0; err == nil && rep.Code == 334; step++ {
 		if step == maxAuthSteps {
 			c.cancelAuth()
-			return rep, &ProtocolError{Reason: fmt.Sprintf("server sent more than %d AUTH challenges", maxAuthSteps)}
+			return c.scrubbed(rep), &ProtocolError{Reason: fmt.Sprintf("server sent more than %d AUTH challenges", maxAuthSteps)}
 		}
+		// Decoded as sent; a client error quoting it is scrubbed below.
 		challenge, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(rep.Text()))
 		if derr != nil {
 			c.cancelAuth()
-			return rep, &ProtocolError{Reason: "AUTH challenge is not base64", Line: quote(rep.Text())}
+			return c.scrubbed(rep), malformed("AUTH challenge is not base64", c.tr.Scrub(rep.Text()))
 		}
 		resp, nerr := client.Next(challenge)
 		if nerr != nil {
 			c.cancelAuth()
-			return rep, nerr
+			return c.scrubbed(rep), c.scrubErr(nerr)
 		}
-		rep, err = c.CmdRedacted(base64.StdEncoding.EncodeToString(resp), Redacted)
+		c.register(client, resp)
+		rep, err = c.authStep(base64.StdEncoding.EncodeToString(resp), Redacted)
 	}
+	rep = c.scrubbed(rep)
 	if err != nil {
 		return rep, err
 	}
-	if rep.Class() != 2 {
-		return rep, &ReplyError{Reply: rep}
+	// The loop ends on any code but 334, so 334 is named but never met here.
+	return rep, Expect(rep, cmd, 235, 334)
+}
+
+// register makes a response that carries a secret redacted everywhere.
+func (c *Conn) register(client SASLClient, resp []byte) {
+	if p, ok := client.(PublicResponder); ok && p.PublicResponse() {
+		return
 	}
-	return rep, nil
+	c.tr.AddSecret(string(resp))
+}
+
+// redactedError is a client error whose text quoted a registered secret
+// (a LOGIN client quoting a challenge that echoed the password).
+type redactedError struct {
+	text string
+	err  error
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
+
+func (c *Conn) scrubErr(err error) error {
+	if text := c.tr.Scrub(err.Error()); text != err.Error() {
+		return &redactedError{text, err}
+	}
+	return err
+}
+
+// authStep sends one line of the exchange and reads the reply as sent.
+func (c *Conn) authStep(line, shown string) (Reply, error) {
+	if err := c.Send(line, shown); err != nil {
+		return Reply{}, err
+	}
+	return c.readReply()
 }
 
 // encodeIR encodes an initial response; RFC 4954 sends an empty one as "=".
@@ -87,6 +134,9 @@ type LoginClient struct {
 
 // Start begins AUTH LOGIN without an initial response.
 func (l *LoginClient) Start() (string, []byte, error) { return "LOGIN", nil, nil }
+
+// PublicResponse: the user name is no secret; messages name it.
+func (l *LoginClient) PublicResponse() bool { return l.step == 1 }
 
 // Next answers the "Username:" then the "Password:" prompt.
 func (l *LoginClient) Next(challenge []byte) ([]byte, error) {

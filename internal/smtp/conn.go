@@ -36,8 +36,17 @@ func (c *Conn) NetConn() net.Conn { return c.nc }
 // middle) pipelined plaintext into what should be the TLS session.
 func (c *Conn) Buffered() int { return c.r.Buffered() }
 
-// ReadReply reads one reply and records it.
+// ReadReply reads one reply and records it. Registered secrets that a
+// server echoes back are replaced in the reply and its errors, before
+// anything quotes or shortens them, so that no message can show them.
 func (c *Conn) ReadReply() (Reply, error) {
+	rep, err := c.readReply()
+	return c.scrubbed(rep), err
+}
+
+// readReply reads one reply, records it (scrubbed) and returns it as sent;
+// a *ProtocolError's line is scrubbed.
+func (c *Conn) readReply() (Reply, error) {
 	rep, err := ReadReply(c.r)
 	for i, l := range rep.Lines {
 		sep := "-"
@@ -46,7 +55,22 @@ func (c *Conn) ReadReply() (Reply, error) {
 		}
 		c.tr.add("S", strings.TrimRight(strconv.Itoa(rep.Code)+sep+l, " "))
 	}
+	var pe *ProtocolError
+	if errors.As(err, &pe) && pe.raw != "" {
+		pe.raw = c.tr.Scrub(pe.raw)
+		pe.Line = quote(pe.raw)
+	}
 	return rep, err
+}
+
+// scrubbed is rep with the registered secrets replaced.
+func (c *Conn) scrubbed(rep Reply) Reply {
+	lines := make([]string, len(rep.Lines))
+	for i, l := range rep.Lines {
+		lines[i] = c.tr.Scrub(l)
+	}
+	rep.Lines = lines
+	return rep
 }
 
 // Cmd sends one command line and reads the reply.

@@ -43,15 +43,15 @@ func runExchanges(t *testing.T, tests []exchange) {
 				if n := fc.unread() + c.Buffered(); n != tt.unread {
 					t.Errorf("%d bytes of the server script left unread, want %d", n, tt.unread)
 				}
-				checkNoSecrets(t, tr, err, tt.secrets, tt.hidden)
+				checkNoSecrets(t, tr, err, rep, tt.secrets, tt.hidden)
 			})
 		})
 	}
 }
 
 // checkNoSecrets asserts that no secret, raw or base64, and no hidden string
-// appears in the transcript or in the error.
-func checkNoSecrets(t *testing.T, tr *Transcript, err error, secrets, hidden []string) {
+// appears in the transcript, the reply or the error.
+func checkNoSecrets(t *testing.T, tr *Transcript, err error, rep Reply, secrets, hidden []string) {
 	t.Helper()
 	var forbidden []string
 	for _, s := range secrets {
@@ -60,7 +60,7 @@ func checkNoSecrets(t *testing.T, tr *Transcript, err error, secrets, hidden []s
 			base64.RawStdEncoding.EncodeToString([]byte(s)))
 	}
 	forbidden = append(forbidden, hidden...)
-	texts := tr.Lines()
+	texts := append(tr.Lines(), rep.Lines...)
 	if err != nil {
 		texts = append(texts, err.Error())
 	}
@@ -216,8 +216,9 @@ func TestConnExchanges(t *testing.T) {
 				"S: 535-5.7.8 <redacted> is wrong",
 				"S: 535 5.7.8 so is <redacted> and <redacted>",
 			},
+			// The reply is scrubbed too: whoever quotes it later cannot leak.
 			reply: Reply{Code: 535, Enhanced: "5.7.8", Lines: []string{
-				"5.7.8 hunter2 is wrong", "5.7.8 so is aHVudGVyMg== and aHVudGVyMg",
+				"5.7.8 <redacted> is wrong", "5.7.8 so is <redacted> and <redacted>",
 			}},
 		},
 		{

@@ -16,6 +16,7 @@ var replySeeds = []string{
 	"250-smtp.gmail.com at your service\r\n250-SIZE 35882577\r\n250 STARTTLS\r\n",
 	"535 5.7.8 Authentication credentials invalid\r\n",
 	"250-mx\n250 ok\n",
+	"250-mx\r\n250-PIPE\nLINING\r\n250 ok\r\n",
 	"250-mx\r\n251 ok\r\n",
 	"250-mx\r\n",
 	"250\r\n",
@@ -30,7 +31,9 @@ func FuzzReadReply(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rep, err := ReadReply(newReader(bytes.NewReader(data)))
+		br := bytes.NewReader(data)
+		r := newReader(br)
+		rep, err := ReadReply(r)
 		// How the bytes arrive must not change the outcome.
 		rep1, err1 := ReadReply(newReader(iotest.OneByteReader(bytes.NewReader(data))))
 		if errText(err) != errText(err1) || rep.Code != rep1.Code || rep.Enhanced != rep1.Enhanced || !equalLines(rep.Lines, rep1.Lines) {
@@ -38,6 +41,11 @@ func FuzzReadReply(f *testing.F) {
 		}
 		if err != nil {
 			return
+		}
+		// Every line read ended in CRLF: a bare LF never ends a line.
+		read := data[:len(data)-br.Len()-r.Buffered()]
+		if !bytes.HasSuffix(read, []byte("\r\n")) || bytes.Count(read, []byte("\n")) != bytes.Count(read, []byte("\r\n")) {
+			t.Errorf("accepted %q: a line ended without CRLF", read)
 		}
 		if rep.Code < 200 || rep.Code > 599 {
 			t.Errorf("code %d out of range", rep.Code)

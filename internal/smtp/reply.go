@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -22,17 +23,48 @@ var (
 	ErrTooManyLines = fmt.Errorf("reply has more than %d lines", MaxReplyLines)
 )
 
-// ProtocolError is a reply that does not follow RFC 5321's syntax.
+// ProtocolError is a reply that does not follow RFC 5321's syntax, or (Cmd
+// set) a well-formed reply whose code the command does not allow.
 type ProtocolError struct {
 	Reason string
 	Line   string // the offending line, quoted and shortened
+	Cmd    string // the command answered, e.g. "AUTH LOGIN"; "" for a malformed reply
+	raw    string // Line before quoting, so that a Conn can scrub secrets before the cut
 }
 
 func (e *ProtocolError) Error() string {
-	if e.Line == "" {
+	switch {
+	case e.Cmd != "":
+		return fmt.Sprintf("invalid response %s to %s: %s", e.Line, e.Cmd, e.Reason)
+	case e.Line == "":
 		return "malformed reply: " + e.Reason
 	}
 	return fmt.Sprintf("malformed reply: %s: %s", e.Reason, e.Line)
+}
+
+// malformed is a ProtocolError about one line as read.
+func malformed(reason, line string) *ProtocolError {
+	return &ProtocolError{Reason: reason, Line: quote(line), raw: line}
+}
+
+// Expect checks that rep is one of the codes the command cmd allows for
+// going on. A 4xx or 5xx is a refusal (*ReplyError); any other code is a
+// *ProtocolError: a class is never taken for a code (RFC 4954 §4: only 235
+// ends AUTH; Postfix's smtp-sink answers AUTH with 250).
+func Expect(rep Reply, cmd string, want ...int) error {
+	if slices.Contains(want, rep.Code) {
+		return nil
+	}
+	if c := rep.Class(); c == 4 || c == 5 {
+		return &ReplyError{Reply: rep}
+	}
+	codes := make([]string, len(want))
+	for i, w := range want {
+		codes[i] = strconv.Itoa(w)
+	}
+	e := malformed("expected "+strings.Join(codes, " or "), rep.String())
+	e.Cmd = cmd
+	return e
 }
 
 // Reply is one complete (possibly multi-line) server reply.
@@ -90,7 +122,7 @@ func ReadReply(r *bufio.Reader) (Reply, error) {
 			rep.Code = code
 			rep.Enhanced = enhancedCode(code, text)
 		} else if code != rep.Code {
-			return rep, &ProtocolError{Reason: fmt.Sprintf("inconsistent codes %d and %d in one multi-line reply", rep.Code, code), Line: quote(line)}
+			return rep, malformed(fmt.Sprintf("inconsistent codes %d and %d in one multi-line reply", rep.Code, code), line)
 		}
 		rep.Lines = append(rep.Lines, text)
 		if last {
@@ -99,8 +131,10 @@ func ReadReply(r *bufio.Reader) (Reply, error) {
 	}
 }
 
-// readLine returns one line without its line ending. A bare LF is accepted
-// (some servers send it); a line over MaxLineBytes is an error, not a hang.
+// readLine returns one line without its CRLF. A line ending in a bare LF is
+// malformed (RFC 5321 §2.3.8): taking it as a line end would split one reply
+// into two and blame the next phase. A line over MaxLineBytes is an error,
+// not a hang.
 func readLine(r *bufio.Reader) (string, error) {
 	b, err := r.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
@@ -122,7 +156,13 @@ func readLine(r *bufio.Reader) (string, error) {
 	if len(b) > MaxLineBytes {
 		return "", ErrLineTooLong
 	}
-	s := strings.TrimSuffix(string(b[:len(b)-1]), "\r")
+	s, ok := strings.CutSuffix(string(b[:len(b)-1]), "\r")
+	if !ok {
+		if _, _, _, perr := parseLine(s); perr != nil {
+			return "", perr // garbage is the better diagnosis
+		}
+		return "", malformed("line ends in a bare LF, not CRLF", s)
+	}
 	return s, nil
 }
 
@@ -148,7 +188,7 @@ func replyPrefix(b []byte) bool {
 
 func parseLine(line string) (code int, last bool, text string, err error) {
 	if len(line) < 3 || !isDigits(line[:3]) || line[0] < '2' || line[0] > '5' {
-		return 0, false, "", &ProtocolError{Reason: "expected a three-digit reply code", Line: quote(line)}
+		return 0, false, "", malformed("expected a three-digit reply code", line)
 	}
 	code, _ = strconv.Atoi(line[:3])
 	if len(line) == 3 {
@@ -160,7 +200,7 @@ func parseLine(line string) (code int, last bool, text string, err error) {
 	case '-':
 		return code, false, line[4:], nil
 	}
-	return 0, false, "", &ProtocolError{Reason: "expected space or hyphen after the reply code", Line: quote(line)}
+	return 0, false, "", malformed("expected space or hyphen after the reply code", line)
 }
 
 // enhancedCode returns the RFC 3463 code at the start of text if its class

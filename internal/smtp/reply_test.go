@@ -58,14 +58,24 @@ func TestReadReply(t *testing.T) {
 			reply: Reply{Code: 250, Lines: []string{" two  spaces "}},
 		},
 		{
+			// A bare LF would split one reply into two and blame the next phase.
 			name:  "LF-only endings",
 			in:    "250-mx.example.org\n250-PIPELINING\n250 8BITMIME\n",
-			reply: Reply{Code: 250, Lines: []string{"mx.example.org", "PIPELINING", "8BITMIME"}},
+			err:   `malformed reply: line ends in a bare LF, not CRLF: "250-mx.example.org"`,
+			proto: true,
 		},
 		{
-			name:  "mixed endings",
-			in:    "250-mx.example.org\n250 8BITMIME\r\n",
-			reply: Reply{Code: 250, Lines: []string{"mx.example.org", "8BITMIME"}},
+			name:  "bare LF inside a reply",
+			in:    "250-mx.example.org\r\n250-PIPE\nLINING\r\n250 8BITMIME\r\n",
+			reply: Reply{Code: 250, Lines: []string{"mx.example.org"}},
+			err:   `malformed reply: line ends in a bare LF, not CRLF: "250-PIPE"`,
+			proto: true,
+		},
+		{
+			name:  "bare LF ending the last line",
+			in:    "220 a\n220 b\r\n",
+			err:   `malformed reply: line ends in a bare LF, not CRLF: "220 a"`,
+			proto: true,
 		},
 		{
 			name:  "a stray CR stays in the text",
@@ -376,7 +386,6 @@ func TestReadReplyBoundaries(t *testing.T) {
 	}{
 		{"longest CRLF line", "250 " + text(MaxLineBytes-6) + "\r\n", 1, nil},
 		{"CRLF line one byte over", "250 " + text(MaxLineBytes-5) + "\r\n", 0, ErrLineTooLong},
-		{"longest LF line", "250 " + text(MaxLineBytes-5) + "\n", 1, nil},
 		{"LF line one byte over", "250 " + text(MaxLineBytes-4) + "\n", 0, ErrLineTooLong},
 		{"long line as a continuation", "250-a\r\n250-" + text(MaxLineBytes) + "\r\n250 b\r\n", 0, ErrLineTooLong},
 		{"most lines", many(MaxReplyLines), MaxReplyLines, nil},
@@ -482,4 +491,33 @@ func TestReplyMethods(t *testing.T) {
 func TestProtocolErrorText(t *testing.T) {
 	checkErr(t, &ProtocolError{Reason: "bad"}, "malformed reply: bad")
 	checkErr(t, &ProtocolError{Reason: "bad", Line: `"x"`}, `malformed reply: bad: "x"`)
+}
+
+// A class is never taken for a code: a 4xx/5xx is a refusal, anything else
+// the command does not allow is a protocol error naming the command.
+func TestExpect(t *testing.T) {
+	r := func(code int, text string) Reply { return Reply{Code: code, Lines: []string{text}} }
+	tests := []struct {
+		rep   Reply
+		cmd   string
+		want  []int
+		err   string
+		proto bool
+	}{
+		{r(220, "go ahead"), "STARTTLS", []int{220}, "", false},
+		{r(251, "will forward"), "RCPT", []int{250, 251}, "", false},
+		{r(250, "2.0.0 Ok"), "STARTTLS", []int{220}, `invalid response "250 2.0.0 Ok" to STARTTLS: expected 220`, true},
+		{r(250, "bye"), "QUIT", []int{221}, `invalid response "250 bye" to QUIT: expected 221`, true},
+		{r(354, "go"), "MAIL", []int{250}, `invalid response "354 go" to MAIL: expected 250`, true},
+		{r(454, "4.7.0 no TLS"), "STARTTLS", []int{220}, "454 4.7.0 no TLS", false},
+		{r(550, "no"), "RCPT", []int{250, 251}, "550 no", false},
+	}
+	for _, tt := range tests {
+		err := Expect(tt.rep, tt.cmd, tt.want...)
+		checkErr(t, err, tt.err)
+		var pe *ProtocolError
+		if errors.As(err, &pe) != tt.proto {
+			t.Errorf("%v to %s: %v is a *ProtocolError: %v, want %v", tt.rep, tt.cmd, err, !tt.proto, tt.proto)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package smtp
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +42,9 @@ func (t *Transcript) AddSecret(s string) {
 	t.secrets = append(t.secrets, s,
 		base64.StdEncoding.EncodeToString([]byte(s)),
 		base64.RawStdEncoding.EncodeToString([]byte(s)))
+	// Longest first: a PLAIN response echoed whole is replaced whole, not
+	// cut up by the password inside it first.
+	slices.SortStableFunc(t.secrets, func(a, b string) int { return len(b) - len(a) })
 }
 
 // Scrub replaces every registered secret in s.

@@ -87,3 +87,14 @@ func TestTimedLines(t *testing.T) {
 		t.Errorf("TimedLines() = %q", got)
 	}
 }
+
+// A secret that contains another (PLAIN's "\x00user\x00pass" holds the
+// password) is replaced whole, whatever the order they were registered in.
+func TestScrubLongestFirst(t *testing.T) {
+	tr := NewTranscript()
+	tr.AddSecret("hunter2")
+	tr.AddSecret("\x00alice\x00hunter2")
+	if got := tr.Scrub("535 got \x00alice\x00hunter2"); got != "535 got <redacted>" {
+		t.Errorf("Scrub = %q", got)
+	}
+}
