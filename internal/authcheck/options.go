@@ -80,6 +80,13 @@ func (o *Options) Validate() error {
 	if err := o.Server.Validate(&o.Common, &o.Port, 587, o.SSL); err != nil {
 		return err
 	}
+	// Refused here, before anything is dialled, rather than by the wire layer.
+	var err1, err2 error
+	o.SNIName, err1 = plugin.HostName("--sni-name", o.SNIName)
+	o.VerifyName, err2 = plugin.HostName("--verify-name", o.VerifyName)
+	if err := cmp.Or(err1, err2, plugin.WireText("--user", o.User), plugin.WireText("-U", o.AuthUser)); err != nil {
+		return err
+	}
 	switch {
 	case o.SSL, o.Port == 465 && !o.StartTLS && !o.NoTLS:
 		o.tlsMode = probe.TLSImplicit

@@ -1,12 +1,20 @@
 package conncheck
 
 import (
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/plugin"
+	"github.com/smtpcheck/smtpcheck/internal/probe"
+	"github.com/smtpcheck/smtpcheck/internal/smtp"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 )
 
@@ -17,11 +25,100 @@ func quitOK(c *smtptest.FaultConn) {
 	}
 }
 
+// authArgs log in as testUser over plaintext; TLS cases drop the last flag.
+var authArgs = []string{"-U", testUser, "-P", testPass, "--allow-plaintext"}
+
+// authScript greets, offers AUTH (inside TLS when cfg is given: STARTTLS, or
+// implicit TLS with implicit), hands the exchange to auth, then answers QUIT.
+func authScript(cfg *tls.Config, implicit bool, auth func(c *smtptest.FaultConn)) func(c *smtptest.FaultConn) {
+	return func(c *smtptest.FaultConn) {
+		if implicit && c.StartTLS(cfg) != nil {
+			return
+		}
+		_ = c.Greet()
+		if cfg != nil && !implicit {
+			_ = c.EHLO("STARTTLS")
+			if _, err := c.Expect("STARTTLS"); err != nil || c.Send("220 2.0.0 go ahead") != nil || c.StartTLS(cfg) != nil {
+				return
+			}
+		}
+		_ = c.EHLO("AUTH PLAIN LOGIN")
+		auth(c)
+		quitOK(c)
+	}
+}
+
+// loginEcho runs AUTH LOGIN's two prompts, then answers the password with
+// reply(the base64 password as sent).
+func loginEcho(reply func(b64 string) string) func(c *smtptest.FaultConn) {
+	return func(c *smtptest.FaultConn) {
+		if _, err := c.Expect("AUTH LOGIN"); err != nil || c.Send("334 VXNlcm5hbWU6") != nil {
+			return
+		}
+		if _, err := c.ReadLine(); err != nil || c.Send("334 UGFzc3dvcmQ6") != nil {
+			return
+		}
+		pass, err := c.ReadLine()
+		if err != nil {
+			return
+		}
+		r := reply(pass)
+		_ = c.Send(r)
+		if strings.HasPrefix(r, "334") {
+			if line, _ := c.ReadLine(); line == "*" {
+				_ = c.Send("501 5.7.0 Authentication cancelled")
+			}
+		}
+	}
+}
+
+// plainEcho answers AUTH PLAIN with reply(the initial response as sent).
+func plainEcho(reply func(ir string) string) func(c *smtptest.FaultConn) {
+	return func(c *smtptest.FaultConn) {
+		if line, err := c.Expect("AUTH PLAIN "); err == nil {
+			_ = c.Send(reply(strings.TrimPrefix(line, "AUTH PLAIN ")))
+		}
+	}
+}
+
+// noAuthExpected answers QUIT, or the credentials with 235 so that a
+// client which sent them would report OK and fail the case.
+func noAuthExpected(c *smtptest.FaultConn) {
+	if line, err := c.ReadLine(); err == nil && strings.HasPrefix(line, "AUTH") {
+		_ = c.Send("235 2.7.0 thanks for the password")
+	}
+}
+
+func decoded(b64 string) string {
+	b, _ := base64.StdEncoding.DecodeString(b64)
+	return string(b)
+}
+
+// steps answers the commands after EHLO with replies, in order, then QUIT.
+func steps(replies ...string) func(c *smtptest.FaultConn) {
+	return func(c *smtptest.FaultConn) {
+		_ = c.Greet()
+		_ = c.EHLO("PIPELINING")
+		for _, reply := range replies {
+			if _, err := c.ReadLine(); err == nil {
+				_ = c.Send(reply)
+			}
+		}
+		quitOK(c)
+	}
+}
+
 // TestFaultMatrix runs check_smtp_conn against servers that misbehave in one
 // way each: the exit code, the status line (naming the phase) and the time
 // the run took are all asserted.
 func TestFaultMatrix(t *testing.T) {
 	refused := freePort(t)
+	fifo, link, zero, dir, big := hostileCAFiles(t)
+	ca := smtptest.MustNewCA(t, "fault matrix CA") // trusted by nobody: certificates do not verify
+	cert := ca.MustIssue(t, smtptest.LeafOptions{DNSNames: []string{"localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	untrusted := &tls.Config{Certificates: []tls.Certificate{cert}}
+	tlsAuth := authArgs[:len(authArgs)-1]
+	const notSMTP = " - this is not a well-behaved SMTP server on this port"
 	cases := []struct {
 		name   string
 		script func(c *smtptest.FaultConn)
@@ -184,6 +281,195 @@ func TestFaultMatrix(t *testing.T) {
 			args: []string{"-f", "mon@fault.test", "--rcpt", "user@fault.test"},
 			code: 1, status: `SMTP WARNING - rcpt <user@fault.test>: "451 4.3.0 try again later" - temporary local error on the server: look at its log`,
 		},
+		// A bare LF never ends a line: the phase that read it is blamed.
+		{
+			name: "bare LF ends the banner", script: func(c *smtptest.FaultConn) { _ = c.SendRaw([]byte("220 fault.test\n")); _ = c.EHLO(); quitOK(c) },
+			code: 2, status: `SMTP CRITICAL - banner: malformed reply: line ends in a bare LF, not CRLF: "220 fault.test" ({addr})` + notSMTP,
+		},
+		{
+			name: "bare LF inside the EHLO reply",
+			script: func(c *smtptest.FaultConn) {
+				_ = c.Greet()
+				if _, err := c.Expect("EHLO "); err == nil {
+					_ = c.SendRaw([]byte("250-fault.test\r\n250 PIPELINING\n250 SIZE 1000\r\n"))
+				}
+				quitOK(c)
+			},
+			code: 2, status: `SMTP CRITICAL - ehlo: malformed reply: line ends in a bare LF, not CRLF: "250 PIPELINING" ({addr})` + notSMTP,
+		},
+		// A reply code is checked exactly, never by its class.
+		{
+			name: "banner 250", script: func(c *smtptest.FaultConn) { _ = c.Send("250 fault.test"); c.Hang() },
+			code: 2, status: `SMTP CRITICAL - banner: invalid response "250 fault.test" to the connection: expected 220 ({addr})` + notSMTP,
+		},
+		{
+			name: "EHLO answered with 220",
+			script: func(c *smtptest.FaultConn) {
+				_ = c.Greet()
+				if _, err := c.Expect("EHLO "); err == nil {
+					_ = c.Send("220 fault.test")
+				}
+				c.Hang()
+			},
+			code: 2, status: `SMTP CRITICAL - ehlo: invalid response "220 fault.test" to EHLO: expected 250 ({addr})` + notSMTP,
+		},
+		{
+			name: "STARTTLS answered with 250",
+			script: func(c *smtptest.FaultConn) {
+				_ = c.Greet()
+				_ = c.EHLO("STARTTLS")
+				if _, err := c.Expect("STARTTLS"); err == nil {
+					_ = c.Send("250 2.0.0 Ok")
+				}
+				quitOK(c)
+			},
+			args: []string{"-S"},
+			code: 2, status: `SMTP CRITICAL - starttls: invalid response "250 2.0.0 Ok" to STARTTLS: expected 220 ({addr})` + notSMTP,
+		},
+		{
+			name: "QUIT answered with 250, not 221",
+			script: func(c *smtptest.FaultConn) {
+				_ = c.Greet()
+				_ = c.EHLO("PIPELINING")
+				if _, err := c.Expect("QUIT"); err == nil {
+					_ = c.Send("250 2.0.0 Ok")
+				}
+			},
+			code: 1, status: `SMTP WARNING - quit: invalid response "250 2.0.0 Ok" to QUIT: expected 221 ({addr})` + notSMTP + " (add -q to ignore QUIT failures)",
+		},
+		{
+			name: "QUIT answered with 250, -q",
+			script: func(c *smtptest.FaultConn) {
+				_ = c.Greet()
+				_ = c.EHLO("PIPELINING")
+				if _, err := c.Expect("QUIT"); err == nil {
+					_ = c.Send("250 2.0.0 Ok")
+				}
+			},
+			args: []string{"-q"},
+			code: 0, status: "SMTP OK - {addr} answered in T s",
+		},
+		{
+			name: "MAIL answered with 354", script: steps("354 go ahead", "250 2.0.0 ok"),
+			args: []string{"-f", "mon@fault.test", "--rcpt", "user@fault.test"},
+			code: 2, status: `SMTP CRITICAL - mail <mon@fault.test>: invalid response "354 go ahead" to MAIL FROM: expected 250` + notSMTP,
+		},
+		{
+			name: "RCPT answered with 252", script: steps("250 2.1.0 ok", "252 2.1.5 Cannot VRFY user", "250 2.0.0 ok"),
+			args: []string{"-f", "mon@fault.test", "--rcpt", "user@fault.test"},
+			code: 2, status: `SMTP CRITICAL - rcpt <user@fault.test>: invalid response "252 2.1.5 Cannot VRFY user" to RCPT TO: expected 250 or 251` + notSMTP,
+		},
+		{
+			name: "RCPT answered with 251", script: steps("250 2.1.0 ok", "251 2.1.5 will forward", "250 2.0.0 ok"),
+			args: []string{"-f", "mon@fault.test", "--rcpt", "user@fault.test"},
+			code: 0, status: "SMTP OK - {addr} answered in T s (1 RCPT accepted)",
+		},
+		{
+			name: "RSET refused", script: steps("250 2.1.0 ok", "250 2.1.5 ok", "500 5.5.1 unknown command"),
+			args: []string{"-f", "mon@fault.test", "--rcpt", "user@fault.test"},
+			code: 2, status: `SMTP CRITICAL - rset: "500 5.5.1 unknown command" ({addr})`,
+		},
+		{
+			name: "RSET answered with 220", script: steps("250 2.1.0 ok", "250 2.1.5 ok", "220 fault.test"),
+			args: []string{"-f", "mon@fault.test", "--rcpt", "user@fault.test"},
+			code: 2, status: `SMTP CRITICAL - rset: invalid response "220 fault.test" to RSET: expected 250 ({addr})` + notSMTP,
+		},
+		// Only 235 ends AUTH (Postfix's smtp-sink answers AUTH LOGIN with 250).
+		{
+			name: "250 to AUTH LOGIN", script: authScript(nil, false, func(c *smtptest.FaultConn) {
+				if _, err := c.Expect("AUTH LOGIN"); err == nil {
+					_ = c.Send("250 2.0.0 Ok")
+				}
+			}),
+			args: append([]string{"-A", "LOGIN"}, authArgs...),
+			code: 2, status: `SMTP CRITICAL - auth: invalid response "250 2.0.0 Ok" to AUTH LOGIN: expected 235 or 334 ({addr})` + notSMTP,
+		},
+		{
+			name: "250 to AUTH PLAIN", script: authScript(nil, false, plainEcho(func(string) string { return "250 2.0.0 Ok" })),
+			args: append([]string{"-A", "PLAIN"}, authArgs...),
+			code: 2, status: `SMTP CRITICAL - auth: invalid response "250 2.0.0 Ok" to AUTH PLAIN: expected 235 or 334 ({addr})` + notSMTP,
+		},
+		{
+			name: "250 to AUTH PLAIN over STARTTLS, --insecure", script: authScript(untrusted, false, plainEcho(func(string) string { return "250 2.0.0 Ok" })),
+			args: append([]string{"-S", "--insecure", "-A", "PLAIN"}, tlsAuth...),
+			code: 2, status: `SMTP CRITICAL - auth: invalid response "250 2.0.0 Ok" to AUTH PLAIN: expected 235 or 334 ({addr})` + notSMTP,
+		},
+		{
+			name: "250 to AUTH LOGIN over implicit TLS, --insecure", script: authScript(untrusted, true, func(c *smtptest.FaultConn) {
+				if _, err := c.Expect("AUTH LOGIN"); err == nil {
+					_ = c.Send("250 2.0.0 Ok")
+				}
+			}),
+			args: append([]string{"-s", "--insecure", "-A", "LOGIN"}, tlsAuth...),
+			code: 2, status: `SMTP CRITICAL - auth: invalid response "250 2.0.0 Ok" to AUTH LOGIN: expected 235 or 334 ({addr})` + notSMTP,
+		},
+		// Secrets a server echoes back never reach the output.
+		{
+			name: "password echoed as a 334 challenge", script: authScript(nil, false, loginEcho(func(pass string) string { return "334 " + pass })),
+			args: append([]string{"-A", "LOGIN"}, authArgs...),
+			code: 2, status: `SMTP CRITICAL - auth: unexpected AUTH LOGIN challenge "<redacted>" ({addr})`,
+		},
+		{
+			name: "PLAIN initial response echoed in the 535", script: authScript(nil, false, plainEcho(func(ir string) string { return "535 5.7.8 rejected " + ir })),
+			args: append([]string{"-A", "PLAIN"}, authArgs...),
+			code: 2, status: `SMTP CRITICAL - auth: "535 5.7.8 rejected <redacted>" ({addr}) - wrong user name or password`,
+		},
+		{
+			name: "PLAIN initial response echoed decoded in the 535", script: authScript(nil, false, plainEcho(func(ir string) string { return "535 5.7.8 rejected " + decoded(ir) })),
+			args: append([]string{"-A", "PLAIN"}, authArgs...),
+			code: 2, status: `SMTP CRITICAL - auth: "535 5.7.8 rejected <redacted>" ({addr}) - wrong user name or password`,
+		},
+		// No credentials to a server whose certificate does not verify.
+		{
+			name: "-S -A, certificate does not verify", script: authScript(untrusted, false, noAuthExpected),
+			args: append([]string{"-S", "-A", "PLAIN"}, tlsAuth...),
+			code: 2, status: "SMTP CRITICAL - auth: credentials not sent: the certificate of {addr} does not verify (x509: certificate signed by unknown authority) - add --ca-file or --verify-name, or --insecure to send them anyway",
+		},
+		{
+			name: "-s -A, certificate does not verify", script: authScript(untrusted, true, noAuthExpected),
+			args: append([]string{"-s", "-A", "LOGIN"}, tlsAuth...),
+			code: 2, status: "SMTP CRITICAL - auth: credentials not sent: the certificate of {addr} does not verify (x509: certificate signed by unknown authority) - add --ca-file or --verify-name, or --insecure to send them anyway",
+		},
+		// Bad values are usage errors before dialling: this server would
+		// make any session that reached it time out in the banner.
+		{
+			name: "CR LF in --rcpt", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"--rcpt", "a@test\r\nDATA"},
+			code: 3, status: `SMTP UNKNOWN - --rcpt "a@test\r\nDATA": contains a control character ("\r"), which cannot be sent in an SMTP command (see check_smtp_conn --help)`,
+		},
+		{
+			name: "CR LF in -F", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"-F", "monitor\r\n"},
+			code: 3, status: `SMTP UNKNOWN - -F "monitor\r\n": a host name cannot contain control characters ("\r") (see check_smtp_conn --help)`,
+		},
+		{
+			name: "-H host:port", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"-H", "localhost:25"},
+			code: 3, status: `SMTP UNKNOWN - -H "localhost:25": a host name carries no port: give it with -p (see check_smtp_conn --help)`,
+		},
+		// A file that never opens, never ends or is huge is refused at once
+		// (this server would make a session time out in the banner).
+		{
+			name: "--ca-file a FIFO", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"--ca-file", fifo.Path},
+			code: 3, status: "SMTP UNKNOWN - --ca-file: " + fifo.Why + " (see check_smtp_conn --help)",
+		},
+		{
+			name: "--ca-file a symlink to a FIFO", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"--ca-file", link.Path},
+			code: 3, status: "SMTP UNKNOWN - --ca-file: " + link.Why + " (see check_smtp_conn --help)",
+		},
+		{
+			name: "--ca-file /dev/zero", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"--ca-file", zero.Path},
+			code: 3, status: "SMTP UNKNOWN - --ca-file: " + zero.Why + " (see check_smtp_conn --help)",
+		},
+		{
+			name: "--ca-file a directory", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"--ca-file", dir.Path},
+			code: 3, status: "SMTP UNKNOWN - --ca-file: " + dir.Why + " (see check_smtp_conn --help)",
+		},
+		{
+			name: "--ca-file 200 MiB", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"--ca-file", big.Path},
+			code: 3, status: "SMTP UNKNOWN - --ca-file: " + big.Why + " (see check_smtp_conn --help)",
+		},
+		{
+			name: "--extra-opts a FIFO", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"--extra-opts=@" + fifo.Path},
+			code: 3, status: "SMTP UNKNOWN - --extra-opts: " + fifo.Why + " (see check_smtp_conn --help)",
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -224,4 +510,94 @@ func TestIPv6WhereOnlyIPv4Listens(t *testing.T) {
 
 	o = check(t, "-H", "127.0.0.1", "-6", "-p", port, "-t", "1")
 	o.Expect(t, 2, "SMTP CRITICAL - dns: 127.0.0.1 is not an IPv6 address (drop -4/-6 or give the other address) (127.0.0.1:"+port+")")
+}
+
+// TestEchoedSecretsRedacted: whatever a server echoes back of the
+// credentials, the status line, the JSON summary and findings and the -v
+// transcript show <redacted>, never the secret or its base64.
+func TestEchoedSecretsRedacted(t *testing.T) {
+	ir := "\x00" + testUser + "\x00" + testPass
+	var forbidden []string
+	for _, s := range []string{testPass, ir} {
+		forbidden = append(forbidden, s, base64.StdEncoding.EncodeToString([]byte(s)), base64.RawStdEncoding.EncodeToString([]byte(s)))
+	}
+	cases := []struct {
+		name, mech string
+		auth       func(c *smtptest.FaultConn)
+		status     string // {addr} is the server's address
+		transcript string // the -v line that carried the echo
+	}{
+		{"password as a 334 challenge", "LOGIN", loginEcho(func(pass string) string { return "334 " + pass }),
+			`auth: unexpected AUTH LOGIN challenge "<redacted>" ({addr})`, "S: 334 <redacted>"},
+		{"password in the 535 text", "LOGIN", loginEcho(func(pass string) string { return "535 5.7.8 " + decoded(pass) + " is wrong" }),
+			`auth: "535 5.7.8 <redacted> is wrong" ({addr}) - wrong user name or password`, "S: 535 5.7.8 <redacted> is wrong"},
+		{"PLAIN response in the 535 text", "PLAIN", plainEcho(func(ir string) string { return "535 5.7.8 bad " + ir }),
+			`auth: "535 5.7.8 bad <redacted>" ({addr}) - wrong user name or password`, "S: 535 5.7.8 bad <redacted>"},
+		{"PLAIN response decoded in the 535 text", "PLAIN", plainEcho(func(ir string) string { return "535 5.7.8 bad " + decoded(ir) }),
+			`auth: "535 5.7.8 bad <redacted>" ({addr}) - wrong user name or password`, "S: 535 5.7.8 bad <redacted>"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := smtptest.MustStartFault(t, authScript(nil, false, tc.auth))
+			args := append([]string{"-H", "127.0.0.1", "-p", strconv.Itoa(srv.Port), "-t", "2", "-A", tc.mech}, authArgs...)
+			status := strings.ReplaceAll(tc.status, "{addr}", srv.Addr)
+
+			text := check(t, append(args, "-v")...)
+			text.Expect(t, 2, "SMTP CRITICAL - "+status)
+			text.Contains(t, "\n"+tc.transcript+"\n")
+
+			js := check(t, append(args, "--output", "json", "-v")...)
+			var got struct {
+				Summary    string
+				Findings   []struct{ Text string }
+				Transcript []string
+			}
+			if err := json.Unmarshal([]byte(js.Out), &got); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, js.Out)
+			}
+			if got.Summary != status || len(got.Findings) != 1 || got.Findings[0].Text != status || !slices.Contains(got.Transcript, tc.transcript) {
+				t.Errorf("JSON: %+v\nwant summary and finding %q, transcript line %q", got, status, tc.transcript)
+			}
+			for _, out := range []string{text.Out, js.Out} {
+				for _, f := range forbidden {
+					if strings.Contains(out, f) {
+						t.Errorf("output contains the secret form %q:\n%s", f, out)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestHELOFallbackQuotesEHLOReply: the long output names the EHLO refusal,
+// not the HELO reply that followed it.
+func TestHELOFallbackQuotesEHLOReply(t *testing.T) {
+	srv := smtptest.MustStartFault(t, func(c *smtptest.FaultConn) {
+		_ = c.Greet()
+		if _, err := c.Expect("EHLO "); err == nil {
+			_ = c.Send("502 5.5.1 EHLO not implemented")
+		}
+		if _, err := c.Expect("HELO "); err == nil {
+			_ = c.Send("250 fault.test hello")
+		}
+		quitOK(c)
+	})
+	o := check(t, "-H", "127.0.0.1", "-p", strconv.Itoa(srv.Port), "-t", "2")
+	o.Expect(t, 0, "SMTP OK - "+srv.Addr+" answered in T s")
+	o.Contains(t, "\nehlo: refused with \"502 5.5.1 EHLO not implemented\"; HELO accepted, so no extensions are known",
+		"\nhelo: \"250 fault.test hello\"; extensions: none")
+}
+
+// TestJudgeScrubsSecrets: whatever quotes a registered secret (a library
+// error here) reaches no output: judge scrubs the whole result.
+func TestJudgeScrubsSecrets(t *testing.T) {
+	tr := smtp.NewTranscript()
+	tr.AddSecret(testPass)
+	f := &facts{S: &probe.Session{Target: probe.Target{Host: "127.0.0.1", Port: 25}, Transcript: tr},
+		Err: &probe.Error{Phase: probe.PhaseAuth, Err: errors.New("the library quoted " + testPass)}}
+	r := &plugin.Result{}
+	(&Options{}).judge(f, r, time.Now())
+	if len(r.Findings) != 1 || r.Findings[0].Text != "auth: the library quoted <redacted> (127.0.0.1:25)" {
+		t.Errorf("findings %+v", r.Findings)
+	}
 }

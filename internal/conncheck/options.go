@@ -104,6 +104,9 @@ func (o *Options) Validate() error {
 	if err := o.Server.Validate(&o.Common, &o.Port, 25, o.SSL); err != nil {
 		return err
 	}
+	if err := o.validateNames(); err != nil {
+		return err
+	}
 	if o.ProxyVersion == 0 && o.Proxy {
 		o.ProxyVersion = 1
 	}
@@ -150,6 +153,21 @@ func (o *Options) Validate() error {
 		}
 	}
 	return nil
+}
+
+// validateNames refuses, before anything is dialled, what cannot go on the
+// wire: control characters in what is sent in a command, malformed names.
+// The names become the form DNS and certificates know (see plugin.HostName).
+func (o *Options) validateNames() error {
+	if err := cmp.Or(plugin.WireText("-f", o.From), plugin.WireText("--mail-from", o.MailFrom),
+		plugin.WireText("--rcpt", o.Rcpt...), plugin.WireText("-C", o.Commands...), plugin.WireText("-U", o.AuthUser)); err != nil {
+		return err
+	}
+	var err1, err2, err3 error
+	o.SNIName, err1 = plugin.HostName("--sni-name", o.SNIName)
+	o.VerifyName, err2 = plugin.HostName("--verify-name", o.VerifyName)
+	o.MX, err3 = plugin.DomainName("--mx", o.MX)
+	return cmp.Or(err1, err2, err3)
 }
 
 // parseCertDays reads check_smtp's -D WARN[,CRIT].

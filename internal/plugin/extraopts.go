@@ -2,12 +2,15 @@ package plugin
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/smtpcheck/smtpcheck/internal/boundedfile"
 )
 
 // defaultIniFiles are searched, in order, when --extra-opts names no file;
@@ -61,18 +64,21 @@ func loadExtraOpts(name, spec string) ([]string, error) {
 	if section == "" {
 		section = name
 	}
+	var from string // the variable that named the file, if one did
 	if !hasFile || file == "" {
-		file = findIni()
+		file, from = findIni()
 		if file == "" {
 			return nil, fmt.Errorf("--extra-opts: no ini file found (looked in $MP_CONFIG_FILE, $NAGIOS_CONFIG_PATH and %s)", strings.Join(defaultIniFiles, ", "))
 		}
 	}
-	f, err := os.Open(file)
+	data, err := boundedfile.Read("--extra-opts", file, boundedfile.MaxIni, nil)
+	if be, ok := errors.AsType[*boundedfile.Error](err); ok && from != "" {
+		return nil, fmt.Errorf("--extra-opts: %s (from %s): %s", be.Path, from, be.Msg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("--extra-opts: %w", err)
 	}
-	defer f.Close()
-	opts, found, err := parseIniSection(bufio.NewScanner(f), section)
+	opts, found, err := parseIniSection(bufio.NewScanner(bytes.NewReader(data)), section)
 	if err != nil {
 		return nil, fmt.Errorf("--extra-opts: %s: %w", file, err)
 	}
@@ -82,22 +88,28 @@ func loadExtraOpts(name, spec string) ([]string, error) {
 	return opts, nil
 }
 
-func findIni() string {
-	var cands []string
+// findIni returns the first ini file that exists and the variable that
+// named it ("" for the default list).
+func findIni() (file, from string) {
+	type cand struct{ file, from string }
+	var cands []cand
 	if f := os.Getenv("MP_CONFIG_FILE"); f != "" {
-		cands = append(cands, f)
+		cands = append(cands, cand{f, "$MP_CONFIG_FILE"})
 	}
 	for _, dir := range filepath.SplitList(os.Getenv("NAGIOS_CONFIG_PATH")) {
 		for _, n := range []string{"monitoring-plugins.ini", "plugins.ini", "nagios-plugins.ini"} {
-			cands = append(cands, filepath.Join(dir, n))
+			cands = append(cands, cand{filepath.Join(dir, n), "$NAGIOS_CONFIG_PATH"})
 		}
 	}
-	for _, c := range append(cands, defaultIniFiles...) {
-		if _, err := os.Stat(c); err == nil || !errors.Is(err, fs.ErrNotExist) {
-			return c
+	for _, f := range defaultIniFiles {
+		cands = append(cands, cand{f, ""})
+	}
+	for _, c := range cands {
+		if _, err := os.Stat(c.file); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return c.file, c.from
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // parseIniSection turns "key = value" lines of one section into "--key=value"

@@ -69,7 +69,13 @@ type Common struct {
 	Version   bool    `short:"V" long:"version" description:"Print the version and exit"`
 
 	Args []string `no-flag:"true"` // positional arguments left after parsing
+
+	given func(long string) bool // set by Parse
 }
+
+// Given reports whether the command line (or --extra-opts) gave the option
+// with this long name, so that a zero it gave can be told from "not given".
+func (c *Common) Given(long string) bool { return c.given != nil && c.given(long) }
 
 // Base gives the shared layer access to the common options of any plugin's
 // option struct that embeds Common.
@@ -78,9 +84,10 @@ func (c *Common) Base() *Common { return c }
 // Options is any plugin option struct embedding Common.
 type Options interface{ Base() *Common }
 
-// Context starts the one deadline of the run.
-func (c *Common) Context() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), c.Timeout.Duration)
+// Context starts the one deadline of the run: -t after start, when the run
+// began, so that the time spent reading options and files counts as well.
+func (c *Common) Context(start time.Time) (context.Context, context.CancelFunc) {
+	return context.WithDeadline(context.Background(), start.Add(c.Timeout.Duration))
 }
 
 // Verbosity is how many -v were given.
@@ -127,6 +134,10 @@ func Parse(name string, args []string, opts Options) (rest []string, msg string,
 		return nil, fmt.Sprintf("%s %s\n", name, VersionString()), ErrVersion
 	case err != nil:
 		return nil, "", &UsageError{Msg: flagMessage(err)}
+	}
+	opts.Base().given = func(long string) bool {
+		o := p.FindOptionByLongName(long)
+		return o != nil && o.IsSet() && !o.IsSetDefault()
 	}
 	return rest, "", nil
 }

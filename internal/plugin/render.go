@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/atc0005/go-nagios"
 
+	"github.com/smtpcheck/smtpcheck/internal/activity"
 	_ "github.com/smtpcheck/smtpcheck/internal/prefault" // every plugin: a cheaper start, see package prefault
 	"github.com/smtpcheck/smtpcheck/internal/threshold"
 )
@@ -176,30 +179,35 @@ func writeJSON(w io.Writer, r *Result, c *Common) error {
 	return enc.Encode(out)
 }
 
-// Setup parses the command line into opts and handles what ends a run before
-// any check: -h and -V print their text and exit 3; a bad command line is an
-// UNKNOWN naming the problem. It reports whether the check should run.
-func Setup(p *nagios.Plugin, name, service string, args []string, opts Options) bool {
+// setup parses the command line into opts and validates them. parsed, if
+// not nil, is called once the flags are parsed, before Validate (which may
+// read files): from then on -t is known.
+func setup(name string, args []string, opts Options, parsed func()) (msg string, err error) {
 	rest, msg, err := Parse(name, args, opts)
 	if err == nil {
+		if parsed != nil {
+			parsed()
+		}
 		opts.Base().Args = rest
 		err = validate(opts)
 	}
 	if err == nil && len(opts.Base().Args) > 0 {
 		err = Usagef("unexpected argument %q", opts.Base().Args[0])
 	}
-	switch {
-	case err == nil:
-		return true
-	case errors.Is(err, ErrHelp), errors.Is(err, ErrVersion):
+	return msg, err
+}
+
+// setupFailed ends a run that setup stopped: -h and -V print their text and
+// exit 3; a bad command line is an UNKNOWN naming the problem.
+func setupFailed(p *nagios.Plugin, name, service string, c *Common, msg string, err error) {
+	if errors.Is(err, ErrHelp) || errors.Is(err, ErrVersion) {
 		fmt.Fprint(p.OutputTarget(), msg)
 		p.ExitStatusCode = int(Unknown)
-	default:
-		r := &Result{Service: service}
-		r.Add(Unknown, "%s (see %s --help)", err.Error(), name)
-		Render(p, r, opts.Base())
+		return
 	}
-	return false
+	r := &Result{Service: service}
+	r.Add(Unknown, "%s (see %s --help)", err.Error(), name)
+	Render(p, r, c)
 }
 
 // Validator is implemented by option structs that check themselves after
@@ -214,13 +222,85 @@ func validate(opts Options) error {
 	return nil
 }
 
+// parseTimeout bounds reading the command line and its ini files, before -t
+// is known: -t's default. A variable for the tests.
+var parseTimeout = 10 * time.Second
+
+// watchdogMargin is how long past -t the watchdog lets a check end on its
+// own (its verdict names the phase that timed out) before it gives one:
+// well inside the half second after -t by which a plugin must have printed.
+const watchdogMargin = 300 * time.Millisecond
+
 // Run is a plugin's life after main has deferred p.ReturnCheckResults:
-// parse, start the one deadline, check, render.
+// parse, start the one deadline, check, render. The work runs beside a
+// watchdog: whatever hangs (a file on a dead NFS mount, a helper, a bug),
+// Run returns by -t + watchdogMargin with one verdict in the -t state that
+// names what hung (package activity), and main's deferred
+// p.ReturnCheckResults prints it and exits, ending the stuck goroutine
+// with the process. Only Run's own goroutine touches p: one verdict wins.
 func Run[O Options](p *nagios.Plugin, name, service string, args []string, opts O, check func(context.Context, O) *Result) {
-	if !Setup(p, name, service, args, opts) {
-		return
+	start := time.Now()
+	parsed := make(chan Common, 1) // -t and the output options, once parsed
+	done := make(chan func(), 1)   // renders the work's verdict into p
+	go func() {
+		defer func() {
+			// A panic goes on in Run's goroutine, where main's deferred
+			// p.ReturnCheckResults reports it as go-nagios does.
+			if v := recover(); v != nil {
+				stack := debug.Stack()
+				done <- func() { panic(fmt.Sprintf("%v\n%s", v, stack)) }
+			}
+		}()
+		msg, err := setup(name, args, opts, func() {
+			b := opts.Base()
+			parsed <- Common{Timeout: b.Timeout, Output: b.Output, Verbose: b.Verbose}
+		})
+		if err != nil {
+			done <- func() { setupFailed(p, name, service, opts.Base(), msg, err) }
+			return
+		}
+		ctx, cancel := opts.Base().Context(start)
+		defer cancel()
+		r := check(ctx, opts)
+		done <- func() { Render(p, r, opts.Base()) }
+	}()
+
+	c := Common{Timeout: Timeout{parseTimeout, Critical}, Output: "text"}
+	parsing := true
+	timer := time.NewTimer(parseTimeout + watchdogMargin)
+	defer timer.Stop()
+	for {
+		select {
+		case finish := <-done:
+			finish()
+			return
+		case c = <-parsed:
+			parsing = false
+			timer.Reset(time.Until(start.Add(c.Timeout.Duration + watchdogMargin)))
+		case <-timer.C:
+			select {
+			case finish := <-done: // a verdict that came in just now still wins
+				finish()
+			default:
+				Render(p, stuck(service, c.Timeout, parsing), &c)
+			}
+			return
+		}
 	}
-	ctx, cancel := opts.Base().Context()
-	defer cancel()
-	Render(p, check(ctx, opts), opts.Base())
+}
+
+// stuck is the verdict of a run the watchdog ends: the -t state, naming
+// what was in progress.
+func stuck(service string, t Timeout, parsing bool) *Result {
+	limit := "the " + strconv.FormatFloat(t.Duration.Seconds(), 'f', -1, 64) + " s timeout (-t)"
+	if parsing {
+		limit += ", the default, as the options were still being read"
+	}
+	r := &Result{Service: service}
+	if what := activity.Current(); what != "" {
+		r.Add(t.State, "stuck %s: no verdict within %s; find out why that hangs", what, limit)
+	} else {
+		r.Add(t.State, "stuck: no verdict within %s; run the check by hand with -v to see where it hangs", limit)
+	}
+	return r
 }

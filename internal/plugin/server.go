@@ -1,6 +1,15 @@
 package plugin
 
-import "os"
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+)
 
 // Server are the flags, spelled as check_smtp spells them, that name the
 // server a plugin checks. Each plugin declares -p itself: its default port
@@ -14,7 +23,9 @@ type Server struct {
 
 // Validate takes a positional host as check_smtp does, fills in the
 // defaults (localhost; port 465 with implicit TLS, else plainPort) and checks
-// -4/-6 and the port's range.
+// -4/-6, the port's range, -H and -F, so that a bad value is a usage error
+// before anything is looked up or dialled. -H becomes what is dialled: an
+// IPv6 literal without brackets, an internationalised name as its A-label.
 func (s *Server) Validate(c *Common, port *int, plainPort int, implicitTLS bool) error {
 	if s.Host == "" && len(c.Args) > 0 {
 		s.Host, c.Args = c.Args[0], c.Args[1:]
@@ -25,7 +36,7 @@ func (s *Server) Validate(c *Common, port *int, plainPort int, implicitTLS bool)
 	if s.IPv4 && s.IPv6 {
 		return Usagef("-4 and -6 exclude each other")
 	}
-	if *port == 0 {
+	if *port == 0 && !c.Given("port") { // 0 is "not given" only when -p was not
 		*port = plainPort
 		if implicitTLS {
 			*port = 465
@@ -34,7 +45,132 @@ func (s *Server) Validate(c *Common, port *int, plainPort int, implicitTLS bool)
 	if *port < 1 || *port > 65535 {
 		return Usagef("-p %d: want a port between 1 and 65535", *port)
 	}
+	var err error
+	if s.Host, err = HostName("-H", s.Host); err != nil {
+		return err
+	}
+	if s.FQDN, err = heloName(s.FQDN); err != nil {
+		return err
+	}
 	return nil
+}
+
+// heloName checks -F: an address literal in brackets ([192.0.2.1],
+// [IPv6:2001:db8::1]) goes out as given, anything else must be a host name.
+func heloName(s string) (string, error) {
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		lit := strings.TrimPrefix(s[1:len(s)-1], "IPv6:")
+		if _, err := netip.ParseAddr(lit); err != nil {
+			return "", Usagef("-F %s: not an address literal: want [192.0.2.1], [IPv6:2001:db8::1] or a host name", shown(s))
+		}
+		return s, nil
+	}
+	return HostName("-F", s)
+}
+
+// HostName checks a host name or IP address given with flag and returns the
+// form to look up, dial, send as SNI and verify: an IP literal as given
+// (brackets of an IPv6 literal stripped), a name in ASCII, an
+// internationalised one converted to its A-label (punycode), as DNS and
+// certificates know it. What cannot be a host name is a usage error that
+// names the flag and the reason; "" (not given) stays "".
+func HostName(flag, s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	bad := func(why string, args ...any) error {
+		return Usagef("%s %s: %s", flag, shown(s), fmt.Sprintf(why, args...))
+	}
+	if i := strings.IndexFunc(s, isControl); i >= 0 {
+		return "", bad("a host name cannot contain control characters (%q)", s[i:i+1])
+	}
+	lit := s
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		lit = s[1 : len(s)-1] // [::1], as in URLs and mail addresses
+	}
+	if _, err := netip.ParseAddr(lit); err == nil {
+		return lit, nil
+	}
+	if h, p, err := net.SplitHostPort(s); err == nil && h != "" && p != "" {
+		if flag == "-H" {
+			return "", bad("a host name carries no port: give it with -p")
+		}
+		return "", bad("a host name carries no port")
+	}
+	if strings.ContainsAny(s, "[]:") {
+		return "", bad("not an IP address (an IPv6 address may be in brackets: [2001:db8::1])")
+	}
+	name := s
+	if !isASCII(name) {
+		var err error
+		if name, err = idna.Lookup.ToASCII(s); err != nil {
+			return "", bad("not a valid internationalised host name (%s)", strings.TrimPrefix(err.Error(), "idna: "))
+		}
+	}
+	if len(strings.TrimSuffix(name, ".")) > 253 {
+		return "", bad("longer than 253 characters, the limit of a DNS name")
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(name, "."), ".") {
+		switch {
+		case label == "":
+			return "", bad("empty label: a host name has no leading dot or two dots in a row")
+		case len(label) > 63:
+			return "", bad("the label %s is longer than 63 characters", shown(label))
+		}
+		if i := strings.IndexFunc(label, notHostChar); i >= 0 {
+			r, _ := utf8.DecodeRuneInString(label[i:])
+			return "", bad("%q cannot be in a host name: use letters, digits, hyphens and dots", r)
+		}
+	}
+	return name, nil
+}
+
+// DomainName is HostName for an option that names a DNS domain (--mx,
+// --mta-sts): an IP address is refused.
+func DomainName(flag, s string) (string, error) {
+	name, err := HostName(flag, s)
+	if _, isIP := netip.ParseAddr(name); err == nil && name != "" && isIP == nil {
+		return "", Usagef("%s %s: want a domain name, not an IP address", flag, shown(s))
+	}
+	return name, err
+}
+
+// WireText refuses control characters in the values of flag that go into
+// an SMTP command line: CR or LF would end the line early and smuggle in
+// another command; a server would reject the rest (NUL, escapes) or misread it.
+func WireText(flag string, vals ...string) error {
+	for _, s := range vals {
+		if i := strings.IndexFunc(s, isControl); i >= 0 {
+			return Usagef("%s %s: contains a control character (%q), which cannot be sent in an SMTP command", flag, shown(s), s[i:i+1])
+		}
+	}
+	return nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+func isASCII(s string) bool {
+	return !strings.ContainsFunc(s, func(r rune) bool { return r >= utf8.RuneSelf })
+}
+
+// notHostChar allows letters, digits, hyphens and, as resolvers do, the
+// underscore that some internal names carry.
+func notHostChar(r rune) bool {
+	return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_')
+}
+
+// shown quotes a value for a message, escaped (no raw CR or LF reaches the
+// output) and cut short so that a status line stays readable.
+func shown(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return fmt.Sprintf("%q", s)
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q...", s[:cut])
 }
 
 // Network is the address family -4/-6 allow: "ip", "ip4" or "ip6".

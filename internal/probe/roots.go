@@ -5,8 +5,12 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"sync"
+
+	"github.com/smtpcheck/smtpcheck/internal/boundedfile"
 )
 
 // Parsing the whole system trust store costs a Go process about 25 ms and
@@ -56,12 +60,15 @@ func decodeBundle(data []byte) [][]byte {
 func PreloadRoots() { go func() { _, _ = bundleDER() }() }
 
 // SystemRootsFor returns the system roots whose subject is the subject or
-// issuer of one of certs. Without a readable bundle it falls back to the
-// full system pool.
+// issuer of one of certs. Without a bundle file it falls back to the full
+// system pool (crypto/x509 then looks in the certificate directories).
 func SystemRootsFor(certs []*x509.Certificate) (*x509.CertPool, error) {
 	ders, err := bundleDER()
-	if err != nil {
+	if errors.Is(err, errNoBundle) {
 		return x509.SystemCertPool()
+	}
+	if err != nil {
+		return nil, err
 	}
 	pool := x509.NewCertPool()
 	for _, der := range ders {
@@ -75,17 +82,27 @@ func SystemRootsFor(certs []*x509.Certificate) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+var errNoBundle = errors.New("no CA bundle")
+
+// readBundle reads the first bundle file that we may read. One refused by
+// boundedfile is an error, not a reason to fall back to crypto/x509: that
+// would read a FIFO or /dev/zero as $SSL_CERT_FILE without a bound.
 func readBundle() ([]byte, error) {
-	files := bundleFiles
+	files, what := bundleFiles, "the system CA bundle"
 	if f := os.Getenv("SSL_CERT_FILE"); f != "" {
-		files = []string{f}
+		files, what = []string{f}, "$SSL_CERT_FILE"
 	}
 	for _, f := range files {
-		if data, err := os.ReadFile(f); err == nil {
-			return data, nil
+		data, err := boundedfile.Read(what, f, boundedfile.MaxCABundle, nil)
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			continue
 		}
+		if err != nil {
+			return nil, fmt.Errorf("%s %w", what, err)
+		}
+		return data, nil
 	}
-	return nil, errors.New("no CA bundle")
+	return nil, errNoBundle
 }
 
 func namedBy(der []byte, certs []*x509.Certificate) bool {

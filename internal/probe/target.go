@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
+
+	"github.com/smtpcheck/smtpcheck/internal/boundedfile"
 )
 
 // TLSMode says how the session gets encrypted.
@@ -53,13 +54,14 @@ type Roots struct {
 	err  error
 }
 
-// LoadRoots reads a PEM bundle of trusted CAs. The file is read and its
-// PEM blocks are decoded at once, so that a missing or empty file is a
-// usage error before anything is sent; the certificates are parsed in the
-// background while the session connects (cold, x509 parsing costs a
-// plugin about 0.35 ms), and Pool waits for them.
+// LoadRoots reads a PEM bundle of trusted CAs. The file (a regular file of
+// at most boundedfile.MaxCABundle) is read and its PEM blocks are decoded at
+// once, so that a missing, empty or refused file is a usage error before
+// anything is sent; the certificates are parsed in the background while
+// the session connects (cold, x509 parsing costs a plugin about 0.35 ms),
+// and Pool waits for them.
 func LoadRoots(path string) (*Roots, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedfile.Read("--ca-file", path, boundedfile.MaxCABundle, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"time"
+
+	"github.com/smtpcheck/smtpcheck/internal/boundedfile"
 )
 
 // ProblemKind classifies why a chain is not acceptable.
@@ -40,9 +41,10 @@ type Roots struct {
 	Label string // how to name them in messages: "system roots", "--ca-file x.pem"
 }
 
-// LoadRoots reads a PEM bundle of trusted CAs.
+// LoadRoots reads a PEM bundle of trusted CAs: a regular file of at most
+// boundedfile.MaxCABundle.
 func LoadRoots(path string) (Roots, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedfile.Read("--ca-file", path, boundedfile.MaxCABundle, nil)
 	if err != nil {
 		return Roots{}, err
 	}

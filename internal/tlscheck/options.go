@@ -5,13 +5,12 @@
 package tlscheck
 
 import (
+	"cmp"
 	"crypto/tls"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
-
-	"github.com/miekg/dns"
 
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
@@ -80,6 +79,12 @@ func (o *Options) Validate() error {
 	if err := o.Server.Validate(&o.Common, &o.Port, 25, o.SSL); err != nil {
 		return err
 	}
+	var err1, err2 error // refused here, before anything is dialled
+	o.SNI, err1 = plugin.HostName("--sni", o.SNI)
+	o.VerifyName, err2 = plugin.HostName("--verify-name", o.VerifyName)
+	if err := cmp.Or(err1, err2); err != nil {
+		return err
+	}
 	o.mode = probe.TLSStartTLS
 	if o.SSL || (o.Port == 465 && !o.StartTLS) {
 		o.mode = probe.TLSImplicit
@@ -126,8 +131,11 @@ func (o *Options) validateDNS() error {
 		return plugin.Usagef("--dane and --mta-sts need the MX host name: give -H NAME, or --verify-name NAME with an address")
 	}
 	if o.MTASTS != "" {
-		o.MTASTS = strings.ToLower(strings.TrimSuffix(o.MTASTS, "."))
-		if _, ok := dns.IsDomainName(o.MTASTS); !ok || !strings.Contains(o.MTASTS, ".") {
+		domain, err := plugin.DomainName("--mta-sts", o.MTASTS)
+		if err != nil {
+			return err
+		}
+		if o.MTASTS = strings.ToLower(strings.TrimSuffix(domain, ".")); !strings.Contains(o.MTASTS, ".") {
 			return plugin.Usagef("--mta-sts %q: want a mail domain", o.MTASTS)
 		}
 	}
