@@ -40,7 +40,7 @@ type Options struct {
 	VerifyName string `long:"verify-name" value-name:"NAME" description:"Verify the certificate for this name (default: the SNI name or -H)"`
 	CAFile     string `long:"ca-file" value-name:"FILE" description:"Trust the CAs in this PEM file instead of the system's"`
 	Verify     bool   `long:"verify" description:"CRITICAL if the certificate does not verify (default: only reported, as check_smtp does)"`
-	Insecure   bool   `long:"insecure" description:"Do not verify the certificate at all"`
+	Insecure   bool   `long:"insecure" description:"Do not verify the certificate at all; with -A, send the credentials to an unverified server anyway, as check_smtp does"`
 	CertDays   string `short:"D" long:"certificate" value-name:"WARN[,CRIT]" description:"Minimum days of certificate validity left (implies STARTTLS unless -s)"`
 	IgnoreExp  bool   `long:"ignore-certificate-expiration" description:"Report the certificate's days left but never alert on them"`
 
