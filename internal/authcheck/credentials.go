@@ -24,18 +24,17 @@ func (e *credError) Error() string {
 }
 func (e *credError) Unwrap() error { return e.Err }
 
-// credentials resolves the references. Every secret is registered with the
-// transcript as soon as it is known, before anything is sent anywhere.
+// credentials resolves the references. The secrets are registered with the
+// transcript by the wire, when AUTH sends them (smtp.Conn.Auth): text the
+// server sent before cannot echo them.
 func (o *Options) credentials(ctx context.Context, tr *smtp.Transcript) (sasl.Credentials, error) {
 	c := sasl.Credentials{User: o.user, Host: o.Host, Port: o.Port}
-	tr.AddSecret(o.AuthPass) // a literal -P: redact it too
 	switch {
 	case o.passOnArgv:
 		c.Password = o.AuthPass
 	case o.PasswordRef != "":
 		// vault:MOUNT/PATH without #FIELD yields the user as well
 		user, pass, err := o.ResolveLogin(ctx, o.PasswordRef)
-		tr.AddSecret(pass)
 		if err != nil {
 			return c, &credError{"secret", fmt.Errorf("--password-ref: %w", err)}
 		}
@@ -45,7 +44,6 @@ func (o *Options) credentials(ctx context.Context, tr *smtp.Transcript) (sasl.Cr
 		c.Password = pass
 	case o.TokenRef != "":
 		tok, err := o.Resolve(ctx, o.TokenRef)
-		tr.AddSecret(tok)
 		if err != nil {
 			return c, &credError{"secret", fmt.Errorf("--token-ref: %w", err)}
 		}
@@ -71,7 +69,6 @@ func (o *Options) credentials(ctx context.Context, tr *smtp.Transcript) (sasl.Cr
 func (o *Options) fetchToken(ctx context.Context, tr *smtp.Transcript) (string, error) {
 	tok, note, err := o.FetchToken(ctx, secret.OAuth{TokenURL: o.OAuthTokenURL, Scope: o.OAuthScope,
 		ClientIDRef: o.OAuthClientIDRef, ClientSecretRef: o.OAuthClientSecretRef})
-	tr.AddSecret(tok)
 	var se *secret.Error
 	switch {
 	case errors.As(err, &se) && se.Scheme == "oauth":

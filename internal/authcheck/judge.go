@@ -31,8 +31,7 @@ var phases = []probe.Phase{probe.PhaseDNS, probe.PhaseConnect, probe.PhaseTLS, p
 //   - a SCRAM server that does not prove the password: CRITICAL
 //   - AUTH accepted: OK (CRITICAL with --expect-fail); -w/-c on the AUTH time
 func (o *Options) judge(f *facts, r *plugin.Result) {
-	defer r.Scrub(f.Tr.Scrub)
-	if o.passOnArgv {
+	if o.passOnArgv && o.OnCommandLine("authpass") { // not from an --extra-opts file
 		r.Detail("note: -P puts the password on the command line, where other users can read it (ps, /proc); use --password-ref env:NAME or file:PATH instead")
 	}
 	r.Transcript = f.Tr.ForVerbosity(o.Verbosity())
@@ -88,11 +87,11 @@ func (o *Options) refusalText(f *facts) string {
 	where := f.S.String()
 	switch f.Refused {
 	case refuseNoStartTLS:
-		return fmt.Sprintf("credentials not sent: %s does not offer STARTTLS - enable TLS on the server, use -s if the port speaks implicit TLS, or add --allow-plaintext to send them unencrypted", where)
+		return plugin.CredentialsNoStartTLS(where)
 	case refuseNoTLS:
 		return "credentials not sent: --no-tls leaves the connection unencrypted - add --allow-plaintext to send them anyway, or drop --no-tls"
 	}
-	return f.S.Unverified()
+	return plugin.CredentialsUnverified(where, probe.PlainErr(f.S.VerifyErr))
 }
 
 func (o *Options) notOfferedText(f *facts) string {
@@ -200,10 +199,8 @@ func (o *Options) okSuffix(f *facts) string {
 			mode = "TLS"
 		}
 		parts = append(parts, mode+" "+tlsaudit.VersionName(s.TLS.Version))
-		if o.Insecure && s.VerifyErr != nil {
-			parts = append(parts, "certificate NOT verified: --insecure")
-		} else if o.Insecure {
-			parts = append(parts, "certificate not verified: --insecure")
+		if o.Insecure {
+			parts = append(parts, plugin.InsecureNote(s.CertErr()))
 		}
 	}
 	if f.Outcome.ServerVerified {
@@ -233,7 +230,7 @@ func (o *Options) details(f *facts, r *plugin.Result) {
 	if f.AuthRan && s.TLS == nil {
 		r.Detail("warning: credentials were sent UNENCRYPTED (--allow-plaintext); anyone on the path can read them")
 	}
-	if f.AuthRan && s.TLS != nil && s.VerifyErr != nil {
+	if f.AuthRan && s.TLS != nil && s.CertErr() != nil {
 		r.Detail("warning: credentials were sent to a server whose certificate does not verify (--insecure)")
 	}
 	if f.AuthRan {

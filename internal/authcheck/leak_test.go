@@ -147,3 +147,82 @@ func TestEchoedSecretsRedacted(t *testing.T) {
 		})
 	}
 }
+
+// TestOwnWordsNotScrubbed: -P wrong and a one-letter password leave our own
+// words ("wrong user name or password") and the server's intact; an echoed
+// password is still redacted, as a whole word.
+func TestOwnWordsNotScrubbed(t *testing.T) {
+	p := newPKI(t)
+	refuse := func(string) string { return "535 5.7.8 Error: authentication failed" }
+	cases := []struct {
+		pass, reply, status string
+	}{
+		{"wrong", refuse(""), `auth: LOGIN as mon@lab.test refused: "535 5.7.8 Error: authentication failed" ({addr}) - wrong user name or password`},
+		{"a", refuse(""), `auth: LOGIN as mon@lab.test refused: "535 5.7.8 Error: authentication failed" ({addr}) - wrong user name or password`},
+		{"wrong", "535 5.7.8 wrong is wrong, wrongly", `auth: LOGIN as mon@lab.test refused: "535 5.7.8 <redacted> is <redacted>, wrongly" ({addr}) - wrong user name or password`},
+	}
+	for _, tc := range cases {
+		srv := authServer(t, p, "LOGIN", echoServer("LOGIN", func(string) string { return tc.reply }))
+		o := check(t, hostArgs(srv.Port, "--ca-file", p.caFile, "-A", "LOGIN", "-U", testUser, "-P", tc.pass)...)
+		o.Expect(t, 2, "SMTP AUTH CRITICAL - "+strings.ReplaceAll(tc.status, "{addr}", srv.Addr))
+	}
+}
+
+// TestEarlySuccessIsNoLogin: a 235 before the mechanism has sent what it
+// needs, or after an OAuth error challenge, is CRITICAL, also with
+// --expect-fail; never OK.
+func TestEarlySuccessIsNoLogin(t *testing.T) {
+	p := newPKI(t)
+	passRef := "file:" + secretFile(t, testPass)
+	tokenRef := "file:" + secretFile(t, testToken)
+	const ok = "235 2.7.0 Authentication successful"
+	oauthErr := func(mech string) func(c *smtptest.FaultConn) {
+		return func(c *smtptest.FaultConn) {
+			if _, ok := readB64(c, "AUTH "+mech+" "); !ok {
+				return
+			}
+			// The error challenge echoes the token: the SASL error is scrubbed too.
+			_ = c.Send("334 " + b64("invalid token "+testToken))
+			_, _ = c.ReadLine()
+			_ = c.Send(ok)
+		}
+	}
+	const afterErr = "the server sent an error challenge, after which it must refuse, not accept (RFC 7628 §3.2.2)"
+	cases := []struct {
+		mech string
+		auth func(c *smtptest.FaultConn)
+		args []string
+		want string
+	}{
+		{"LOGIN", loginReply(ok), []string{"--password-ref", passRef},
+			`auth: invalid response "235 2.7.0 Authentication successful" to AUTH LOGIN: the exchange is not finished (neither the user name nor the password was sent yet) ({addr})`},
+		{"CRAM-MD5", func(c *smtptest.FaultConn) {
+			if _, err := c.Expect("AUTH CRAM-MD5"); err == nil {
+				_ = c.Send(ok)
+			}
+		}, []string{"--password-ref", passRef},
+			`auth: invalid response "235 2.7.0 Authentication successful" to AUTH CRAM-MD5: the exchange is not finished (the server sent no challenge, so no CRAM-MD5 response was sent yet) ({addr})`},
+		{"XOAUTH2", oauthErr("XOAUTH2"), []string{"--token-ref", tokenRef},
+			`auth: invalid response "235 2.7.0 Authentication successful" to AUTH XOAUTH2: ` + afterErr + ` ({addr})`},
+		{"OAUTHBEARER", oauthErr("OAUTHBEARER"), []string{"--token-ref", tokenRef},
+			`auth: invalid response "235 2.7.0 Authentication successful" to AUTH OAUTHBEARER: ` + afterErr + ` ({addr})`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.mech, func(t *testing.T) {
+			srv := authServer(t, p, tc.mech, tc.auth)
+			for _, extra := range [][]string{nil, {"--expect-fail"}} {
+				args := append(append([]string{"--ca-file", p.caFile, "--user", testUser, "--mech", tc.mech, "-v"}, tc.args...), extra...)
+				o := check(t, hostArgs(srv.Port, args...)...)
+				o.Expect(t, 2, "SMTP AUTH CRITICAL - "+strings.ReplaceAll(tc.want, "{addr}", srv.Addr)+" - this is not a well-behaved SMTP server on this port")
+				if strings.HasPrefix(tc.mech, "O") || strings.HasPrefix(tc.mech, "X") {
+					o.Contains(t, "; SASL error from the server: invalid token <redacted>\n")
+				}
+				for _, f := range forms(testToken) {
+					if strings.Contains(o.Out, f) {
+						t.Errorf("output shows the token form %q:\n%s", f, o.Out)
+					}
+				}
+			}
+		})
+	}
+}

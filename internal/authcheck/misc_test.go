@@ -95,3 +95,22 @@ func TestExtraOpts(t *testing.T) {
 	o := check(t, "--extra-opts=@"+ini, "-t", "5")
 	o.Expect(t, 0, "SMTP AUTH OK - "+srv.Addr+" accepted mon@lab.test with LOGIN in T s (STARTTLS TLSv1.3)")
 }
+
+// A literal password from an ini file is not on the command line: no note.
+func TestPasswordNoteOnlyFromArgv(t *testing.T) {
+	p := newPKI(t)
+	srv := smtptest.MustStart(t, smtptest.Config{TLS: p.cfg, Users: map[string]string{testUser: testPass}})
+	ini := filepath.Join(t.TempDir(), "plugins.ini")
+	if err := os.WriteFile(ini, []byte("[check_smtp_auth]\nauthpass = "+testPass+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const note = "note: -P puts the password on the command line"
+	args := []string{"-H", "127.0.0.1", "-p", itoa(srv.Port), "--ca-file", p.caFile, "-U", testUser, "-m", "PLAIN", "-t", "5"}
+	o := check(t, append(args, "--extra-opts=@"+ini)...)
+	o.Expect(t, 0, "SMTP AUTH OK - "+srv.Addr+" accepted mon@lab.test with PLAIN in T s (STARTTLS TLSv1.3)")
+	if strings.Contains(o.Out, note) {
+		t.Errorf("note for a password from the ini file:\n%s", o.Out)
+	}
+	o = check(t, append(args, "-P", testPass)...)
+	o.Contains(t, note)
+}

@@ -7,6 +7,7 @@ package authcheck
 
 import (
 	"cmp"
+	"context"
 	"net"
 	"net/url"
 	"strings"
@@ -44,18 +45,18 @@ type Options struct {
 	AllowPlaintext bool `long:"allow-plaintext" description:"Send credentials without TLS when there is none (said in the output)"`
 
 	Mech        string `short:"m" long:"mech" default:"auto" value-name:"MECH" description:"SASL mechanism: auto, SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER; auto picks the strongest offered"`
-	User        string `long:"user" value-name:"NAME" description:"User name to log in as"`
-	PasswordRef string `long:"password-ref" value-name:"REF" description:"Password reference: env:NAME, file:PATH, vault:MOUNT/PATH#FIELD, keyring:SERVICE/KEY (vault:MOUNT/PATH without #FIELD gives user and password)"`
-	TokenRef    string `long:"token-ref" value-name:"REF" description:"OAuth 2 access token reference, for XOAUTH2 and OAUTHBEARER"`
+	User        string `unquote:"false" long:"user" value-name:"NAME" description:"User name to log in as"`
+	PasswordRef string `unquote:"false" long:"password-ref" value-name:"REF" description:"Password reference: env:NAME, file:PATH, vault:MOUNT/PATH#FIELD, keyring:SERVICE/KEY (vault:MOUNT/PATH without #FIELD gives user and password)"`
+	TokenRef    string `unquote:"false" long:"token-ref" value-name:"REF" description:"OAuth 2 access token reference, for XOAUTH2 and OAUTHBEARER"`
 
 	OAuthTokenURL        string `long:"oauth-token-url" value-name:"URL" description:"Fetch an access token from this OAuth 2 token endpoint (client-credentials grant)"`
-	OAuthClientIDRef     string `long:"oauth-client-id-ref" value-name:"REF" description:"OAuth client ID reference (env:, file:, vault:, keyring:)"`
-	OAuthClientSecretRef string `long:"oauth-client-secret-ref" value-name:"REF" description:"OAuth client secret reference"`
+	OAuthClientIDRef     string `unquote:"false" long:"oauth-client-id-ref" value-name:"REF" description:"OAuth client ID reference (env:, file:, vault:, keyring:)"`
+	OAuthClientSecretRef string `unquote:"false" long:"oauth-client-secret-ref" value-name:"REF" description:"OAuth client secret reference"`
 	OAuthScope           string `long:"oauth-scope" value-name:"SCOPE" description:"Scope to ask the token endpoint for, e.g. https://outlook.office365.com/.default"`
 
 	AuthType string `short:"A" long:"authtype" value-name:"MECH" description:"check_smtp compatibility: same as --mech"`
-	AuthUser string `short:"U" long:"authuser" value-name:"USER" description:"check_smtp compatibility: same as --user"`
-	AuthPass string `short:"P" long:"authpass" value-name:"PASSWORD" description:"check_smtp compatibility: a literal password, visible to other users (the output warns); prefer --password-ref"`
+	AuthUser string `unquote:"false" short:"U" long:"authuser" value-name:"USER" description:"check_smtp compatibility: same as --user"`
+	AuthPass string `unquote:"false" short:"P" long:"authpass" value-name:"PASSWORD" description:"check_smtp compatibility: a literal password, visible to other users (the output warns); prefer --password-ref"`
 
 	ExpectFail bool `long:"expect-fail" description:"OK when the server refuses the credentials, CRITICAL when it accepts them (a disabled account must stay disabled)"`
 
@@ -72,7 +73,7 @@ type Options struct {
 }
 
 // Validate checks combinations and derives what the run needs.
-func (o *Options) Validate() error {
+func (o *Options) Validate(ctx context.Context) error {
 	o.SSL = o.SSL || o.TLSAlias
 	if n := btoi(o.SSL) + btoi(o.StartTLS) + btoi(o.NoTLS); n > 1 {
 		return plugin.Usagef("-s (implicit TLS), -S (STARTTLS) and --no-tls exclude each other")
@@ -97,7 +98,7 @@ func (o *Options) Validate() error {
 	}
 	if o.CAFile != "" {
 		var err error
-		if o.roots, err = probe.LoadRoots(o.CAFile); err != nil {
+		if o.roots, err = probe.LoadRoots(ctx, o.CAFile); err != nil {
 			return plugin.Usagef("--ca-file: %v", err)
 		}
 	}
@@ -121,6 +122,9 @@ func (o *Options) validateCredentials() error {
 		return plugin.Usagef("-P and --password-ref exclude each other: keep --password-ref")
 	}
 	o.passOnArgv = o.AuthPass != ""
+	if err := secret.CheckValue("-P", o.AuthPass); err != nil {
+		return plugin.Usagef("%v", err)
+	}
 	hasPass := o.passOnArgv || o.PasswordRef != ""
 	oauth := o.OAuthTokenURL != "" || o.OAuthClientIDRef != "" || o.OAuthClientSecretRef != "" || o.OAuthScope != ""
 	if o.TokenRef != "" && oauth {

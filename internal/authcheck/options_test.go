@@ -48,7 +48,7 @@ func TestBadValuesBeforeDialling(t *testing.T) {
 		{[]string{"-H", "[::1]:" + port}, `-H "[::1]:` + port + `": a host name carries no port: give it with -p`},
 		{[]string{"-H", strings.Repeat("x", 300)}, `-H "` + strings.Repeat("x", 64) + `"...: longer than 253 characters, the limit of a DNS name`},
 		{[]string{"-H", "localhost\r\n"}, `-H "localhost\r\n": a host name cannot contain control characters ("\r")`},
-		{[]string{"-H", "mx.test/587"}, `-H "mx.test/587": '/' cannot be in a host name: use letters, digits, hyphens and dots`},
+		{[]string{"-H", "mx.test/587"}, `-H "mx.test/587": '/' cannot be in a host name: use letters, digits, hyphens, underscores and dots`},
 		{[]string{"-F", "monitor\nQUIT"}, `-F "monitor\nQUIT": a host name cannot contain control characters ("\n")`},
 		{[]string{"--user", "mon\r\n@lab.test"}, `--user "mon\r\n@lab.test": contains a control character ("\r"), which cannot be sent in an SMTP command`},
 		{[]string{"--user", "", "-U", "mon\x01auth=Bearer x"}, `-U "mon\x01auth=Bearer x": contains a control character ("\x01"), which cannot be sent in an SMTP command`},

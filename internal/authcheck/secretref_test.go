@@ -24,6 +24,8 @@ func TestMistypedReference(t *testing.T) {
 		want string
 	}
 	var runs []run
+	// A relative path says so, still without showing it.
+	shape["file"] = "file: the path must be absolute: the engine's working directory is not yours to rely on"
 	for _, scheme := range []string{"env", "file", "vault", "keyring"} {
 		runs = append(runs,
 			run{[]string{"--user", testUser, "--password-ref", scheme + ":" + pw, "--keyring-backend", "file"},
@@ -47,6 +49,34 @@ func TestMistypedReference(t *testing.T) {
 				if strings.Contains(o.Out, s) {
 					t.Errorf("%v %v: the password (%q) is in the output:\n%s", r.args, lv, s, o.Out)
 				}
+			}
+		}
+	}
+}
+
+// TestSecretRefusedBeforeDialling: a variable name that may be a password
+// is not echoed; a secret with a control character (a file of NULs such as
+// /proc/self/environ, -P with a CR) is refused before anything is dialled,
+// naming the flag and never the value.
+func TestSecretRefusedBeforeDialling(t *testing.T) {
+	nul := secretFile(t, "pa\x00ss\x00word")
+	const ctrl = "the value contains a control character (NUL, CR, LF, tab or the like), which no password or token holds: refused before anything is sent"
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--password-ref", "env:Summer2024"},
+			"SMTP AUTH UNKNOWN - secret: --password-ref: env: the variable it names is not set (name not shown: it may be a password)"},
+		{[]string{"--password-ref", "file:" + nul}, "SMTP AUTH UNKNOWN - secret: --password-ref: file: " + nul + ": " + ctrl},
+		{[]string{"-P", "pa\rss"}, "SMTP AUTH UNKNOWN - -P: " + ctrl + " (see check_smtp_auth --help)"},
+	}
+	for _, c := range cases {
+		// Port 1: nothing listens, so a dial would say "connection refused".
+		o := check(t, append([]string{"-H", "127.0.0.1", "-p", "1", "-t", "5", "--user", testUser}, c.args...)...)
+		o.Expect(t, 3, c.want)
+		for _, s := range []string{"Summer2024", "pa\x00ss", "pa\rss"} {
+			if strings.Contains(o.Out, s) {
+				t.Errorf("%v: output shows %q:\n%s", c.args, s, o.Out)
 			}
 		}
 	}

@@ -52,7 +52,7 @@ func TestGoSMTPServer(t *testing.T) {
 		{"wrong name refused", sub, append(ca, append(login, "--verify-name", "mx.other.test")...), 2,
 			"SMTP AUTH CRITICAL - credentials not sent: the certificate of {addr} does not verify (x509: certificate is valid for localhost, not mx.other.test) - add --ca-file or --verify-name, or --insecure to send them anyway"},
 		{"unverified certificate with --insecure", sub, append(login, "--insecure"), 0,
-			"SMTP AUTH OK - {addr} accepted mon@lab.test with PLAIN in T s (STARTTLS TLSv1.3, certificate not verified: --insecure)"},
+			"SMTP AUTH OK - {addr} accepted mon@lab.test with PLAIN in T s (STARTTLS TLSv1.3, certificate NOT verified: --insecure)"},
 		{"no STARTTLS: refused", noTLS, login, 2,
 			"SMTP AUTH CRITICAL - credentials not sent: {addr} does not offer STARTTLS - enable TLS on the server, use -s if the port speaks implicit TLS, or add --allow-plaintext to send them unencrypted"},
 		{"no STARTTLS: --allow-plaintext", noTLS, append(login, "--allow-plaintext"), 0,

@@ -109,6 +109,9 @@ func (o *Options) session(ctx context.Context, s *probe.Session, f *facts, creds
 	f.AuthRan = true
 	f.AuthReply, err = s.Auth(ctx, client) // the wire registers what it sends
 	f.Outcome = client.Outcome()
+	// Server text decoded from a challenge: scrubbed as its replies are,
+	// then shortened (in that order, so no cut shows half a secret).
+	f.Outcome.ServerError = plugin.Sanitize(f.Tr.Scrub(f.Outcome.ServerError), plugin.MaxTextLen)
 	if err != nil {
 		f.AuthErr = probe.AsError(err)
 		switch f.AuthErr.Kind {

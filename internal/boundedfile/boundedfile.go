@@ -8,6 +8,7 @@ package boundedfile
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -38,35 +39,49 @@ const (
 type Error struct {
 	Path string // as given
 	Msg  string // what is wrong and what to do, without the path
-	Err  error  // the cause, for errors.Is (fs.ErrNotExist ...); nil for a refusal
+	Err  error  // the cause, for errors.Is (fs.ErrNotExist, ErrNotRegular, ErrTooBig ...)
 }
 
 func (e *Error) Error() string { return e.Path + ": " + e.Msg }
 func (e *Error) Unwrap() error { return e.Err }
 
+// The causes of a refusal, for a caller that skips some (a directory of
+// certificates skips what is not a file).
+var (
+	ErrNotRegular = errors.New("not a regular file")
+	ErrTooBig     = errors.New("over the size limit")
+)
+
 // Read returns the contents of the regular file at path, refusing anything
-// else and anything over limit bytes. what names the file in messages and for
-// the watchdog ("--ca-file"). vet, if not nil, judges the open file before
-// any of it is read (a secret's mode); its error is returned as it is.
-func Read(what, path string, limit int64, vet func(fs.FileInfo) error) ([]byte, error) {
-	defer activity.Start("reading " + what + " " + path)()
-	target, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return nil, openError(path, path, err)
+// else and anything over limit bytes. what names the file in messages and,
+// through ctx's activity tracker, for the watchdog ("--ca-file"). vet, if
+// not nil, judges the open file before any of it is read (a secret's mode);
+// its error is returned as it is.
+func Read(ctx context.Context, what, path string, limit int64, vet func(fs.FileInfo) error) ([]byte, error) {
+	defer activity.StartFile(ctx, "reading "+what+" "+path)()
+	// What is not a regular file is refused before it is opened: opening a
+	// device can act (a watchdog device arms a reboot timer, a tape
+	// rewinds), and opening a FIFO lets a writer waiting on it go on.
+	if st, err := os.Stat(path); err != nil {
+		return nil, openError(path, err)
+	} else if !st.Mode().IsRegular() {
+		return nil, notRegular(path, st.Mode())
 	}
-	// O_NONBLOCK: opening a FIFO then returns at once instead of waiting for
-	// a writer; a regular file reads the same either way.
-	f, err := os.OpenFile(target, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	// O_NONBLOCK: should a FIFO have been put in its place since, the open
+	// returns at once instead of waiting for a writer (a regular file reads
+	// the same either way); O_NOCTTY: nor does a terminal become ours.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC|syscall.O_NOCTTY, 0)
 	if err != nil {
-		return nil, openError(path, target, err)
+		return nil, openError(path, err)
 	}
 	defer f.Close()
+	// Judged again on what was opened: the file may have been swapped.
 	st, err := f.Stat()
 	if err != nil {
 		return nil, &Error{path, "cannot stat: " + cause(err), err}
 	}
 	if !st.Mode().IsRegular() {
-		return nil, notRegular(path, target, st.Mode())
+		return nil, notRegular(path, st.Mode())
 	}
 	if vet != nil {
 		if err := vet(st); err != nil {
@@ -94,25 +109,24 @@ func tooBig(what, path, has string, limit int64) error {
 	if has != "" {
 		has += ", "
 	}
-	return &Error{Path: path, Msg: fmt.Sprintf("%sover the %s limit for %s; is it the right file?", has, size(limit), what)}
+	return &Error{path, fmt.Sprintf("%sover the %s limit for %s; is it the right file?", has, size(limit), what), ErrTooBig}
 }
 
-// openError words a failed open; a socket, which cannot be opened, is named
-// as what it is.
-func openError(path, target string, err error) error {
+// openError words a failed stat or open.
+func openError(path string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return &Error{path, "no such file", err}
 	case errors.Is(err, fs.ErrPermission):
 		return &Error{path, fmt.Sprintf("permission denied (running as uid %d)", os.Getuid()), err}
-	}
-	if st, serr := os.Stat(target); serr == nil && !st.Mode().IsRegular() {
-		return notRegular(path, target, st.Mode())
+	case errors.Is(err, syscall.ELOOP):
+		return &Error{path, "a loop of symbolic links; give the path of a regular file", err}
 	}
 	return &Error{path, "cannot open: " + cause(err), err}
 }
 
-func notRegular(path, target string, m fs.FileMode) error {
+// notRegular refuses a file of mode m, naming where a link led.
+func notRegular(path string, m fs.FileMode) error {
 	kind := "not a regular file"
 	switch {
 	case m.IsDir():
@@ -127,10 +141,10 @@ func notRegular(path, target string, m fs.FileMode) error {
 	if kind != "not a regular file" {
 		kind += ", not a regular file"
 	}
-	if target != filepath.Clean(path) {
+	if target, err := filepath.EvalSymlinks(path); err == nil && target != filepath.Clean(path) {
 		kind = "links to " + target + ", " + kind
 	}
-	return &Error{Path: path, Msg: kind + "; give the path of a regular file"}
+	return &Error{path, kind + "; give the path of a regular file", ErrNotRegular}
 }
 
 // cause is err without the "open PATH:" that *fs.PathError puts in front.

@@ -1,12 +1,14 @@
 package boundedfile_test
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,13 +21,18 @@ import (
 // whose open waits for a writer would block it forever.
 func read(t *testing.T, path string, max int64, vet func(fs.FileInfo) error) ([]byte, error) {
 	t.Helper()
+	return readCtx(t, context.Background(), path, max, vet)
+}
+
+func readCtx(t *testing.T, ctx context.Context, path string, max int64, vet func(fs.FileInfo) error) ([]byte, error) {
+	t.Helper()
 	type res struct {
 		data []byte
 		err  error
 	}
 	ch := make(chan res, 1)
 	go func() {
-		data, err := boundedfile.Read("--ca-file", path, max, vet)
+		data, err := boundedfile.Read(ctx, "--ca-file", path, max, vet)
 		ch <- res{data, err}
 	}()
 	select {
@@ -61,6 +68,14 @@ func TestHostileFilesRefused(t *testing.T) {
 		t.Errorf("socket: %v", err)
 	}
 
+	loop := filepath.Join(t.TempDir(), "loop")
+	if err := os.Symlink(loop, loop); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := read(t, loop, 100, nil); err == nil || err.Error() != loop+": a loop of symbolic links; give the path of a regular file" {
+		t.Errorf("loop: %v", err)
+	}
+
 	missing := filepath.Join(t.TempDir(), "missing")
 	if _, err := read(t, missing, 100, nil); err == nil || err.Error() != missing+": no such file" || !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing: %v", err)
@@ -92,9 +107,11 @@ func TestVetAndActivity(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused := errors.New("mode 0640")
+	ctx, tracker := activity.NewContext(context.Background())
 	var doing string
-	_, err := read(t, p, 100, func(st fs.FileInfo) error {
-		doing = activity.Current()
+	var file bool
+	_, err := readCtx(t, ctx, p, 100, func(st fs.FileInfo) error {
+		doing, file = tracker.Current()
 		if st.Mode().Perm() != 0o640 {
 			t.Errorf("vet saw mode %v", st.Mode())
 		}
@@ -103,10 +120,44 @@ func TestVetAndActivity(t *testing.T) {
 	if err != refused {
 		t.Errorf("vet's error: %v", err)
 	}
-	if want := "reading --ca-file " + p; doing != want {
-		t.Errorf("activity during the read: %q, want %q", doing, want)
+	if want := "reading --ca-file " + p; doing != want || !file {
+		t.Errorf("activity during the read: %q (a file: %v), want %q", doing, file, want)
 	}
-	if now := activity.Current(); now != "" {
+	if now, _ := tracker.Current(); now != "" {
 		t.Errorf("activity after the read: %q", now)
 	}
+}
+
+// What is not a regular file is refused before it is opened: a writer
+// waiting for a reader of a FIFO is never let through (as opening a device
+// never arms or rewinds it).
+func TestNotOpened(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opened := make(chan error, 1)
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0) // waits for a reader
+		if err == nil {
+			f.Close()
+		}
+		opened <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // the writer is waiting, or about to
+	if _, err := read(t, fifo, 100, nil); !errors.Is(err, boundedfile.ErrNotRegular) {
+		t.Errorf("got %v", err)
+	}
+	select {
+	case <-opened:
+		t.Fatal("Read opened the FIFO")
+	case <-time.After(200 * time.Millisecond):
+	}
+	// Let the writer go.
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-opened
+	r.Close()
 }

@@ -57,11 +57,7 @@ func (o *Options) checkMX(ctx context.Context, res *net.Resolver, r *plugin.Resu
 	start := time.Now()
 	targets, err := o.mxTargets(ctx, res)
 	if err != nil {
-		st := plugin.Critical
-		if ctx.Err() != nil {
-			st = o.Timeout.State
-		}
-		r.Add(st, "dns: %v", err)
+		r.Add(o.dnsState(ctx), "dns: %v", err)
 		return
 	}
 	results := make([]*plugin.Result, len(targets))
@@ -69,8 +65,25 @@ func (o *Options) checkMX(ctx context.Context, res *net.Resolver, r *plugin.Resu
 	sem := make(chan struct{}, maxParallel)
 	for i, t := range targets {
 		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+			if t.err == nil { // else there is nothing to dial
+				busy := 0
+				select {
+				case sem <- struct{}{}:
+				default: // every slot taken: wait for one
+					busy = maxParallel
+					select {
+					case sem <- struct{}{}:
+					case <-ctx.Done():
+						results[i] = o.notTried(busy)
+						return
+					}
+				}
+				defer func() { <-sem }()
+				if expired(ctx) { // a slot freed by the deadline itself
+					results[i] = o.notTried(busy)
+					return
+				}
+			}
 			results[i] = o.checkOne(ctx, t)
 		})
 	}
@@ -120,6 +133,18 @@ func worstOf(rs []*plugin.Result) plugin.State {
 	return st
 }
 
+// notTried is the result of an MX address never dialled: the deadline
+// passed while it waited for one of the busy slots (or before it began).
+func (o *Options) notTried(busy int) *plugin.Result {
+	r := &plugin.Result{Service: Service}
+	if busy > 0 {
+		r.Add(o.Timeout.State, "not tried: the -t deadline passed while %d other MX addresses were being checked", busy)
+	} else {
+		r.Add(o.Timeout.State, "not tried: the -t deadline passed before its turn")
+	}
+	return r
+}
+
 // checkOne runs and judges one MX address; a panic in it becomes that
 // target's UNKNOWN instead of killing the plugin with no output.
 func (o *Options) checkOne(ctx context.Context, t mxTarget) (r *plugin.Result) {
@@ -130,12 +155,28 @@ func (o *Options) checkOne(ctx context.Context, t mxTarget) (r *plugin.Result) {
 		}
 	}()
 	if t.err != nil {
-		r.Add(plugin.Critical, "dns: %v", t.err)
+		r.Add(o.dnsState(ctx), "dns: %v", t.err)
 		return r
 	}
 	f := o.run(ctx, o.target(t.host, t.addr, nil))
 	o.judge(f, r, time.Now())
 	return r
+}
+
+// dnsState is the state of a failed lookup: -t's when the deadline cut it
+// short, else CRITICAL.
+func (o *Options) dnsState(ctx context.Context) plugin.State {
+	if expired(ctx) {
+		return o.Timeout.State
+	}
+	return plugin.Critical
+}
+
+// expired reports whether ctx's deadline has passed. Reads and lookups bound
+// by the same instant may end (and free a slot) before ctx.Err() says so.
+func expired(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ctx.Err() != nil || ok && !time.Now().Before(dl)
 }
 
 // mxTargets resolves the MX hosts and their addresses. A domain without MX

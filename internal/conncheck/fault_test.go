@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net"
 	"slices"
 	"strconv"
@@ -12,9 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smtpcheck/smtpcheck/internal/plugin"
-	"github.com/smtpcheck/smtpcheck/internal/probe"
-	"github.com/smtpcheck/smtpcheck/internal/smtp"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 )
 
@@ -258,10 +254,7 @@ func TestFaultMatrix(t *testing.T) {
 				if _, err := c.Expect("MAIL FROM:<mon@fault.test>"); err == nil {
 					_ = c.Send("550 5.7.1 sender refused")
 				}
-				if _, err := c.Expect("RSET"); err == nil {
-					_ = c.Send("250 2.0.0 ok")
-				}
-				quitOK(c)
+				quitOK(c) // no RSET: there is no transaction to reset
 			},
 			args: []string{"-f", "mon@fault.test", "--rcpt", "user@fault.test"},
 			code: 2, status: `SMTP CRITICAL - mail <mon@fault.test>: "550 5.7.1 sender refused" - the server refuses this client or relay: check its access rules`,
@@ -300,7 +293,7 @@ func TestFaultMatrix(t *testing.T) {
 		// A reply code is checked exactly, never by its class.
 		{
 			name: "banner 250", script: func(c *smtptest.FaultConn) { _ = c.Send("250 fault.test"); c.Hang() },
-			code: 2, status: `SMTP CRITICAL - banner: invalid response "250 fault.test" to the connection: expected 220 ({addr})` + notSMTP,
+			code: 2, status: `SMTP CRITICAL - banner: invalid response "250 fault.test" as the greeting: expected 220 ({addr})` + notSMTP,
 		},
 		{
 			name: "EHLO answered with 220",
@@ -335,7 +328,7 @@ func TestFaultMatrix(t *testing.T) {
 					_ = c.Send("250 2.0.0 Ok")
 				}
 			},
-			code: 1, status: `SMTP WARNING - quit: invalid response "250 2.0.0 Ok" to QUIT: expected 221 ({addr})` + notSMTP + " (add -q to ignore QUIT failures)",
+			code: 1, status: `SMTP WARNING - quit: "250 2.0.0 Ok" instead of 221 ({addr}) - add -q to ignore QUIT replies`,
 		},
 		{
 			name: "QUIT answered with 250, -q",
@@ -364,15 +357,98 @@ func TestFaultMatrix(t *testing.T) {
 			args: []string{"-f", "mon@fault.test", "--rcpt", "user@fault.test"},
 			code: 0, status: "SMTP OK - {addr} answered in T s (1 RCPT accepted)",
 		},
+		// RSET only closes an accepted transaction; refused, it is a WARNING.
 		{
 			name: "RSET refused", script: steps("250 2.1.0 ok", "250 2.1.5 ok", "500 5.5.1 unknown command"),
 			args: []string{"-f", "mon@fault.test", "--rcpt", "user@fault.test"},
-			code: 2, status: `SMTP CRITICAL - rset: "500 5.5.1 unknown command" ({addr})`,
+			code: 1, status: `SMTP WARNING - rset: "500 5.5.1 unknown command"`,
 		},
 		{
 			name: "RSET answered with 220", script: steps("250 2.1.0 ok", "250 2.1.5 ok", "220 fault.test"),
 			args: []string{"-f", "mon@fault.test", "--rcpt", "user@fault.test"},
-			code: 2, status: `SMTP CRITICAL - rset: invalid response "220 fault.test" to RSET: expected 250 ({addr})` + notSMTP,
+			code: 2, status: `SMTP CRITICAL - rset: invalid response "220 fault.test" to RSET: expected 250` + notSMTP,
+		},
+		{
+			// Postfix on 587 without TLS. An RSET would get no 221 from
+			// quitOK: a WARNING about QUIT.
+			name: "MAIL refused 530: no RSET", script: steps("530 5.7.0 Must issue a STARTTLS command first"),
+			args: []string{"-f", "x@example.org", "--rcpt", "root@example.org"},
+			code: 2, status: `SMTP CRITICAL - mail <x@example.org>: "530 5.7.0 Must issue a STARTTLS command first" - STARTTLS is required first: add -S (or -s for port 465)`,
+		},
+		{
+			name: "MAIL deferred 451: no RSET", script: steps("451 4.3.0 try again later"),
+			args: []string{"-f", "mon@fault.test", "--rcpt", "user@fault.test"},
+			code: 1, status: `SMTP WARNING - mail <mon@fault.test>: "451 4.3.0 try again later" - temporary local error on the server: look at its log`,
+		},
+		{
+			name: "RCPT refused, then RSET times out: the RCPT is judged too",
+			script: func(c *smtptest.FaultConn) {
+				_ = c.Greet()
+				_ = c.EHLO("PIPELINING")
+				for _, reply := range []string{"250 2.1.0 ok", "550 5.1.1 no such user"} {
+					if _, err := c.ReadLine(); err == nil {
+						_ = c.Send(reply)
+					}
+				}
+				c.Hang()
+			},
+			args: []string{"-f", "mon@fault.test", "--rcpt", "user@fault.test"},
+			code: 2, status: `SMTP CRITICAL - rset: no answer within the 1 s timeout ({addr}) - the server is slow or stuck; raise -t if this is expected; rcpt <user@fault.test>: "550 5.1.1 no such user" - the recipient does not exist on this server`,
+		},
+		// A -C answered with 354 left the server reading a message: nothing
+		// more is sent (RSET and QUIT would be its text).
+		{
+			name: "-C DATA opens a message body", script: steps("250 2.1.0 ok", "250 2.1.5 ok", "354 End data with <CR><LF>.<CR><LF>", "250 2.0.0 queued as 1234"),
+			args: []string{"-f", "mon@fault.test", "--rcpt", "user@fault.test", "-C", "DATA"},
+			code: 1, status: `SMTP WARNING - command "DATA": "354 End data with <CR><LF>.<CR><LF>" opened a message body; check_smtp_conn does not send mail, so it hung up: drop this -C`,
+		},
+		// Nothing may follow a reply unasked: it would be taken for the
+		// next command's reply (here VRFY's, with -q: a false OK).
+		{
+			name: "a reply after the EHLO reply",
+			script: func(c *smtptest.FaultConn) {
+				_ = c.Greet()
+				if _, err := c.Expect("EHLO "); err == nil {
+					_ = c.Send("250-fault.test", "250 PIPELINING", "250 early")
+				}
+				if _, err := c.Expect("VRFY"); err == nil {
+					_ = c.Send("502 5.5.1 VRFY disabled")
+				}
+				quitOK(c)
+			},
+			args: []string{"-C", "VRFY x", "-q"},
+			code: 2, status: `SMTP CRITICAL - ehlo: the server sent "250 early" after its reply, before the next command ({addr})` + notSMTP,
+		},
+		{
+			name: "a 421 after the EHLO reply",
+			script: func(c *smtptest.FaultConn) {
+				_ = c.Greet()
+				if _, err := c.Expect("EHLO "); err == nil {
+					_ = c.Send("250-fault.test", "250 PIPELINING", "421 4.3.2 shutting down")
+				}
+				if _, err := c.Expect("MAIL"); err == nil {
+					_ = c.Send("250 2.1.0 ok")
+				}
+				quitOK(c)
+			},
+			args: []string{"-f", "mon@fault.test"},
+			code: 2, status: `SMTP CRITICAL - ehlo: "421 4.3.2 shutting down" ({addr}) - the server is closing the connection (overload, shutdown or rate limit): retry later, look at its log`,
+		},
+		// A bare CR never joins two lines.
+		{
+			name: "bare CR inside the EHLO reply",
+			script: func(c *smtptest.FaultConn) {
+				_ = c.Greet()
+				if _, err := c.Expect("EHLO "); err == nil {
+					_ = c.SendRaw([]byte("250-hostile\r250 8BITMIME\r\n"))
+				}
+				c.Hang()
+			},
+			code: 2, status: `SMTP CRITICAL - ehlo: malformed reply: a CR not followed by LF inside the line: "250-hostile\r250 8BITMIME" ({addr})` + notSMTP,
+		},
+		{
+			name: "banner code 120", script: func(c *smtptest.FaultConn) { _ = c.Send("120 fault.test wait"); c.Hang() },
+			code: 2, status: `SMTP CRITICAL - banner: malformed reply: reply code 120 is outside 200-599: "120 fault.test wait" ({addr})` + notSMTP,
 		},
 		// Only 235 ends AUTH (Postfix's smtp-sink answers AUTH LOGIN with 250).
 		{
@@ -429,6 +505,22 @@ func TestFaultMatrix(t *testing.T) {
 			name: "-s -A, certificate does not verify", script: authScript(untrusted, true, noAuthExpected),
 			args: append([]string{"-s", "-A", "LOGIN"}, tlsAuth...),
 			code: 2, status: "SMTP CRITICAL - auth: credentials not sent: the certificate of {addr} does not verify (x509: certificate signed by unknown authority) - add --ca-file or --verify-name, or --insecure to send them anyway",
+		},
+		// -S asked for TLS: no STARTTLS (stripped by a man in the middle?)
+		// means no credentials, CRITICAL as in check_smtp_auth.
+		{
+			name: "-S -A, STARTTLS not offered", script: authScript(nil, false, noAuthExpected),
+			args: append([]string{"-S", "-A", "PLAIN"}, tlsAuth...),
+			code: 2, status: "SMTP CRITICAL - auth: credentials not sent: {addr} does not offer STARTTLS - enable TLS on the server, use -s if the port speaks implicit TLS, or add --allow-plaintext to send them unencrypted",
+		},
+		{
+			name: "--insecure says so when the certificate does not verify", script: authScript(untrusted, false, plainEcho(func(string) string { return "235 2.7.0 ok" })),
+			args: append([]string{"-S", "--insecure", "-A", "PLAIN"}, tlsAuth...),
+			code: 0, status: "SMTP OK - {addr} answered in T s (STARTTLS TLSv1.3, certificate NOT verified: --insecure, AUTH PLAIN)",
+		},
+		{
+			name: "--insecure with --verify", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"-S", "--insecure", "--verify"},
+			code: 3, status: "SMTP UNKNOWN - --insecure and --verify exclude each other: --insecure skips the verification that --verify judges (see check_smtp_conn --help)",
 		},
 		// Bad values are usage errors before dialling: this server would
 		// make any session that reached it time out in the banner.
@@ -588,16 +680,68 @@ func TestHELOFallbackQuotesEHLOReply(t *testing.T) {
 		"\nhelo: \"250 fault.test hello\"; extensions: none")
 }
 
-// TestJudgeScrubsSecrets: whatever quotes a registered secret (a library
-// error here) reaches no output: judge scrubs the whole result.
-func TestJudgeScrubsSecrets(t *testing.T) {
-	tr := smtp.NewTranscript()
-	tr.AddSecret(testPass)
-	f := &facts{S: &probe.Session{Target: probe.Target{Host: "127.0.0.1", Port: 25}, Transcript: tr},
-		Err: &probe.Error{Phase: probe.PhaseAuth, Err: errors.New("the library quoted " + testPass)}}
-	r := &plugin.Result{}
-	(&Options{}).judge(f, r, time.Now())
-	if len(r.Findings) != 1 || r.Findings[0].Text != "auth: the library quoted <redacted> (127.0.0.1:25)" {
-		t.Errorf("findings %+v", r.Findings)
+// TestOwnWordsNotScrubbed: redaction touches what the server sent, as
+// whole words, never our own messages: -P wrong must not turn "wrong user
+// name or password" into "<redacted> user name ...", a one-letter password
+// must not punch holes into every word, and a password sent only at AUTH
+// does not redact the banner read before it (which would show it).
+func TestOwnWordsNotScrubbed(t *testing.T) {
+	refuse := loginEcho(func(string) string { return "535 5.7.8 Error: authentication failed" })
+	cases := []struct {
+		pass   string
+		auth   func(c *smtptest.FaultConn)
+		status string
+	}{
+		{"wrong", refuse, `auth: "535 5.7.8 Error: authentication failed" ({addr}) - wrong user name or password`},
+		{"a", refuse, `auth: "535 5.7.8 Error: authentication failed" ({addr}) - wrong user name or password`},
+		{"Postfix", refuse, `auth: "535 5.7.8 Error: authentication failed" ({addr}) - wrong user name or password`},
+		// An echo is still redacted, as a whole word only.
+		{"wrong", loginEcho(func(string) string { return "535 5.7.8 wrong is wrong, wrongly" }),
+			`auth: "535 5.7.8 <redacted> is <redacted>, wrongly" ({addr}) - wrong user name or password`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.pass, func(t *testing.T) {
+			srv := smtptest.MustStartFault(t, func(c *smtptest.FaultConn) {
+				if c.Send("220 mx.test ESMTP Postfix (Debian/GNU)") != nil || c.EHLO("AUTH LOGIN") != nil {
+					return
+				}
+				tc.auth(c)
+				quitOK(c)
+			})
+			o := check(t, "-H", "127.0.0.1", "-p", strconv.Itoa(srv.Port), "-t", "2", "-A", "LOGIN", "-U", testUser, "-P", tc.pass, "--allow-plaintext")
+			o.Expect(t, 2, "SMTP CRITICAL - "+strings.ReplaceAll(tc.status, "{addr}", srv.Addr))
+			o.Contains(t, "\nbanner: \"220 mx.test ESMTP Postfix (Debian/GNU)\"\n")
+		})
+	}
+}
+
+// TestEarlySuccessIsNoLogin: a 235 before LOGIN has sent the password (at
+// once, or right after the user name) logged nobody in: CRITICAL.
+func TestEarlySuccessIsNoLogin(t *testing.T) {
+	const ok = "235 2.7.0 Authentication successful"
+	cases := []struct {
+		name   string
+		auth   func(c *smtptest.FaultConn)
+		status string
+	}{
+		{"at once", func(c *smtptest.FaultConn) {
+			if _, err := c.Expect("AUTH LOGIN"); err == nil {
+				_ = c.Send(ok)
+			}
+		}, `auth: invalid response "235 2.7.0 Authentication successful" to AUTH LOGIN: the exchange is not finished (neither the user name nor the password was sent yet) ({addr}) - this is not a well-behaved SMTP server on this port`},
+		{"after the user name", func(c *smtptest.FaultConn) {
+			if _, err := c.Expect("AUTH LOGIN"); err == nil && c.Send("334 VXNlcm5hbWU6") == nil {
+				_, _ = c.ReadLine()
+				_ = c.Send(ok)
+			}
+		}, `auth: invalid response "235 2.7.0 Authentication successful" to AUTH LOGIN: the exchange is not finished (the password was not sent yet) ({addr}) - this is not a well-behaved SMTP server on this port`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := smtptest.MustStartFault(t, authScript(nil, false, tc.auth))
+			o := check(t, append([]string{"-H", "127.0.0.1", "-p", strconv.Itoa(srv.Port), "-t", "2", "-A", "LOGIN"}, authArgs...)...)
+			o.Expect(t, 2, "SMTP CRITICAL - "+strings.ReplaceAll(tc.status, "{addr}", srv.Addr))
+			o.Within(t, 2500*time.Millisecond)
+		})
 	}
 }

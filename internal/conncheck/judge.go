@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +19,6 @@ import (
 // It is the one place where check_smtp_conn decides states.
 func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 	s := f.S
-	defer r.Scrub(s.Transcript.Scrub) // a server may echo the password back
 	if o.passOnArgv {
 		r.Detail("note: -P puts the password on the command line, where other users can read it; check_smtp_auth takes a reference (env:, file:, vault:, keyring:) instead")
 	}
@@ -26,21 +26,32 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 	o.perfdata(f, r)
 	if f.Err != nil {
 		r.Add(o.errorState(f.Err), "%s", f.Err.Describe(s.String(), o.Timeout.Duration))
+		o.judgeSteps(f, r) // the replies read before it count as well
 		return
 	}
 	o.judgeGreeting(s, r)
-	if f.NoStartTLS {
+	if f.NoStartTLS && !f.Stripped { // else judgeAuth says it, louder
 		r.Add(plugin.Warning, "starttls: %s does not offer STARTTLS", s)
 	}
 	o.judgeTLS(s, r, now)
 	o.judgeAuth(f, r)
 	o.judgeSteps(f, r)
-	if f.QuitErr != nil {
-		r.Add(plugin.Warning, "%s (add -q to ignore QUIT failures)", f.QuitErr.Describe(s.String(), o.Timeout.Duration))
-	}
+	o.judgeQuit(f, r)
 	o.judgeTimes(f, r)
 	if len(r.Findings) == 0 {
 		r.Add(plugin.OK, "%s answered in %s s%s", s, secs(f.Total), o.okSuffix(f))
+	}
+}
+
+// judgeQuit: a QUIT that failed is a WARNING (-q ignores it); a wrong code
+// is said as what it is, not as a broken server.
+func (o *Options) judgeQuit(f *facts, r *plugin.Result) {
+	switch {
+	case f.QuitErr == nil:
+	case f.QuitErr.Kind == probe.KindProtocol && f.QuitReply.Code != 0:
+		r.Add(plugin.Warning, "quit: %s instead of 221 (%s) - add -q to ignore QUIT replies", quoteReply(f.QuitReply), f.S)
+	default:
+		r.Add(plugin.Warning, "%s (add -q to ignore QUIT failures)", f.QuitErr.Describe(f.S.String(), o.Timeout.Duration))
 	}
 }
 
@@ -63,6 +74,9 @@ func (o *Options) okSuffix(f *facts) string {
 			mode = "TLS"
 		}
 		parts = append(parts, mode+" "+tlsaudit.VersionName(f.S.TLS.Version))
+		if o.Insecure {
+			parts = append(parts, plugin.InsecureNote(f.S.CertErr()))
+		}
 	}
 	if o.AuthType != "" {
 		parts = append(parts, "AUTH "+o.AuthType)
@@ -167,7 +181,9 @@ func (o *Options) judgeAuth(f *facts, r *plugin.Result) {
 	case f.AuthSkip != "":
 		r.Add(plugin.Critical, "auth: %s (offers: %s)", f.AuthSkip, orNone(strings.Join(f.S.Ext.AuthMechanisms(), " ")))
 	case f.Unverified: // the server's fault: it cannot be talked to safely
-		r.Add(plugin.Critical, "auth: %s", f.S.Unverified())
+		r.Add(plugin.Critical, "auth: %s", plugin.CredentialsUnverified(f.S.String(), probe.PlainErr(f.S.VerifyErr)))
+	case f.Stripped:
+		r.Add(plugin.Critical, "auth: %s", plugin.CredentialsNoStartTLS(f.S.String()))
 	case f.AuthErr != nil:
 		r.Add(plugin.Critical, "%s", f.AuthErr.Describe(f.S.String(), o.Timeout.Duration))
 	}
@@ -180,14 +196,22 @@ func orNone(s string) string {
 	return s
 }
 
-// accepted are the codes by which MAIL and RCPT succeed (RFC 5321 §4.3.2).
-var accepted = map[probe.Phase][]int{probe.PhaseMail: {250}, probe.PhaseRcpt: {250, 251}}
+// accepted are the codes by which MAIL, RCPT (RFC 5321 §4.3.2) and RSET succeed.
+var accepted = map[probe.Phase][]int{probe.PhaseMail: {250}, probe.PhaseRcpt: {250, 251}, probe.PhaseRset: {250}}
+
+// accepted reports whether the server took the step.
+func (st step) accepted() bool { return slices.Contains(accepted[st.Phase], st.Reply.Code) }
 
 // judgeSteps: 4xx is WARNING and 5xx CRITICAL for MAIL and RCPT, any other
-// code but the accepted ones CRITICAL; -C replies are judged by their -R
-// when given, else by their class.
+// code but the accepted ones CRITICAL; a refused RSET (the transaction was
+// accepted, only not closed) and a refused -C are WARNING. -C replies are
+// judged by their -R when given, else by their class; a 354 to a -C left
+// the server reading a message.
 func (o *Options) judgeSteps(f *facts, r *plugin.Result) {
 	for _, st := range f.Steps {
+		if st.Phase == probe.PhaseCommand && st.Reply.Code == 354 {
+			r.Add(plugin.Warning, "%s: %s opened a message body; check_smtp_conn does not send mail, so it hung up: drop this -C", stepName(st), quoteReply(st.Reply))
+		}
 		if st.Phase == probe.PhaseCommand && st.Index < len(o.responses) {
 			if re := o.responses[st.Index]; !re.MatchString(rawReply(st.Reply)) {
 				r.Add(plugin.Warning, "command %q: reply %s does not match %q", st.Line, quoteReply(st.Reply), re)
@@ -197,7 +221,8 @@ func (o *Options) judgeSteps(f *facts, r *plugin.Result) {
 		if want, ok := accepted[st.Phase]; ok {
 			cmd, _, _ := strings.Cut(st.Line, ":")
 			if err := smtp.Expect(st.Reply, cmd, want...); errors.As(err, new(*smtp.ProtocolError)) {
-				r.Add(plugin.Critical, "%s: %v - this is not a well-behaved SMTP server on this port", stepName(st), err)
+				what, todo := (&probe.Error{Phase: st.Phase, Kind: probe.KindProtocol, Err: err}).Explain(o.Timeout.Duration)
+				r.Add(plugin.Critical, "%s: %s - %s", stepName(st), what, todo)
 				continue
 			}
 		}
@@ -206,7 +231,7 @@ func (o *Options) judgeSteps(f *facts, r *plugin.Result) {
 			r.Add(plugin.Warning, "%s: %s%s", stepName(st), quoteReply(st.Reply), hint(st.Reply))
 		case 5:
 			state := plugin.Critical
-			if st.Phase == probe.PhaseCommand {
+			if st.Phase == probe.PhaseCommand || st.Phase == probe.PhaseRset {
 				state = plugin.Warning
 			}
 			r.Add(state, "%s: %s%s", stepName(st), quoteReply(st.Reply), hint(st.Reply))
@@ -214,13 +239,16 @@ func (o *Options) judgeSteps(f *facts, r *plugin.Result) {
 	}
 }
 
-// stepName leads with the phase: "mail <a@b>", "rcpt <c@d>", "command \"VRFY x\"".
+// stepName leads with the phase: "mail <a@b>", "rcpt <c@d>", "command \"VRFY x\"", "rset".
 func stepName(st step) string {
-	if st.Phase == probe.PhaseCommand {
+	switch st.Phase {
+	case probe.PhaseCommand:
 		return fmt.Sprintf("command %q", st.Line)
+	case probe.PhaseMail, probe.PhaseRcpt:
+		_, addr, _ := strings.Cut(st.Line, ":")
+		return string(st.Phase) + " " + addr
 	}
-	_, addr, _ := strings.Cut(st.Line, ":")
-	return string(st.Phase) + " " + addr
+	return string(st.Phase)
 }
 
 func (o *Options) judgeTimes(f *facts, r *plugin.Result) {

@@ -4,6 +4,7 @@ package conncheck
 
 import (
 	"cmp"
+	"context"
 	"regexp"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
+	"github.com/smtpcheck/smtpcheck/internal/secret"
 	"github.com/smtpcheck/smtpcheck/internal/threshold"
 )
 
@@ -49,15 +51,15 @@ type Options struct {
 	RequireExt  []string `long:"require-ext" value-name:"KEYWORD" description:"CRITICAL unless EHLO offers this extension (repeatable)"`
 	ForbidExt   []string `long:"forbid-ext" value-name:"KEYWORD" description:"CRITICAL if EHLO offers this extension (repeatable)"`
 
-	From      string   `short:"f" long:"from" value-name:"ADDRESS" description:"Send MAIL FROM with this address; its reply is judged"`
-	MailFrom  string   `long:"mail-from" value-name:"ADDRESS" description:"Same as --from"`
-	Rcpt      []string `long:"rcpt" value-name:"ADDRESS" description:"Send RCPT TO for this address after MAIL FROM (repeatable; default sender <>)"`
-	Commands  []string `short:"C" long:"command" value-name:"COMMAND" description:"Send this command after MAIL/RCPT (repeatable)"`
-	Responses []string `short:"R" long:"response" value-name:"REGEX" description:"Expected reply to the matching -C, an extended regex; WARNING if it does not match"`
+	From      string   `unquote:"false" short:"f" long:"from" value-name:"ADDRESS" description:"Send MAIL FROM with this address; its reply is judged"`
+	MailFrom  string   `unquote:"false" long:"mail-from" value-name:"ADDRESS" description:"Same as --from"`
+	Rcpt      []string `unquote:"false" long:"rcpt" value-name:"ADDRESS" description:"Send RCPT TO for this address after MAIL FROM (repeatable; default sender <>)"`
+	Commands  []string `unquote:"false" short:"C" long:"command" value-name:"COMMAND" description:"Send this command after MAIL/RCPT (repeatable)"`
+	Responses []string `unquote:"false" short:"R" long:"response" value-name:"REGEX" description:"Expected reply to the matching -C, an extended regex; WARNING if it does not match"`
 
 	AuthType       string `short:"A" long:"authtype" value-name:"LOGIN|PLAIN" description:"Authenticate with this SASL mechanism"`
-	AuthUser       string `short:"U" long:"authuser" value-name:"USER" description:"User for -A"`
-	AuthPass       string `short:"P" long:"authpass" value-name:"PASSWORD" description:"Password for -A (visible to other users: check_smtp_auth takes references instead)"`
+	AuthUser       string `unquote:"false" short:"U" long:"authuser" value-name:"USER" description:"User for -A"`
+	AuthPass       string `unquote:"false" short:"P" long:"authpass" value-name:"PASSWORD" description:"Password for -A (visible to other users: check_smtp_auth takes references instead)"`
 	AllowPlaintext bool   `long:"allow-plaintext" description:"Allow AUTH over an unencrypted connection"`
 
 	IgnoreQuit bool            `short:"q" long:"ignore-quit-failure" description:"Do not wait for or judge the reply to QUIT"`
@@ -88,10 +90,13 @@ var knownPhases = []probe.Phase{probe.PhaseDNS, probe.PhaseConnect, probe.PhaseP
 	probe.PhaseMail, probe.PhaseRcpt, probe.PhaseCommand, probe.PhaseRset, probe.PhaseQuit, "total"}
 
 // Validate checks combinations and derives what the run needs.
-func (o *Options) Validate() error {
+func (o *Options) Validate(ctx context.Context) error {
 	o.SSL = o.SSL || o.TLSAlias
 	if o.SSL && o.StartTLS {
 		return plugin.Usagef("-s (implicit TLS) and -S (STARTTLS) exclude each other")
+	}
+	if o.Insecure && o.Verify {
+		return plugin.Usagef("--insecure and --verify exclude each other: --insecure skips the verification that --verify judges")
 	}
 	if o.CertDays != "" {
 		if err := o.parseCertDays(); err != nil {
@@ -134,7 +139,7 @@ func (o *Options) Validate() error {
 	}
 	if o.CAFile != "" {
 		var err error
-		if o.roots, err = probe.LoadRoots(o.CAFile); err != nil {
+		if o.roots, err = probe.LoadRoots(ctx, o.CAFile); err != nil {
 			return plugin.Usagef("--ca-file: %v", err)
 		}
 	}
@@ -197,7 +202,10 @@ func (o *Options) validateAuth() error {
 	if o.AuthUser == "" || o.AuthPass == "" {
 		return plugin.Usagef("-A %s needs -U and -P", o.AuthType)
 	}
-	o.passOnArgv = true
+	if err := secret.CheckValue("-P", o.AuthPass); err != nil {
+		return plugin.Usagef("%v", err)
+	}
+	o.passOnArgv = o.OnCommandLine("authpass") // not from an --extra-opts file
 	return nil
 }
 

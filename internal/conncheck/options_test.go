@@ -55,7 +55,7 @@ func TestBadValuesBeforeDialling(t *testing.T) {
 		{[]string{"-C", "NOOP", "-C", "VRFY x\r\nDATA"}, `-C "VRFY x\r\nDATA": contains a control character ("\r"), which cannot be sent in an SMTP command`},
 		{[]string{"-A", "PLAIN", "-U", "mon\r\n", "-P", "secret", "--allow-plaintext"}, `-U "mon\r\n": contains a control character ("\r"), which cannot be sent in an SMTP command`},
 		{[]string{"-S", "--sni-name", "mx.test:25"}, `--sni-name "mx.test:25": a host name carries no port`},
-		{[]string{"-S", "--verify-name", "mx test"}, `--verify-name "mx test": ' ' cannot be in a host name: use letters, digits, hyphens and dots`},
+		{[]string{"-S", "--verify-name", "mx test"}, `--verify-name "mx test": ' ' cannot be in a host name: use letters, digits, hyphens, underscores and dots`},
 		{[]string{"-H", "", "--mx", "[::1]"}, `--mx "[::1]": want a domain name, not an IP address`},
 		{[]string{"-H", "", "--mx", "example.test\n"}, `--mx "example.test\n": a host name cannot contain control characters ("\n")`},
 	}

@@ -92,7 +92,7 @@ func TestRealServer(t *testing.T) {
 		{"AUTH with an unverified certificate: credentials not sent", plain, []string{"-S", "-A", "LOGIN", "-U", testUser, "-P", testPass}, 2,
 			"SMTP CRITICAL - auth: credentials not sent: the certificate of {addr} does not verify (x509: certificate signed by unknown authority) - add --ca-file or --verify-name, or --insecure to send them anyway"},
 		{"AUTH with an unverified certificate and --insecure", plain, []string{"-S", "--insecure", "-A", "LOGIN", "-U", testUser, "-P", testPass}, 0,
-			"SMTP OK - {addr} answered in T s (STARTTLS TLSv1.3, AUTH LOGIN)"},
+			"SMTP OK - {addr} answered in T s (STARTTLS TLSv1.3, certificate NOT verified: --insecure, AUTH LOGIN)"},
 		{"AUTH PLAIN over implicit TLS", smtps, []string{"-s", "--ca-file", smtps.caFile, "-A", "plain", "-U", testUser, "-P", testPass}, 0,
 			"SMTP OK - {addr} answered in T s (TLS TLSv1.3, AUTH PLAIN)"},
 		{"AUTH wrong password", plain, []string{"-S", "--ca-file", plain.caFile, "-A", "LOGIN", "-U", testUser, "-P", "wrong-" + testPass}, 2,
@@ -230,13 +230,15 @@ func TestUsage(t *testing.T) {
 		{[]string{"-V"}, 3, "check_smtp_conn dev\n"},
 		{[]string{"--bogus"}, 3, "SMTP UNKNOWN - unknown flag `bogus' (see check_smtp_conn --help)"},
 		{[]string{"-w", "-5:5"}, 3, "SMTP UNKNOWN - expected argument for flag `-w, --warning', but got option `-5:5' (a value starting with '-' needs '=', e.g. -w=-5:5) (see check_smtp_conn --help)"},
-		{[]string{"-w", "abc"}, 3, "SMTP UNKNOWN - invalid argument for flag `-w, --warning' (expected threshold.Range): invalid threshold range \"abc\""},
+		{[]string{"-w", "abc"}, 3, "SMTP UNKNOWN - -w: want a Nagios range such as 5, 5:, ~:5, @1:2 (see check_smtp_conn --help)"},
+		{[]string{"-p", "25 "}, 3, "SMTP UNKNOWN - -p: want a whole number, not \"25 \" (see check_smtp_conn --help)"},
+		{[]string{"--insecure", "--verify"}, 3, "SMTP UNKNOWN - --insecure and --verify exclude each other: --insecure skips the verification that --verify judges (see check_smtp_conn --help)"},
 		{[]string{"-s", "-S"}, 3, "SMTP UNKNOWN - -s (implicit TLS) and -S (STARTTLS) exclude each other (see check_smtp_conn --help)"},
 		{[]string{"-A", "CRAM-MD5", "-U", "u", "-P", "p"}, 3, "SMTP UNKNOWN - -A CRAM-MD5: check_smtp_conn speaks LOGIN and PLAIN; check_smtp_auth has the other mechanisms (see check_smtp_conn --help)"},
 		{[]string{"-H", "a", "b"}, 3, "SMTP UNKNOWN - unexpected argument \"b\" (see check_smtp_conn --help)"},
 		{[]string{"-D", "x"}, 3, "SMTP UNKNOWN - -D \"x\": want WARN[,CRIT] whole days (see check_smtp_conn --help)"},
 		{[]string{"--phase-warning", "bogus:1"}, 3, "SMTP UNKNOWN - --phase-warning bogus: unknown phase \"bogus\" (see check_smtp_conn --help)"},
-		{[]string{"-t", "0"}, 3, "SMTP UNKNOWN - invalid argument for flag `-t, --timeout' (expected plugin.Timeout): timeout \"0\": want seconds between 0 and 3600, optionally :STATE"},
+		{[]string{"-t", "0"}, 3, "SMTP UNKNOWN - -t: want SECONDS or SECONDS:STATE, e.g. 10 or 10:UNKNOWN (0.1 to 3600 seconds) (see check_smtp_conn --help)"},
 	}
 	for _, tc := range cases {
 		o := check(t, tc.args...)

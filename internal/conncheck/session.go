@@ -26,8 +26,12 @@ type facts struct {
 	NoStartTLS bool
 	AuthSkip   string // why AUTH was not attempted
 	Unverified bool   // AUTH not attempted: the certificate does not verify
+	Stripped   bool   // AUTH not attempted: -S, but STARTTLS not offered
 	AuthErr    *probe.Error
+	InMail     bool // MAIL was accepted: a transaction is open
 	Steps      []step
+	InData     bool // a -C was answered with 354: the server reads a message now
+	QuitReply  smtp.Reply
 	QuitErr    *probe.Error
 	Total      time.Duration
 }
@@ -52,8 +56,7 @@ func (o *Options) target(host string, addr netip.Addr, res *net.Resolver) probe.
 // the first error that leaves the connection unusable.
 func (o *Options) run(ctx context.Context, t probe.Target) *facts {
 	start := time.Now()
-	tr := smtp.NewTranscript()
-	tr.AddSecret(o.AuthPass)
+	tr := smtp.NewTranscript() // AUTH registers the password it sends
 	f := &facts{}
 	defer func() { f.Total = time.Since(start) }()
 
@@ -70,7 +73,10 @@ func (o *Options) run(ctx context.Context, t probe.Target) *facts {
 		}
 		return f
 	}
-	if _, err := s.Quit(ctx, !o.IgnoreQuit); err != nil && !o.IgnoreQuit {
+	if f.InData { // QUIT, or RSET, would be text of the message: just hang up
+		return f
+	}
+	if f.QuitReply, err = s.Quit(ctx, !o.IgnoreQuit); err != nil && !o.IgnoreQuit {
 		f.QuitErr = probe.AsError(err)
 	}
 	return f
@@ -97,18 +103,29 @@ func (o *Options) session(ctx context.Context, s *probe.Session, f *facts) *prob
 			return probe.AsError(err)
 		}
 		f.Steps = append(f.Steps, step{Phase: probe.PhaseCommand, Line: c, Reply: rep, Index: i})
+		if f.InData = rep.Code == 354; f.InData { // RFC 5321 §4.1.1.4: all that follows is the message
+			return nil
+		}
 	}
-	if o.transaction {
-		// RSET closes the transaction so that QUIT never looks like an abort.
-		if _, err := s.CmdExpect(ctx, probe.PhaseRset, "RSET", 250); err != nil {
+	if f.InMail {
+		// RSET closes the transaction so that QUIT never looks like an abort;
+		// its reply is judged as a step.
+		rep, err := s.Cmd(ctx, probe.PhaseRset, "RSET")
+		if err != nil {
 			return probe.AsError(err)
 		}
+		f.Steps = append(f.Steps, step{Phase: probe.PhaseRset, Line: "RSET", Reply: rep})
 	}
 	return nil
 }
 
 func (o *Options) auth(ctx context.Context, s *probe.Session, f *facts) *probe.Error {
 	switch {
+	case f.NoStartTLS && !o.AllowPlaintext:
+		// -S asked for TLS: a server without it, or a man in the middle who
+		// stripped it from the EHLO reply, is the fault, not our options.
+		f.Stripped = true
+		return nil
 	case !s.Encrypted() && !o.AllowPlaintext:
 		f.AuthSkip = "refused to send the password unencrypted: add -S (STARTTLS) or -s, or --allow-plaintext"
 		return nil
@@ -122,17 +139,30 @@ func (o *Options) auth(ctx context.Context, s *probe.Session, f *facts) *probe.E
 	}
 	var c smtp.SASLClient = &smtp.LoginClient{User: o.AuthUser, Password: o.AuthPass}
 	if o.AuthType == "PLAIN" {
-		c = plainClient{o.AuthUser, o.AuthPass}
+		c = &smtp.PlainClient{User: o.AuthUser, Password: o.AuthPass}
 	}
 	_, err := s.Auth(ctx, c)
 	if err == nil {
 		return nil
 	}
 	f.AuthErr = probe.AsError(err)
-	if f.AuthErr.Kind == probe.KindReply || f.AuthErr.Kind == probe.KindProtocol {
+	if inStep(f.AuthErr) {
 		return nil // the session is still usable: carry on to QUIT
 	}
 	return f.AuthErr
+}
+
+// inStep reports whether the session can go on after e: the server answered
+// in turn, and neither said that it is closing (421) nor sent more than it
+// was asked (the rest would be read as the next command's reply).
+func inStep(e *probe.Error) bool {
+	switch e.Kind {
+	case probe.KindReply:
+		return e.Reply == nil || e.Reply.Code != 421
+	case probe.KindProtocol:
+		return !errors.As(e, new(*smtp.UnsolicitedError))
+	}
+	return false
 }
 
 func hasMech(ext smtp.Extensions, mech string) bool {
@@ -144,25 +174,16 @@ func hasMech(ext smtp.Extensions, mech string) bool {
 	return false
 }
 
-// plainClient is SASL PLAIN (RFC 4616) without an authorization identity.
-type plainClient struct{ user, pass string }
-
-func (p plainClient) Start() (string, []byte, error) {
-	return "PLAIN", []byte("\x00" + p.user + "\x00" + p.pass), nil
-}
-func (p plainClient) Next([]byte) ([]byte, error) {
-	return nil, errors.New("unexpected PLAIN challenge")
-}
-
 func (o *Options) transact(ctx context.Context, s *probe.Session, f *facts) *probe.Error {
 	line := "MAIL FROM:<" + o.mailFrom + ">"
 	rep, err := s.Cmd(ctx, probe.PhaseMail, line)
 	if err != nil {
 		return probe.AsError(err)
 	}
-	f.Steps = append(f.Steps, step{Phase: probe.PhaseMail, Line: line, Reply: rep})
-	if rep.Code != 250 {
-		return nil // no transaction: RCPT would only be refused
+	st := step{Phase: probe.PhaseMail, Line: line, Reply: rep}
+	f.Steps = append(f.Steps, st)
+	if f.InMail = st.accepted(); !f.InMail {
+		return nil // no transaction: RCPT would only be refused, RSET too
 	}
 	for _, r := range o.Rcpt {
 		line := "RCPT TO:<" + stripAngle(r) + ">"

@@ -5,9 +5,13 @@ package dnstest
 import (
 	"net"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 )
+
+// SlowDelay is how long a name marked SLOW waits for its answer.
+const SlowDelay = 1500 * time.Millisecond
 
 // TB is the part of testing.TB the server needs.
 type TB interface {
@@ -20,7 +24,8 @@ type TB interface {
 // Start answers from a fixed zone on 127.0.0.1 (UDP) and returns its
 // address, so that a test's queries never leave the machine. records are
 // zone-file lines; a name followed by the pseudo type "SERVFAIL" gets that
-// rcode. CNAMEs are followed within the answer, as a recursive resolver
+// rcode, followed by "SLOW" its answer only after SlowDelay (a resolver
+// slower than -t). CNAMEs are followed within the answer, as a recursive resolver
 // does. With ad the answers carry the AD bit, as a DNSSEC-validating
 // resolver sets it for a signed zone, unless a name on the way is followed
 // by the pseudo type "INSECURE" (an unsigned zone). The server stops at
@@ -28,8 +33,12 @@ type TB interface {
 func Start(t TB, ad bool, records ...string) string {
 	t.Helper()
 	zone := map[uint16]map[string][]dns.RR{}
-	servfail, insecure := map[string]bool{}, map[string]bool{}
+	servfail, insecure, slow := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, r := range records {
+		if name, ok := strings.CutSuffix(r, " SLOW"); ok {
+			slow[strings.ToLower(dns.Fqdn(name))] = true
+			continue
+		}
 		if name, ok := strings.CutSuffix(r, " SERVFAIL"); ok {
 			servfail[strings.ToLower(dns.Fqdn(name))] = true
 			continue
@@ -58,6 +67,9 @@ func Start(t TB, ad bool, records ...string) string {
 		m.RecursionAvailable = true
 		qq := q.Question[0]
 		name := strings.ToLower(qq.Name)
+		if slow[name] {
+			time.Sleep(SlowDelay)
+		}
 		secure := ad && !insecure[name]
 		for hop := 0; hop < 8; hop++ {
 			if rrs := zone[qq.Qtype][name]; len(rrs) > 0 || qq.Qtype == dns.TypeCNAME {

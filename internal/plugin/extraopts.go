@@ -1,14 +1,15 @@
 package plugin
 
 import (
-	"bufio"
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	flags "github.com/jessevdk/go-flags"
 
 	"github.com/smtpcheck/smtpcheck/internal/boundedfile"
 )
@@ -30,8 +31,10 @@ var defaultIniFiles = []string{
 }
 
 // expandExtraOpts replaces --extra-opts[=section][@file] with the options
-// the ini section holds, placed first so that the command line wins.
-func expandExtraOpts(name string, args []string) ([]string, error) {
+// the ini section holds, placed first so that the command line wins. p is
+// the plugin's parser: its name is the default section, and what is not one
+// of its options is refused here, where the ini line is known.
+func expandExtraOpts(ctx context.Context, p *flags.Parser, args []string) ([]string, error) {
 	var specs []string
 	var rest []string
 	for i, a := range args {
@@ -50,7 +53,7 @@ func expandExtraOpts(name string, args []string) ([]string, error) {
 	}
 	var out []string
 	for _, spec := range specs {
-		opts, err := loadExtraOpts(name, spec)
+		opts, err := loadExtraOpts(ctx, p, spec)
 		if err != nil {
 			return nil, err
 		}
@@ -59,10 +62,10 @@ func expandExtraOpts(name string, args []string) ([]string, error) {
 	return append(out, rest...), nil
 }
 
-func loadExtraOpts(name, spec string) ([]string, error) {
+func loadExtraOpts(ctx context.Context, p *flags.Parser, spec string) ([]string, error) {
 	section, file, hasFile := strings.Cut(spec, "@")
 	if section == "" {
-		section = name
+		section = p.Name
 	}
 	var from string // the variable that named the file, if one did
 	if !hasFile || file == "" {
@@ -71,14 +74,20 @@ func loadExtraOpts(name, spec string) ([]string, error) {
 			return nil, fmt.Errorf("--extra-opts: no ini file found (looked in $MP_CONFIG_FILE, $NAGIOS_CONFIG_PATH and %s)", strings.Join(defaultIniFiles, ", "))
 		}
 	}
-	data, err := boundedfile.Read("--extra-opts", file, boundedfile.MaxIni, nil)
+	data, err := boundedfile.Read(ctx, "--extra-opts", file, boundedfile.MaxIni, nil)
 	if be, ok := errors.AsType[*boundedfile.Error](err); ok && from != "" {
 		return nil, fmt.Errorf("--extra-opts: %s (from %s): %s", be.Path, from, be.Msg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("--extra-opts: %w", err)
 	}
-	opts, found, err := parseIniSection(bufio.NewScanner(bytes.NewReader(data)), section)
+	isOption := func(key string) bool {
+		if len(key) == 1 {
+			return p.FindOptionByShortName(rune(key[0])) != nil
+		}
+		return p.FindOptionByLongName(key) != nil
+	}
+	opts, found, err := parseIniSection(string(data), section, p.Name, isOption)
 	if err != nil {
 		return nil, fmt.Errorf("--extra-opts: %s: %w", file, err)
 	}
@@ -113,11 +122,16 @@ func findIni() (file, from string) {
 }
 
 // parseIniSection turns "key = value" lines of one section into "--key=value"
-// arguments ("-k" for one-letter keys); a key alone is a flag.
-func parseIniSection(sc *bufio.Scanner, section string) (opts []string, found bool, err error) {
+// arguments ("-k" for one-letter keys); a key alone is a flag. A key that
+// isOption refuses is an error naming the line of the plugin (name), and the
+// key only when a value follows it: a line without "=" may be a password
+// put on a line of its own. Lines may be as long as the file.
+func parseIniSection(data, section, name string, isOption func(key string) bool) (opts []string, found bool, err error) {
 	in := false
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
+	n := 0
+	for line := range strings.Lines(data) {
+		n++
+		line = strings.TrimSpace(line)
 		if line == "" || line[0] == '#' || line[0] == ';' {
 			continue
 		}
@@ -135,8 +149,13 @@ func parseIniSection(sc *bufio.Scanner, section string) (opts []string, found bo
 		}
 		key, val, hasVal := strings.Cut(line, "=")
 		key = strings.TrimSpace(key)
-		if key == "" {
+		switch {
+		case key == "":
 			return nil, found, fmt.Errorf("line %d: option without a name", n)
+		case !isOption(key) && hasVal:
+			return nil, found, fmt.Errorf("line %d: %s is not an option of %s", n, key, name)
+		case !isOption(key):
+			return nil, found, fmt.Errorf("line %d: not an option of %s (its text is not shown: it may be a secret); write options as name or name = value", n, name)
 		}
 		dash := "--"
 		if len(key) == 1 {
@@ -156,5 +175,5 @@ func parseIniSection(sc *bufio.Scanner, section string) (opts []string, found bo
 			opts = append(opts, dash+key+"="+val)
 		}
 	}
-	return opts, found, sc.Err()
+	return opts, found, nil
 }

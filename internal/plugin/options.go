@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
 	flags "github.com/jessevdk/go-flags"
+
+	"github.com/smtpcheck/smtpcheck/internal/threshold"
 )
 
 // Version is stamped at build time with -ldflags "-X ...plugin.Version=v1.2.3".
@@ -33,6 +37,15 @@ type Timeout struct {
 	State    State
 }
 
+// The bounds of -t. Below a tenth of a second not even a server on the
+// same host can be dialled and greet in time on a loaded machine, so such a
+// -t (1e-300, a typo) could only ever time out; an hour is far beyond any
+// engine's own timeout.
+const (
+	minTimeout = 0.1
+	maxTimeout = 3600
+)
+
 // UnmarshalFlag parses "10", "2.5", "10s" or "10:UNKNOWN".
 func (t *Timeout) UnmarshalFlag(s string) error {
 	num, st, hasState := strings.Cut(s, ":")
@@ -44,8 +57,10 @@ func (t *Timeout) UnmarshalFlag(s string) error {
 		}
 	}
 	secs, err := strconv.ParseFloat(strings.TrimSuffix(num, "s"), 64)
-	if err != nil || secs <= 0 || secs > 3600 {
-		return fmt.Errorf("timeout %q: want seconds between 0 and 3600, optionally :STATE", s)
+	// Asked this way round so that NaN, which fails every comparison, is
+	// refused too (ParseFloat accepts "NaN" and "Inf").
+	if err != nil || !(secs >= minTimeout && secs <= maxTimeout) {
+		return fmt.Errorf("timeout %q: want a number of seconds from %g to %d, optionally followed by :STATE", s, minTimeout, maxTimeout)
 	}
 	t.Duration, t.State = time.Duration(secs*float64(time.Second)), state
 	return nil
@@ -70,12 +85,18 @@ type Common struct {
 
 	Args []string `no-flag:"true"` // positional arguments left after parsing
 
-	given func(long string) bool // set by Parse
+	given  func(long string) bool // set by Parse
+	onArgv func(long string) bool // set by Parse
 }
 
 // Given reports whether the command line (or --extra-opts) gave the option
 // with this long name, so that a zero it gave can be told from "not given".
 func (c *Common) Given(long string) bool { return c.given != nil && c.given(long) }
+
+// OnCommandLine reports whether the command line itself, not an
+// --extra-opts file, gave the option with this long name: a secret there is
+// visible to other users.
+func (c *Common) OnCommandLine(long string) bool { return c.onArgv != nil && c.onArgv(long) }
 
 // Base gives the shared layer access to the common options of any plugin's
 // option struct that embeds Common.
@@ -84,10 +105,11 @@ func (c *Common) Base() *Common { return c }
 // Options is any plugin option struct embedding Common.
 type Options interface{ Base() *Common }
 
-// Context starts the one deadline of the run: -t after start, when the run
-// began, so that the time spent reading options and files counts as well.
-func (c *Common) Context(start time.Time) (context.Context, context.CancelFunc) {
-	return context.WithDeadline(context.Background(), start.Add(c.Timeout.Duration))
+// Context starts the one deadline of the run under parent (which carries
+// the run's activity tracker): -t after start, when the run began, so that
+// the time spent reading options and files counts as well.
+func (c *Common) Context(parent context.Context, start time.Time) (context.Context, context.CancelFunc) {
+	return context.WithDeadline(parent, start.Add(c.Timeout.Duration))
 }
 
 // Verbosity is how many -v were given.
@@ -119,12 +141,14 @@ func NewParser(name string, opts Options) *flags.Parser {
 // Parse fills opts from args: legacy -to/-wt/-ct rewritten, --extra-opts
 // expanded, flags parsed. Text to print for -h/-V comes back in msg with
 // ErrHelp or ErrVersion; a bad command line gives a *UsageError.
-func Parse(name string, args []string, opts Options) (rest []string, msg string, err error) {
-	args, err = expandExtraOpts(name, rewriteLegacy(args))
+// ctx bounds and names the reading of ini files (package activity).
+func Parse(ctx context.Context, name string, args []string, opts Options) (rest []string, msg string, err error) {
+	p := NewParser(name, opts)
+	argv := rewriteLegacy(args)
+	args, err = expandExtraOpts(ctx, p, argv)
 	if err != nil {
 		return nil, "", &UsageError{Msg: err.Error()}
 	}
-	p := NewParser(name, opts)
 	rest, err = p.ParseArgs(args)
 	var fe *flags.Error
 	switch {
@@ -133,22 +157,92 @@ func Parse(name string, args []string, opts Options) (rest []string, msg string,
 	case opts.Base().Version:
 		return nil, fmt.Sprintf("%s %s\n", name, VersionString()), ErrVersion
 	case err != nil:
-		return nil, "", &UsageError{Msg: flagMessage(err)}
+		return nil, "", &UsageError{Msg: flagMessage(p, err)}
 	}
-	opts.Base().given = func(long string) bool {
-		o := p.FindOptionByLongName(long)
-		return o != nil && o.IsSet() && !o.IsSetDefault()
-	}
+	opts.Base().given = setBy(p)
+	opts.Base().onArgv = onCommandLine(name, opts, argv)
 	return rest, "", nil
 }
 
-// flagMessage adds the go-flags trap that bites Nagios users most.
-func flagMessage(err error) string {
+// setBy reports whether p's parse set the option with this long name, a
+// default aside.
+func setBy(p *flags.Parser) func(long string) bool {
+	return func(long string) bool {
+		o := p.FindOptionByLongName(long)
+		return o != nil && o.IsSet() && !o.IsSetDefault()
+	}
+}
+
+// onCommandLine tells the options the command line gave itself from those
+// an --extra-opts file gave: argv alone is parsed again, into a scratch copy.
+func onCommandLine(name string, opts Options, argv []string) func(long string) bool {
+	scratch := reflect.New(reflect.TypeOf(opts).Elem()).Interface().(Options)
+	p := NewParser(name, scratch)
+	_, _ = p.ParseArgs(argv) // parsed once already, with the file's options
+	return setBy(p)
+}
+
+// badValue matches go-flags' message for a value of the wrong kind: the
+// flag's names, the Go type wanted, the converter's own error.
+var badValue = regexp.MustCompile("(?s)^invalid argument for flag `([^']*)'(?: \\(expected [^)]*\\))?: (.*)$")
+
+// parsedNumber is the value strconv quotes in its errors.
+var parsedNumber = regexp.MustCompile(`parsing ("(?:[^"\\]|\\.)*")`)
+
+// flagMessage words go-flags' errors for people: a value of the wrong kind
+// names the flag and what it wants, never Go's types or functions; the trap
+// that bites Nagios users most gets its remedy.
+func flagMessage(p *flags.Parser, err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "expected argument for flag") && strings.Contains(msg, "but got option") {
-		msg += " (a value starting with '-' needs '=', e.g. -w=-5:5)"
+		return msg + " (a value starting with '-' needs '=', e.g. -w=-5:5)"
 	}
-	return msg
+	m := badValue.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	flag, long, _ := strings.Cut(m[1], ", --") // "-p, --port"
+	var opt *flags.Option
+	switch {
+	case long != "":
+		opt = p.FindOptionByLongName(long)
+	case strings.HasPrefix(flag, "--"):
+		opt = p.FindOptionByLongName(flag[2:])
+	case len(flag) == 2:
+		opt = p.FindOptionByShortName(rune(flag[1]))
+	}
+	want := ""
+	if opt != nil {
+		want = wants(opt.Field().Type)
+	}
+	if want == "" {
+		return flag + ": " + m[2]
+	}
+	if v := parsedNumber.FindStringSubmatch(m[2]); v != nil {
+		want += ", not " + v[1]
+	}
+	return flag + ": " + want
+}
+
+// wants says what a flag of type t takes; "" when its own parser says it.
+func wants(t reflect.Type) string {
+	switch t {
+	case reflect.TypeFor[Timeout]():
+		return fmt.Sprintf("want SECONDS or SECONDS:STATE, e.g. 10 or 10:UNKNOWN (%g to %d seconds)", minTimeout, maxTimeout)
+	case reflect.TypeFor[threshold.Range]():
+		return "want a Nagios range such as 5, 5:, ~:5, @1:2"
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Map, reflect.Pointer:
+		return wants(t.Elem())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "want a whole number"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "want a whole number, 0 or more"
+	case reflect.Float32, reflect.Float64:
+		return "want a number"
+	}
+	return ""
 }
 
 // rewriteLegacy maps check_smtp's old -to/-wt/-ct spellings.

@@ -1,8 +1,8 @@
 package plugin
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -94,8 +94,17 @@ func TestTimeoutFlag(t *testing.T) {
 		{in: "5:warning", d: 5 * time.Second, st: Warning, back: "5:WARNING"},
 		{in: "5:1", d: 5 * time.Second, st: Warning, back: "5:WARNING"},
 		{in: "5:bogus", err: `unknown state "bogus" (want OK, WARNING, CRITICAL or UNKNOWN)`},
-		{in: "-1", err: `timeout "-1": want seconds between 0 and 3600, optionally :STATE`},
-		{in: "x", err: `timeout "x": want seconds between 0 and 3600, optionally :STATE`},
+		{in: "0.1", d: 100 * time.Millisecond, st: Critical, back: "0.1"},
+		{in: "3600:UNKNOWN", d: time.Hour, st: Unknown, back: "3600:UNKNOWN"},
+		{in: "-1", err: `timeout "-1": want a number of seconds from 0.1 to 3600, optionally followed by :STATE`},
+		{in: "x", err: `timeout "x": want a number of seconds from 0.1 to 3600, optionally followed by :STATE`},
+		// NaN passed a check of "too small or too big" and gave a false OK.
+		{in: "NaN:OK", err: `timeout "NaN:OK": want a number of seconds from 0.1 to 3600, optionally followed by :STATE`},
+		{in: "nan", err: `timeout "nan": want a number of seconds from 0.1 to 3600, optionally followed by :STATE`},
+		{in: "Inf", err: `timeout "Inf": want a number of seconds from 0.1 to 3600, optionally followed by :STATE`},
+		{in: "1e-300", err: `timeout "1e-300": want a number of seconds from 0.1 to 3600, optionally followed by :STATE`},
+		{in: "0.09", err: `timeout "0.09": want a number of seconds from 0.1 to 3600, optionally followed by :STATE`},
+		{in: "3600.5", err: `timeout "3600.5": want a number of seconds from 0.1 to 3600, optionally followed by :STATE`},
 	}
 	for _, c := range cases {
 		var to Timeout
@@ -126,14 +135,50 @@ hostname = wrong
 [check_smtp_conn]
 command = NOOP
 `
-	got, found, err := parseIniSection(bufio.NewScanner(strings.NewReader(ini)), "check_smtp_conn")
+	all := func(string) bool { return true }
+	got, found, err := parseIniSection(ini, "check_smtp_conn", "check_smtp_conn", all)
 	want := "--hostname=mx.example.org|-p|2525|--starttls|--expect=ESMTP Postfix|--command=NOOP"
 	if err != nil || !found || strings.Join(got, "|") != want {
 		t.Errorf("got %q %v %v", strings.Join(got, "|"), found, err)
 	}
-	_, _, err = parseIniSection(bufio.NewScanner(strings.NewReader("[broken\n")), "x")
+	_, _, err = parseIniSection("[broken\n", "x", "check_x", all)
 	if err == nil || err.Error() != "line 1: unterminated section header" {
 		t.Errorf("err %v", err)
+	}
+}
+
+// iniOpts are the options the ini tests may name.
+type iniOpts struct {
+	Common
+	Port     int    `short:"p" long:"port"`
+	Hostname string `long:"hostname"`
+	Password string `long:"password"`
+}
+
+// An ini line that is not an option is refused naming the file and the
+// line; one without "=" (a password on a line of its own) is not echoed.
+// A line longer than 64 KiB is read like any other.
+func TestExtraOptsLines(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "plugins.ini")
+	expand := func(ini string) ([]string, error) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(ini), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return expandExtraOpts(context.Background(), NewParser("check_x", &iniOpts{}), []string{"--extra-opts=@" + file})
+	}
+	_, err := expand("[check_x]\nport = 25\nhunter2secret\n")
+	if want := "--extra-opts: " + file + ": line 3: not an option of check_x (its text is not shown: it may be a secret); write options as name or name = value"; err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+	_, err = expand("[check_x]\nhostnme = mx.example.org\n")
+	if want := "--extra-opts: " + file + ": line 2: hostnme is not an option of check_x"; err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+	long := strings.Repeat("x", 100<<10)
+	got, err := expand("[check_x]\ntimeout = 5\np = 25\npassword = " + long + "\n")
+	if err != nil || len(got) != 4 || got[0] != "--timeout=5" || got[3] != "--password="+long {
+		t.Errorf("a 100 KiB line: %d args, %v", len(got), err)
 	}
 }
 
@@ -144,7 +189,7 @@ func TestExpandExtraOptsCommandLineWins(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("MP_CONFIG_FILE", file)
-	got, err := expandExtraOpts("check_x", []string{"-p", "26", "--extra-opts", "--", "--extra-opts"})
+	got, err := expandExtraOpts(context.Background(), NewParser("check_x", &iniOpts{}), []string{"-p", "26", "--extra-opts", "--", "--extra-opts"})
 	want := "--port=25 --hostname=a -p 26 -- --extra-opts"
 	if err != nil || strings.Join(got, " ") != want {
 		t.Errorf("got %q, %v; want %q", strings.Join(got, " "), err, want)

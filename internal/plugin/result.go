@@ -107,16 +107,3 @@ func (r *Result) summaryParts() []string {
 	}
 	return parts
 }
-
-// Scrub passes every text of the result through scrub (a transcript's
-// secret redaction), whatever a message quoted: server text, library errors.
-func (r *Result) Scrub(scrub func(string) string) {
-	for i := range r.Findings {
-		r.Findings[i].Text = scrub(r.Findings[i].Text)
-	}
-	for _, texts := range [][]string{r.Details, r.Transcript} {
-		for i := range texts {
-			texts[i] = scrub(texts[i])
-		}
-	}
-}

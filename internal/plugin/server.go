@@ -18,7 +18,7 @@ type Server struct {
 	Host string `short:"H" long:"hostname" value-name:"HOST" description:"Host name or IP address to check (default: localhost)"`
 	IPv4 bool   `short:"4" long:"use-ipv4" description:"Connect over IPv4 only"`
 	IPv6 bool   `short:"6" long:"use-ipv6" description:"Connect over IPv6 only"`
-	FQDN string `short:"F" long:"fqdn" value-name:"NAME" description:"Name sent with EHLO, HELO or LHLO (default: this host's name)"`
+	FQDN string `unquote:"false" short:"F" long:"fqdn" value-name:"NAME" description:"Name sent with EHLO, HELO or LHLO (default: this host's name)"`
 }
 
 // Validate takes a positional host as check_smtp does, fills in the
@@ -55,12 +55,13 @@ func (s *Server) Validate(c *Common, port *int, plainPort int, implicitTLS bool)
 	return nil
 }
 
-// heloName checks -F: an address literal in brackets ([192.0.2.1],
-// [IPv6:2001:db8::1]) goes out as given, anything else must be a host name.
+// heloName checks -F: an address literal in brackets goes out as given,
+// anything else must be a host name. RFC 5321 §4.1.3: an IPv6 literal
+// carries the tag "IPv6:" ([IPv6:2001:db8::1]), an IPv4 one none ([192.0.2.1]).
 func heloName(s string) (string, error) {
 	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
-		lit := strings.TrimPrefix(s[1:len(s)-1], "IPv6:")
-		if _, err := netip.ParseAddr(lit); err != nil {
+		lit, v6 := strings.CutPrefix(s[1:len(s)-1], "IPv6:")
+		if a, err := netip.ParseAddr(lit); err != nil || a.Is6() != v6 || a.Zone() != "" {
 			return "", Usagef("-F %s: not an address literal: want [192.0.2.1], [IPv6:2001:db8::1] or a host name", shown(s))
 		}
 		return s, nil
@@ -83,6 +84,9 @@ func HostName(flag, s string) (string, error) {
 	}
 	if i := strings.IndexFunc(s, isControl); i >= 0 {
 		return "", bad("a host name cannot contain control characters (%q)", s[i:i+1])
+	}
+	if !utf8.ValidString(s) { // IDNA would turn the broken bytes into some other name
+		return "", bad("not valid UTF-8")
 	}
 	lit := s
 	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
@@ -119,7 +123,7 @@ func HostName(flag, s string) (string, error) {
 		}
 		if i := strings.IndexFunc(label, notHostChar); i >= 0 {
 			r, _ := utf8.DecodeRuneInString(label[i:])
-			return "", bad("%q cannot be in a host name: use letters, digits, hyphens and dots", r)
+			return "", bad("%q cannot be in a host name: use letters, digits, hyphens, underscores and dots", r)
 		}
 	}
 	return name, nil
@@ -129,7 +133,7 @@ func HostName(flag, s string) (string, error) {
 // --mta-sts): an IP address is refused.
 func DomainName(flag, s string) (string, error) {
 	name, err := HostName(flag, s)
-	if _, isIP := netip.ParseAddr(name); err == nil && name != "" && isIP == nil {
+	if _, notIP := netip.ParseAddr(name); err == nil && name != "" && notIP == nil {
 		return "", Usagef("%s %s: want a domain name, not an IP address", flag, shown(s))
 	}
 	return name, err

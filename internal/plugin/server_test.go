@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -12,16 +13,18 @@ type serverOpts struct {
 	Port int `short:"p" long:"port"`
 }
 
-func (o *serverOpts) Validate() error { return o.Server.Validate(&o.Common, &o.Port, 25, false) }
+func (o *serverOpts) Validate(context.Context) error {
+	return o.Server.Validate(&o.Common, &o.Port, 25, false)
+}
 
 // parseServer runs the real option parsing and validation, as Setup does.
 func parseServer(t *testing.T, args ...string) (*serverOpts, error) {
 	t.Helper()
 	o := &serverOpts{}
-	rest, _, err := Parse("check_test", args, o)
+	rest, _, err := Parse(context.Background(), "check_test", args, o)
 	if err == nil {
 		o.Args = rest
-		err = validate(o)
+		err = validate(context.Background(), o)
 	}
 	return o, err
 }
@@ -61,9 +64,9 @@ func TestServerValidate(t *testing.T) {
 		{args: []string{"-H", "mx..example"}, err: `-H "mx..example": empty label: a host name has no leading dot or two dots in a row`},
 		{args: []string{"-H", ".example"}, err: `-H ".example": empty label: a host name has no leading dot or two dots in a row`},
 		{args: []string{"-H", "."}, err: `-H ".": empty label: a host name has no leading dot or two dots in a row`},
-		{args: []string{"-H", "mx example"}, err: `-H "mx example": ' ' cannot be in a host name: use letters, digits, hyphens and dots`},
-		{args: []string{"-H", "mx/example"}, err: `-H "mx/example": '/' cannot be in a host name: use letters, digits, hyphens and dots`},
-		{args: []string{"-H", "user@mx.example"}, err: `-H "user@mx.example": '@' cannot be in a host name: use letters, digits, hyphens and dots`},
+		{args: []string{"-H", "mx example"}, err: `-H "mx example": ' ' cannot be in a host name: use letters, digits, hyphens, underscores and dots`},
+		{args: []string{"-H", "mx/example"}, err: `-H "mx/example": '/' cannot be in a host name: use letters, digits, hyphens, underscores and dots`},
+		{args: []string{"-H", "user@mx.example"}, err: `-H "user@mx.example": '@' cannot be in a host name: use letters, digits, hyphens, underscores and dots`},
 		{args: []string{"-H", "[mx.example]"}, err: `-H "[mx.example]": not an IP address (an IPv6 address may be in brackets: [2001:db8::1])`},
 		{args: []string{"-H", "2001:db8::1::2"}, err: `-H "2001:db8::1::2": not an IP address (an IPv6 address may be in brackets: [2001:db8::1])`},
 		{args: []string{"-H", "bü-.example"}, err: `-H "bü-.example": not a valid internationalised host name (invalid label "bü-")`},
@@ -71,8 +74,17 @@ func TestServerValidate(t *testing.T) {
 		{args: []string{"-H", "mx", "-F", "[192.0.2.1]"}, host: "mx", fqdn: "[192.0.2.1]", port: 25},
 		{args: []string{"-H", "mx", "-F", "[IPv6:2001:db8::1]"}, host: "mx", fqdn: "[IPv6:2001:db8::1]", port: 25},
 		{args: []string{"-F", "[monitor]"}, err: `-F "[monitor]": not an address literal: want [192.0.2.1], [IPv6:2001:db8::1] or a host name`},
+		// RFC 5321 §4.1.3: the IPv6: tag exactly for IPv6, never for IPv4.
+		{args: []string{"-H", "mx", "-F", "[IPv6:::1]"}, host: "mx", fqdn: "[IPv6:::1]", port: 25},
+		{args: []string{"-F", "[::1]"}, err: `-F "[::1]": not an address literal: want [192.0.2.1], [IPv6:2001:db8::1] or a host name`},
+		{args: []string{"-F", "[IPv6:192.0.2.1]"}, err: `-F "[IPv6:192.0.2.1]": not an address literal: want [192.0.2.1], [IPv6:2001:db8::1] or a host name`},
+		{args: []string{"-F", "[IPv6:fe80::1%eth0]"}, err: `-F "[IPv6:fe80::1%eth0]": not an address literal: want [192.0.2.1], [IPv6:2001:db8::1] or a host name`},
+		// Quotes go on the wire as typed (go-flags would strip them).
+		{args: []string{"-F", `"q"`}, err: `-F "\"q\"": '"' cannot be in a host name: use letters, digits, hyphens, underscores and dots`},
+		// Broken UTF-8 would become some other name under IDNA.
+		{args: []string{"-H", "m\xffx.example"}, err: `-H "m\xffx.example": not valid UTF-8`},
 		{args: []string{"-F", "monitor\r\nRSET"}, err: `-F "monitor\r\nRSET": a host name cannot contain control characters ("\r")`},
-		{args: []string{"-F", "monitor test"}, err: `-F "monitor test": ' ' cannot be in a host name: use letters, digits, hyphens and dots`},
+		{args: []string{"-F", "monitor test"}, err: `-F "monitor test": ' ' cannot be in a host name: use letters, digits, hyphens, underscores and dots`},
 	}
 	for _, c := range cases {
 		o, err := parseServer(t, c.args...)

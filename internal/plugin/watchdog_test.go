@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,36 +21,49 @@ import (
 
 type opts struct {
 	plugin.Common
-	Block blocker `long:"block" value-name:"FILE"`
+	Block   blocker `long:"block"`
+	CAFile  string  `long:"ca-file"`
+	hangsCA chan struct{}
 }
 
-// blocker is a flag whose parsing hangs, as a read of an ini file on a
-// dead file system would, until the test ends.
+// blocker is a flag whose parsing hangs until the test ends, as the
+// reading of an ini file on a dead file system would.
 type blocker string
 
 var unblock chan struct{}
 
-func (*blocker) UnmarshalFlag(file string) error {
-	defer activity.Start("reading --extra-opts " + file)()
+func (*blocker) UnmarshalFlag(string) error {
 	<-unblock
 	return nil
 }
 
-// hangs is a check stuck in what until the test ends.
-func hangs(t *testing.T, what string) func(context.Context, *opts) *plugin.Result {
+// Validate reads --ca-file as a plugin does, hanging in it while hangsCA
+// is open.
+func (o *opts) Validate(ctx context.Context) error {
+	if o.CAFile != "" && o.hangsCA != nil {
+		defer activity.StartFile(ctx, "reading --ca-file "+o.CAFile)()
+		<-o.hangsCA
+	}
+	return nil
+}
+
+// hangs is a check stuck in what until the test ends: a local file's
+// reading when file is true, else a network phase or a helper.
+func hangs(t *testing.T, what string, file bool) func(context.Context, *opts) *plugin.Result {
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
-	return func(context.Context, *opts) *plugin.Result {
-		if what != "" {
-			defer activity.Start(what)()
+	return func(ctx context.Context, _ *opts) *plugin.Result {
+		switch {
+		case file:
+			defer activity.StartFile(ctx, what)()
+		case what != "":
+			defer activity.Start(ctx, what)()
 		}
 		<-release
 		return &plugin.Result{Service: "TEST"}
 	}
 }
 
-// The tests share package activity's register: they do not run in parallel,
-// except with a child process.
 func run(t *testing.T, check func(context.Context, *opts) *plugin.Result, args ...string) plugintest.Outcome {
 	return plugintest.Run(t, "check_test", "TEST", &opts{}, check, args...)
 }
@@ -67,18 +82,26 @@ func oneLine(t *testing.T, o plugintest.Outcome, code int, status string, timeou
 	o.Within(t, timeout)
 }
 
+// A hung network phase or helper gives the -t state.
 func TestWatchdog(t *testing.T) {
-	o := run(t, hangs(t, "reading --ca-file /mnt/dead/ca.pem"), "-t", "0.5")
-	oneLine(t, o, 2, "TEST CRITICAL - stuck reading --ca-file /mnt/dead/ca.pem: no verdict within the 0.5 s timeout (-t); find out why that hangs", 500*time.Millisecond)
+	o := run(t, hangs(t, "running smtpcheck-secret for a vault: reference", false), "-t", "0.5:WARNING")
+	oneLine(t, o, 1, "TEST WARNING - stuck running smtpcheck-secret for a vault: reference: no verdict within the 0.5 s timeout (-t); find out why that hangs", 500*time.Millisecond)
+}
+
+// A hung read of a local file is our own configuration's fault: UNKNOWN,
+// whatever state -t gives a timeout.
+func TestWatchdogFileUnknown(t *testing.T) {
+	o := run(t, hangs(t, "reading --ca-file /mnt/dead/ca.pem", true), "-t", "0.5")
+	oneLine(t, o, 3, "TEST UNKNOWN - stuck reading --ca-file /mnt/dead/ca.pem: no verdict within the 0.5 s timeout (-t); find out why that hangs", 500*time.Millisecond)
 }
 
 func TestWatchdogTimeoutState(t *testing.T) {
-	o := run(t, hangs(t, ""), "-t", "0.5:UNKNOWN")
+	o := run(t, hangs(t, "", false), "-t", "0.5:UNKNOWN")
 	oneLine(t, o, 3, "TEST UNKNOWN - stuck: no verdict within the 0.5 s timeout (-t); run the check by hand with -v to see where it hangs", 500*time.Millisecond)
 }
 
 func TestWatchdogJSON(t *testing.T) {
-	o := run(t, hangs(t, "in the banner phase"), "-t", "0.5", "--output", "json")
+	o := run(t, hangs(t, "in the banner phase", false), "-t", "0.5", "--output", "json")
 	var got struct {
 		State   string
 		Summary string
@@ -89,14 +112,56 @@ func TestWatchdogJSON(t *testing.T) {
 	}
 }
 
-// Before the options are parsed, -t's default bounds the run.
+// Before the options are parsed, the -t of the command line bounds the run,
+// in any spelling, with its state; without one, -t's default does.
 func TestWatchdogWhileParsing(t *testing.T) {
 	defer plugin.SetParseTimeout(500 * time.Millisecond)()
 	ch := make(chan struct{})
 	unblock = ch
 	t.Cleanup(func() { close(ch) })
-	o := run(t, hangs(t, ""), "-t", "5:UNKNOWN", "--block", "/mnt/dead/plugins.ini")
-	oneLine(t, o, 2, "TEST CRITICAL - stuck reading --extra-opts /mnt/dead/plugins.ini: no verdict within the 0.5 s timeout (-t), the default, as the options were still being read; find out why that hangs", 500*time.Millisecond)
+	o := run(t, hangs(t, "", false), "--block", "x")
+	oneLine(t, o, 2, "TEST CRITICAL - stuck: no verdict within the 0.5 s timeout (-t), the default, as the options were still being read; run the check by hand with -v to see where it hangs", 500*time.Millisecond)
+	for _, args := range [][]string{
+		{"-v", "-t", "0.7:UNKNOWN", "--block", "x"},
+		{"-t=0.7:UNKNOWN", "--block", "x"},
+		{"-t0.7:UNKNOWN", "--block", "x"},
+		{"--timeout", "9", "--block", "x", "--timeout=0.7:UNKNOWN"},
+		{"-to", "0.7:UNKNOWN", "--block", "x"},
+	} {
+		o := run(t, hangs(t, "", false), args...)
+		oneLine(t, o, 3, "TEST UNKNOWN - stuck: no verdict within the 0.7 s timeout (-t); run the check by hand with -v to see where it hangs", 700*time.Millisecond)
+	}
+}
+
+// A -t that is not a number of seconds from 0.1 to 3600 is a usage error
+// at once, never a run (NaN once gave exit 0 without contacting anything).
+func TestTimeoutRefused(t *testing.T) {
+	for _, v := range []string{"NaN:OK", "Inf", "1e-300"} {
+		o := run(t, answers, "-t", v)
+		if o.Code != 3 || !strings.HasPrefix(o.Status(), "TEST UNKNOWN - -t") || o.Elapsed > time.Second {
+			t.Errorf("-t %s: exit %d after %v:\n%s", v, o.Code, o.Elapsed, o.Out)
+		}
+	}
+}
+
+// Validate's reading of a file is named (the parse phase has the run's
+// activity tracker), and UNKNOWN.
+func TestWatchdogWhileValidating(t *testing.T) {
+	o := &opts{hangsCA: make(chan struct{})}
+	defer close(o.hangsCA)
+	out := plugintest.Run(t, "check_test", "TEST", o, hangs(t, "", false), "-t", "0.5", "--ca-file", "/mnt/dead/ca.pem")
+	oneLine(t, out, 3, "TEST UNKNOWN - stuck reading --ca-file /mnt/dead/ca.pem: no verdict within the 0.5 s timeout (-t); find out why that hangs", 500*time.Millisecond)
+}
+
+// Runs side by side in one process each name only what they are stuck in.
+func TestWatchdogRunsApart(t *testing.T) {
+	var wg sync.WaitGroup
+	outs := make([]plugintest.Outcome, 2)
+	wg.Go(func() { outs[0] = run(t, hangs(t, "in the banner phase of a", false), "-t", "0.5") })
+	wg.Go(func() { outs[1] = run(t, hangs(t, "", false), "-t", "0.6") })
+	wg.Wait()
+	oneLine(t, outs[0], 2, "TEST CRITICAL - stuck in the banner phase of a: no verdict within the 0.5 s timeout (-t); find out why that hangs", 500*time.Millisecond)
+	oneLine(t, outs[1], 2, "TEST CRITICAL - stuck: no verdict within the 0.6 s timeout (-t); run the check by hand with -v to see where it hangs", 600*time.Millisecond)
 }
 
 // A check that ends on its own shortly after -t gives its own verdict (it
@@ -104,7 +169,7 @@ func TestWatchdogWhileParsing(t *testing.T) {
 func TestWatchdogLetsTheCheckAnswer(t *testing.T) {
 	late := func(ctx context.Context, _ *opts) *plugin.Result {
 		<-ctx.Done()
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 		r := &plugin.Result{Service: "TEST"}
 		r.Add(plugin.Critical, "banner: no answer within the 0.5 s timeout")
 		return r
@@ -115,13 +180,17 @@ func TestWatchdogLetsTheCheckAnswer(t *testing.T) {
 
 // TestWatchdogProcess runs the whole lifecycle of a plugin's main in a
 // child process: the watchdog's verdict is printed once by main's deferred
-// p.ReturnCheckResults, which exits while the check is still stuck.
+// p.ReturnCheckResults, which exits while the check is still stuck. The
+// child measures Run itself (on stderr), so that the time to start a test
+// binary on a loaded machine does not count.
 func TestWatchdogProcess(t *testing.T) {
 	if os.Getenv("SMTPCHECK_WATCHDOG_CHILD") == "1" {
 		p := nagios.NewPlugin()
 		defer p.ReturnCheckResults()
-		plugin.Run(p, "check_test", "TEST", []string{"-t", "0.5"}, &opts{}, func(context.Context, *opts) *plugin.Result {
-			defer activity.Start("reading --password-ref file:/mnt/dead/pass")()
+		start := time.Now()
+		defer func() { fmt.Fprintf(os.Stderr, "run took %d ns\n", time.Since(start)) }()
+		plugin.Run(p, "check_test", "TEST", []string{"-t", "0.5"}, &opts{}, func(ctx context.Context, _ *opts) *plugin.Result {
+			defer activity.Start(ctx, "in the AUTH phase of mx.example.org")()
 			select {}
 		})
 		return
@@ -129,15 +198,19 @@ func TestWatchdogProcess(t *testing.T) {
 	t.Parallel()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestWatchdogProcess$")
 	cmd.Env = append(os.Environ(), "SMTPCHECK_WATCHDOG_CHILD=1")
-	start := time.Now()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	elapsed := time.Since(start)
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
 		t.Errorf("exit: %v", err)
 	}
-	o := plugintest.Outcome{Out: string(out), Code: 2, Elapsed: elapsed}
-	oneLine(t, o, 2, "TEST CRITICAL - stuck reading --password-ref file:/mnt/dead/pass: no verdict within the 0.5 s timeout (-t); find out why that hangs", 500*time.Millisecond)
+	var ns int64
+	if _, err := fmt.Sscanf(stderr.String(), "run took %d ns", &ns); err != nil {
+		t.Fatalf("the child did not say how long Run took: %v\n%s", err, stderr.String())
+	}
+	o := plugintest.Outcome{Out: string(out), Code: 2, Elapsed: time.Duration(ns)}
+	oneLine(t, o, 2, "TEST CRITICAL - stuck in the AUTH phase of mx.example.org: no verdict within the 0.5 s timeout (-t); find out why that hangs", 500*time.Millisecond)
 }
 
 // A check that panics is still reported by main's deferred

@@ -115,14 +115,13 @@ func (s *Session) TLSLine() string {
 	}
 	leaf := st.PeerCertificates[0]
 	verdict := "verified"
-	switch {
+	switch err := s.CertErr(); {
+	case s.Target.Insecure && err != nil:
+		verdict = "NOT verified (--insecure): " + PlainErr(err)
 	case s.Target.Insecure:
 		verdict = "not verified (--insecure)"
-		if err := s.Target.verify(st.PeerCertificates); err != nil {
-			verdict = "NOT verified (--insecure): " + PlainErr(err)
-		}
-	case s.VerifyErr != nil:
-		verdict = "NOT verified: " + PlainErr(s.VerifyErr)
+	case err != nil:
+		verdict = "NOT verified: " + PlainErr(err)
 	}
 	return fmt.Sprintf("%s; certificate %q, expires %s; %s", line, leaf.Subject.CommonName, leaf.NotAfter.UTC().Format("2006-01-02"), verdict)
 }

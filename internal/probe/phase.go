@@ -113,7 +113,8 @@ func classify(err error) Kind {
 		return KindReset
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return KindClosed
-	case errors.As(err, &pe), errors.Is(err, smtp.ErrLineTooLong), errors.Is(err, smtp.ErrTooManyLines):
+	case errors.As(err, &pe), errors.As(err, new(*smtp.UnsolicitedError)),
+		errors.Is(err, smtp.ErrLineTooLong), errors.Is(err, smtp.ErrTooManyLines):
 		return KindProtocol
 	case errors.As(err, &rhe), errors.As(err, &ae), errors.As(err, &cve):
 		return KindTLS

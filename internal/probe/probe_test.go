@@ -5,20 +5,20 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestRawSubjectMatchesParser walks every certificate of the system bundle
 // and compares our DER walk with crypto/x509's full parse.
 func TestRawSubjectMatchesParser(t *testing.T) {
-	data, err := readBundle()
-	if err != nil {
-		t.Skip("no system CA bundle on this machine:", err)
-	}
+	data := systemPEM(t)
 	n := 0
 	for len(data) > 0 {
 		var block *pem.Block
@@ -48,11 +48,7 @@ func TestRawSubjectMatchesParser(t *testing.T) {
 // TestSystemRootsForPicksIssuer: a chain's issuer from the bundle is found,
 // and only roots named by the chain are loaded.
 func TestSystemRootsForPicksIssuer(t *testing.T) {
-	data, err := readBundle()
-	if err != nil {
-		t.Skip("no system CA bundle on this machine:", err)
-	}
-	block, _ := pem.Decode(data)
+	block, _ := pem.Decode(systemPEM(t))
 	root, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
 		t.Fatal(err)
@@ -68,19 +64,97 @@ func TestSystemRootsForPicksIssuer(t *testing.T) {
 		t.Errorf("picked %d roots for one subject", got)
 	}
 	// A device is refused, not handed on to crypto/x509 (which would read
-	// /dev/zero without end); an empty file is an empty bundle.
+	// /dev/zero without end); so is a missing file, never skipped for the
+	// rest of the system's roots; an empty file is an empty bundle.
+	ctx := context.Background()
 	t.Setenv("SSL_CERT_FILE", os.DevNull)
 	want := "$SSL_CERT_FILE /dev/null: a device, not a regular file; give the path of a regular file"
-	if _, err := readBundle(); err == nil || err.Error() != want {
+	if _, err := SystemRootsFor([]*x509.Certificate{root}); err == nil || err.Error() != want {
 		t.Errorf("SSL_CERT_FILE=/dev/null: %v, want %s", err, want)
 	}
-	empty := t.TempDir() + "/empty.pem"
+	dir := t.TempDir()
+	t.Setenv("SSL_CERT_FILE", dir+"/absent.pem")
+	if _, err := readSystemRoots(ctx); err == nil || err.Error() != "$SSL_CERT_FILE "+dir+"/absent.pem: no such file" {
+		t.Errorf("SSL_CERT_FILE missing: %v", err)
+	}
+	empty := dir + "/empty.pem"
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("SSL_CERT_FILE", empty)
-	if data, err := readBundle(); err != nil || len(decodeBundle(data)) != 0 {
-		t.Errorf("an empty SSL_CERT_FILE must give an empty bundle: %d bytes, %v", len(data), err)
+	if ders, err := readSystemRoots(ctx); err != nil || len(ders) != 0 {
+		t.Errorf("an empty SSL_CERT_FILE must give an empty bundle: %d certificates, %v", len(ders), err)
+	}
+}
+
+// systemPEM is the system's bundle, for tests that need real roots.
+func systemPEM(t testing.TB) []byte {
+	for _, f := range bundleFiles {
+		if data, err := os.ReadFile(f); err == nil {
+			return data
+		}
+	}
+	t.Skip("no system CA bundle on this machine")
+	return nil
+}
+
+// Without a bundle file, the certificate directories are read as
+// crypto/x509 reads them, but each file bounded: what is not a regular file
+// (a FIFO, a link to /dev/zero) is skipped without being opened, c_rehash's
+// links to a file beside them are skipped, and all of them together are
+// capped; an explicit $SSL_CERT_DIR that cannot be read is an error.
+func TestSystemRootsFromDirectory(t *testing.T) {
+	block, _ := pem.Decode(systemPEM(t))
+	defer func(old []string) { bundleFiles = old }(bundleFiles)
+	bundleFiles = nil
+	t.Setenv("SSL_CERT_FILE", "")
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/root.pem", pem.EncodeToMemory(block), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{
+		syscall.Mkfifo(dir+"/fifo.pem", 0o644),
+		os.Symlink("/dev/zero", dir+"/zero.pem"),
+		os.Symlink("root.pem", dir+"/0a1b2c3d.0"),
+		os.Mkdir(dir+"/sub", 0o755),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("SSL_CERT_DIR", dir)
+	done := make(chan struct{})
+	var ders [][]byte
+	var err error
+	go func() { ders, err = readSystemRoots(ctx); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("reading the directory hangs")
+	}
+	if err != nil || len(ders) != 1 || !bytes.Equal(ders[0], block.Bytes) {
+		t.Errorf("got %d certificates, %v", len(ders), err)
+	}
+
+	fifo := t.TempDir() + "/fifo"
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := dir + "/big.pem"
+	if err := os.WriteFile(big, nil, 0o644); err != nil || os.Truncate(big, 9<<20) != nil {
+		t.Fatal("cannot make a 9 MiB file")
+	}
+	for env, want := range map[string]string{
+		dir + "/absent":   "$SSL_CERT_DIR " + dir + "/absent: no such directory",
+		fifo:              fmt.Sprintf("$SSL_CERT_DIR %s: not a directory that can be read (running as uid %d); give --ca-file", fifo, os.Getuid()),
+		dir:               "$SSL_CERT_DIR " + dir + ": over 8 MiB of certificates; is it the right directory?",
+		t.TempDir() + ":": "no system CA certificates found (no CA bundle file, none in ",
+	} {
+		t.Setenv("SSL_CERT_DIR", env)
+		if _, err := readSystemRoots(ctx); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("SSL_CERT_DIR=%s: %v\nwant %s", env, err, want)
+		}
 	}
 }
 
@@ -148,23 +222,20 @@ func TestLoadRoots(t *testing.T) {
 		}
 		return p
 	}
-	data, err := readBundle()
-	if err != nil {
-		t.Skip("no system CA bundle on this machine:", err)
-	}
-	good, _ := pem.Decode(data)
+	good, _ := pem.Decode(systemPEM(t))
 	junk := &pem.Block{Type: "CERTIFICATE", Bytes: []byte{0x30, 0x03, 0x02, 0x01, 0x01}}
 	key := &pem.Block{Type: "PRIVATE KEY", Bytes: []byte{1, 2, 3}}
 
-	if _, err := LoadRoots(dir + "/absent.pem"); err == nil || err.Error() != dir+"/absent.pem: no such file" {
+	ctx := context.Background()
+	if _, err := LoadRoots(ctx, dir+"/absent.pem"); err == nil || err.Error() != dir+"/absent.pem: no such file" {
 		t.Errorf("absent: %v", err)
 	}
 	nocert := write("nocert.pem", key)
-	if _, err := LoadRoots(nocert); err == nil || err.Error() != "no PEM certificates in "+nocert {
+	if _, err := LoadRoots(ctx, nocert); err == nil || err.Error() != "no PEM certificates in "+nocert {
 		t.Errorf("no certificate: %v", err)
 	}
 	bad := write("bad.pem", junk)
-	r, err := LoadRoots(bad)
+	r, err := LoadRoots(ctx, bad)
 	if err != nil {
 		t.Fatalf("bad DER is refused only by Pool: %v", err)
 	}
@@ -172,7 +243,7 @@ func TestLoadRoots(t *testing.T) {
 		t.Errorf("bad DER: %v", err)
 	}
 	mixed := write("mixed.pem", junk, key, good)
-	r, err = LoadRoots(mixed)
+	r, err = LoadRoots(ctx, mixed)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,15 @@ package probe
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/smtpcheck/smtpcheck/internal/boundedfile"
@@ -19,23 +22,48 @@ import (
 // server sent, so we scan the bundle's raw DER for matching subjects and
 // parse just those.
 
-// bundleFiles are where Linux distributions keep the PEM bundle (the list
-// crypto/x509 uses).
-var bundleFiles = []string{
-	"/etc/ssl/certs/ca-certificates.crt",
-	"/etc/pki/tls/certs/ca-bundle.crt",
-	"/etc/ssl/ca-bundle.pem",
-	"/etc/pki/tls/cacert.pem",
-	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-	"/etc/ssl/cert.pem",
+// bundleFiles are where Linux distributions keep the PEM bundle, and
+// certDirs where they keep certificates one per file: the lists crypto/x509
+// uses.
+var (
+	bundleFiles = []string{
+		"/etc/ssl/certs/ca-certificates.crt",
+		"/etc/pki/tls/certs/ca-bundle.crt",
+		"/etc/ssl/ca-bundle.pem",
+		"/etc/pki/tls/cacert.pem",
+		"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+		"/etc/ssl/cert.pem",
+	}
+	certDirs = []string{"/etc/ssl/certs", "/etc/pki/tls/certs"}
+)
+
+// system caches the decoded system roots: decoding them is the costly part
+// of finding roots, which PreloadRoots moves off the critical path. They are
+// read again when $SSL_CERT_FILE or $SSL_CERT_DIR changed, or after an
+// error. mu is held during the read, so that a caller waits for a read in
+// progress instead of starting another.
+var system struct {
+	mu   sync.Mutex
+	env  string // the variables the cached roots were read under
+	ders [][]byte
 }
 
-// bundleDER reads and decodes the system bundle once: the costly part of
-// finding roots, which PreloadRoots moves off the critical path.
-var bundleDER = sync.OnceValues(func() ([][]byte, error) {
-	data, err := readBundle()
-	return decodeBundle(data), err
-})
+// systemDER returns the DER of every system root, reading them under ctx
+// (which names the read for the watchdog) unless they are cached.
+func systemDER(ctx context.Context) ([][]byte, error) {
+	env := os.Getenv("SSL_CERT_FILE") + "\x00" + os.Getenv("SSL_CERT_DIR")
+	system.mu.Lock()
+	defer system.mu.Unlock()
+	if system.ders != nil && system.env == env {
+		return system.ders, nil
+	}
+	ders, err := readSystemRoots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	system.env, system.ders = env, ders
+	return ders, nil
+}
 
 // decodeBundle returns the DER of each certificate in a PEM bundle: the
 // system's, or a --ca-file (LoadRoots).
@@ -54,19 +82,19 @@ func decodeBundle(data []byte) [][]byte {
 	return ders
 }
 
-// PreloadRoots starts decoding the system bundle in the background, so that
-// it is ready by the time a handshake needs it (the network wait of connect,
-// banner and EHLO pays for it).
-func PreloadRoots() { go func() { _, _ = bundleDER() }() }
+// PreloadRoots starts reading and decoding the system roots in the
+// background, under ctx, so that they are ready by the time a handshake
+// needs them (the network wait of connect, banner and EHLO pays for it).
+func PreloadRoots(ctx context.Context) { go func() { _, _ = systemDER(ctx) }() }
 
 // SystemRootsFor returns the system roots whose subject is the subject or
-// issuer of one of certs. Without a bundle file it falls back to the full
-// system pool (crypto/x509 then looks in the certificate directories).
+// issuer of one of certs. It never leaves the choice to crypto/x509 (a nil
+// pool), which would read $SSL_CERT_FILE or a FIFO in the certificate
+// directory without a bound: what cannot be read safely is an error. The
+// roots are read by PreloadRoots under the run's context, which names the
+// read should it hang; without one they are read here.
 func SystemRootsFor(certs []*x509.Certificate) (*x509.CertPool, error) {
-	ders, err := bundleDER()
-	if errors.Is(err, errNoBundle) {
-		return x509.SystemCertPool()
-	}
+	ders, err := systemDER(context.Background())
 	if err != nil {
 		return nil, err
 	}
@@ -82,27 +110,82 @@ func SystemRootsFor(certs []*x509.Certificate) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-var errNoBundle = errors.New("no CA bundle")
-
-// readBundle reads the first bundle file that we may read. One refused by
-// boundedfile is an error, not a reason to fall back to crypto/x509: that
-// would read a FIFO or /dev/zero as $SSL_CERT_FILE without a bound.
-func readBundle() ([]byte, error) {
-	files, what := bundleFiles, "the system CA bundle"
+// readSystemRoots reads the system roots where crypto/x509 looks for them,
+// but each file through boundedfile: $SSL_CERT_FILE, or else the first
+// bundle file there is, or else the files of $SSL_CERT_DIR or the
+// certificate directories. A file that is there but refused is an error,
+// not a reason to look elsewhere, and so is a variable naming what cannot
+// be read: both would widen or change what is trusted without a word.
+func readSystemRoots(ctx context.Context) ([][]byte, error) {
 	if f := os.Getenv("SSL_CERT_FILE"); f != "" {
-		files, what = []string{f}, "$SSL_CERT_FILE"
+		data, err := boundedfile.Read(ctx, "$SSL_CERT_FILE", f, boundedfile.MaxCABundle, nil)
+		if err != nil {
+			return nil, fmt.Errorf("$SSL_CERT_FILE %w", err)
+		}
+		return decodeBundle(data), nil
 	}
-	for _, f := range files {
-		data, err := boundedfile.Read(what, f, boundedfile.MaxCABundle, nil)
+	for _, f := range bundleFiles {
+		data, err := boundedfile.Read(ctx, "the system CA bundle", f, boundedfile.MaxCABundle, nil)
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s %w", what, err)
+			return nil, fmt.Errorf("the system CA bundle %w", err)
 		}
-		return data, nil
+		return decodeBundle(data), nil
 	}
-	return nil, errNoBundle
+	return readCertDirs(ctx)
+}
+
+// readCertDirs reads the certificates of $SSL_CERT_DIR (directories
+// separated by ":") or of certDirs, at most boundedfile.MaxCABundle in all.
+// As crypto/x509 does, it skips links to a file beside them (c_rehash's
+// hash links) and what cannot be read; it also skips what is not a regular
+// file, never opening it.
+func readCertDirs(ctx context.Context) ([][]byte, error) {
+	dirs, what := certDirs, "the system CA directory"
+	if d := os.Getenv("SSL_CERT_DIR"); d != "" {
+		dirs, what = strings.Split(d, ":"), "$SSL_CERT_DIR"
+	}
+	var ders [][]byte
+	var total int64
+	for _, dir := range dirs {
+		// Judged before it is opened: opening a FIFO would wait for a writer.
+		st, err := os.Stat(dir)
+		switch {
+		case dir == "", errors.Is(err, fs.ErrNotExist) && what != "$SSL_CERT_DIR":
+			continue
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("%s %s: no such directory", what, dir)
+		}
+		var entries []fs.DirEntry
+		if err == nil && st.IsDir() {
+			entries, err = os.ReadDir(dir)
+		}
+		if err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("%s %s: not a directory that can be read (running as uid %d); give --ca-file", what, dir, os.Getuid())
+		}
+		for _, e := range entries {
+			path := filepath.Join(dir, e.Name())
+			if link, err := os.Readlink(path); err == nil && !strings.Contains(link, "/") {
+				continue
+			}
+			data, err := boundedfile.Read(ctx, what, path, boundedfile.MaxCABundle-total, nil)
+			switch {
+			case errors.Is(err, boundedfile.ErrTooBig):
+				return nil, fmt.Errorf("%s %s: over %d MiB of certificates; is it the right directory?", what, dir, boundedfile.MaxCABundle>>20)
+			case err != nil:
+				continue
+			}
+			total += int64(len(data))
+			ders = append(ders, decodeBundle(data)...)
+		}
+	}
+	if len(ders) == 0 {
+		return nil, fmt.Errorf("no system CA certificates found (no CA bundle file, none in %s); install them (ca-certificates) or give --ca-file",
+			strings.Join(dirs, ", "))
+	}
+	return ders, nil
 }
 
 func namedBy(der []byte, certs []*x509.Certificate) bool {

@@ -27,17 +27,33 @@ type Session struct {
 	ExtPlain   smtp.Extensions // extensions offered before STARTTLS
 	EHLOErr    *smtp.Reply     // the EHLO rejection that led to the HELO fallback
 	TLS        *tls.ConnectionState
-	VerifyErr  error // certificate verification result; nil when verified or skipped
+	VerifyErr  error // certificate verification result; nil when verified or skipped (Insecure)
 	Pipelined  int   // plaintext bytes the server sent after its STARTTLS 220
 	Transcript *smtp.Transcript
 
 	conn *smtp.Conn
 	stop func() bool
+
+	insecureErr     error // CertErr's verdict on a chain the handshake did not verify
+	insecureChecked bool
+}
+
+// CertErr is why the server's certificate does not verify, nil when it
+// does. Target.Insecure skips the check in the handshake; it is made here
+// then, once, so that the output can say what the session went on with.
+func (s *Session) CertErr() error {
+	if !s.Target.Insecure || s.TLS == nil {
+		return s.VerifyErr
+	}
+	if !s.insecureChecked {
+		s.insecureErr, s.insecureChecked = s.Target.verify(s.TLS.PeerCertificates), true
+	}
+	return s.insecureErr
 }
 
 // timed runs f and records its duration under phase, even when f fails.
-func (s *Session) timed(phase Phase, f func() error) error {
-	defer activity.Start("in the " + string(phase) + " phase of " + s.String())()
+func (s *Session) timed(ctx context.Context, phase Phase, f func() error) error {
+	defer activity.Start(ctx, "in the "+string(phase)+" phase of "+s.String())()
 	start := time.Now()
 	err := f()
 	s.Timings = append(s.Timings, Timing{phase, time.Since(start)})
@@ -63,7 +79,7 @@ func (s *Session) Duration(phase Phase) (time.Duration, bool) {
 func Dial(ctx context.Context, t Target, tr *smtp.Transcript) (*Session, error) {
 	s := &Session{Target: t, Transcript: tr}
 	if t.TLS != TLSNone && t.Roots == nil && !t.Insecure {
-		PreloadRoots()
+		PreloadRoots(ctx)
 	}
 	err := s.dial(ctx)
 	if err != nil {
@@ -76,7 +92,7 @@ func (s *Session) dial(ctx context.Context) error {
 	t := s.Target
 	addr := t.Addr
 	if !addr.IsValid() {
-		err := s.timed(PhaseDNS, func() error {
+		err := s.timed(ctx, PhaseDNS, func() error {
 			var err error
 			addr, err = Resolve(ctx, t.Resolver, t.Network, t.Host)
 			return err
@@ -87,7 +103,7 @@ func (s *Session) dial(ctx context.Context) error {
 	}
 	s.Addr = netip.AddrPortFrom(addr, uint16(t.Port))
 	var nc net.Conn
-	err := s.timed(PhaseConnect, func() error {
+	err := s.timed(ctx, PhaseConnect, func() error {
 		var err error
 		d := net.Dialer{}
 		nc, err = d.DialContext(ctx, "tcp", s.Addr.String())
@@ -107,20 +123,20 @@ func (s *Session) dial(ctx context.Context) error {
 	s.conn = smtp.NewConn(nc, s.Transcript)
 
 	if t.Proxy != 0 {
-		if err := s.timed(PhaseProxy, func() error { return s.sendProxy(nc) }); err != nil {
+		if err := s.timed(ctx, PhaseProxy, func() error { return s.sendProxy(nc) }); err != nil {
 			return fail(ctx, PhaseProxy, err)
 		}
 	}
 	if t.TLS == TLSImplicit {
-		if err := s.timed(PhaseTLS, func() error { return s.handshake(ctx) }); err != nil {
+		if err := s.timed(ctx, PhaseTLS, func() error { return s.handshake(ctx) }); err != nil {
 			return tlsFail(ctx, PhaseTLS, err)
 		}
 	}
-	err = s.timed(PhaseBanner, func() error {
+	err = s.timed(ctx, PhaseBanner, func() error {
 		var err error
 		s.Banner, err = s.conn.ReadReply()
 		if err == nil {
-			err = smtp.Expect(s.Banner, "the connection", 220)
+			err = smtp.Expect(s.Banner, smtp.Greeting, 220)
 		}
 		return err
 	})
@@ -200,7 +216,7 @@ func (s *Session) hello(ctx context.Context, phase Phase) error {
 	if name == "" {
 		name = "localhost"
 	}
-	err := s.timed(phase, func() error {
+	err := s.timed(ctx, phase, func() error {
 		rep, err := s.conn.Cmd(verb + " " + name)
 		if err == nil && rep.Class() == 5 && verb == "EHLO" && phase == PhaseEHLO {
 			refused := rep // rep is about to hold the HELO reply
@@ -234,20 +250,21 @@ func (s *Session) StartTLS(ctx context.Context) error {
 	if !s.Ext.Has("STARTTLS") {
 		return &Error{Phase: PhaseStartTLS, Kind: KindReply, Err: ErrNoStartTLS}
 	}
-	err := s.timed(PhaseStartTLS, func() error {
+	err := s.timed(ctx, PhaseStartTLS, func() error {
 		rep, err := s.conn.Cmd("STARTTLS")
+		// RFC 3207 §4: nothing may follow the 220 before the handshake. Bytes
+		// that did are a broken server or a man in the middle injecting
+		// plaintext (CVE-2011-0411 class), never something to hand to TLS.
+		if ue, ok := errors.AsType[*smtp.UnsolicitedError](err); ok && rep.Code == 220 {
+			s.Pipelined = ue.Bytes
+			return &Error{Phase: PhaseStartTLS, Kind: KindProtocol,
+				Err: fmt.Errorf("%d bytes of plaintext followed the 220 reply to STARTTLS, before the TLS handshake", s.Pipelined)}
+		}
 		if err != nil {
 			return err
 		}
 		if err := smtp.Expect(rep, "STARTTLS", 220); err != nil {
 			return err
-		}
-		// RFC 3207 §4: nothing may follow the 220 before the handshake. Bytes
-		// that did are a broken server or a man in the middle injecting
-		// plaintext (CVE-2011-0411 class), never something to hand to TLS.
-		if s.Pipelined = s.conn.Buffered(); s.Pipelined > 0 {
-			return &Error{Phase: PhaseStartTLS, Kind: KindProtocol,
-				Err: fmt.Errorf("%d bytes of plaintext followed the 220 reply to STARTTLS, before the TLS handshake", s.Pipelined)}
 		}
 		return s.handshake(ctx)
 	})
@@ -262,7 +279,7 @@ func (s *Session) StartTLS(ctx context.Context) error {
 // returned with a nil error: judging it is the caller's business.
 func (s *Session) Cmd(ctx context.Context, phase Phase, line string) (smtp.Reply, error) {
 	var rep smtp.Reply
-	err := s.timed(phase, func() error {
+	err := s.timed(ctx, phase, func() error {
 		var err error
 		rep, err = s.conn.Cmd(line)
 		return err
@@ -273,31 +290,12 @@ func (s *Session) Cmd(ctx context.Context, phase Phase, line string) (smtp.Reply
 	return rep, nil
 }
 
-// CmdExpect is Cmd for a command whose reply must be one of want: anything
-// else fails the phase (a 4xx/5xx as KindReply, another code as KindProtocol).
-func (s *Session) CmdExpect(ctx context.Context, phase Phase, line string, want ...int) (smtp.Reply, error) {
-	rep, err := s.Cmd(ctx, phase, line)
-	if err != nil {
-		return rep, err
-	}
-	if err := smtp.Expect(rep, line, want...); err != nil {
-		return rep, fail(ctx, phase, err)
-	}
-	return rep, nil
-}
-
-// Unverified words why credentials were withheld from a server whose
-// certificate does not verify, alike in every plugin that logs in.
-func (s *Session) Unverified() string {
-	return fmt.Sprintf("credentials not sent: the certificate of %s does not verify (%s) - add --ca-file or --verify-name, or --insecure to send them anyway", s, PlainErr(s.VerifyErr))
-}
-
-// Auth runs a SASL exchange. The password must already be registered with
-// the transcript (the wire registers what it sends); a negative final reply
+// Auth runs a SASL exchange. The wire registers the client's secrets with
+// the transcript as it sends them (smtp.Conn.Auth); a negative final reply
 // comes back as an *Error of KindReply, any code but 235 as KindProtocol.
 func (s *Session) Auth(ctx context.Context, c smtp.SASLClient) (smtp.Reply, error) {
 	var rep smtp.Reply
-	err := s.timed(PhaseAuth, func() error {
+	err := s.timed(ctx, PhaseAuth, func() error {
 		var err error
 		rep, err = s.conn.Auth(c)
 		return err
@@ -312,7 +310,7 @@ func (s *Session) Auth(ctx context.Context, c smtp.SASLClient) (smtp.Reply, erro
 // that drop the connection instead of answering (check_smtp's -q).
 func (s *Session) Quit(ctx context.Context, wait bool) (smtp.Reply, error) {
 	var rep smtp.Reply
-	err := s.timed(PhaseQuit, func() error {
+	err := s.timed(ctx, PhaseQuit, func() error {
 		if !wait {
 			return s.conn.Send("QUIT", "QUIT")
 		}

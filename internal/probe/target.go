@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -59,9 +60,9 @@ type Roots struct {
 // once, so that a missing, empty or refused file is a usage error before
 // anything is sent; the certificates are parsed in the background while
 // the session connects (cold, x509 parsing costs a plugin about 0.35 ms),
-// and Pool waits for them.
-func LoadRoots(path string) (*Roots, error) {
-	data, err := boundedfile.Read("--ca-file", path, boundedfile.MaxCABundle, nil)
+// and Pool waits for them. ctx names the read for the watchdog.
+func LoadRoots(ctx context.Context, path string) (*Roots, error) {
+	data, err := boundedfile.Read(ctx, "--ca-file", path, boundedfile.MaxCABundle, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -81,7 +81,7 @@ type Client interface {
 
 // Outcome is what a mechanism saw besides the SMTP replies.
 type Outcome struct {
-	ServerError    string // e.g. SCRAM "e=invalid-proof", XOAUTH2/OAUTHBEARER JSON status
+	ServerError    string // e.g. SCRAM "e=invalid-proof", XOAUTH2/OAUTHBEARER JSON status; server text, not scrubbed nor shortened
 	MutualAuth     bool   // the mechanism authenticates the server too (SCRAM)
 	ServerVerified bool   // the server's signature was checked and matched
 }
@@ -90,7 +90,7 @@ type Outcome struct {
 func New(mech string, c Credentials) (Client, error) {
 	switch mech {
 	case Plain:
-		return &wrapped{SASLClient: gosasl.NewPlainClient("", c.User, c.Password)}, nil
+		return &wrapped{SASLClient: &smtp.PlainClient{User: c.User, Password: c.Password}}, nil
 	case Login:
 		return &wrapped{SASLClient: &smtp.LoginClient{User: c.User, Password: c.Password}}, nil
 	case CRAMMD5:
@@ -102,7 +102,7 @@ func New(mech string, c Credentials) (Client, error) {
 	case XOAuth2:
 		return &XOAuth2Client{User: c.User, Token: c.Token}, nil
 	case OAuthBearer:
-		return &OAuthBearerClient{inner: gosasl.NewOAuthBearerClient(&gosasl.OAuthBearerOptions{
+		return &OAuthBearerClient{token: c.Token, inner: gosasl.NewOAuthBearerClient(&gosasl.OAuthBearerOptions{
 			Username: c.User, Token: c.Token, Host: c.Host, Port: c.Port})}, nil
 	}
 	return nil, fmt.Errorf("unknown SASL mechanism %q", mech)
@@ -119,11 +119,27 @@ func (w *wrapped) PublicResponse() bool {
 	return ok && p.PublicResponse()
 }
 
+// Unfinished passes on what the wrapped client says (LOGIN before the password).
+func (w *wrapped) Unfinished() string {
+	if f, ok := w.SASLClient.(smtp.Finisher); ok {
+		return f.Unfinished()
+	}
+	return ""
+}
+
+// Secrets passes on the wrapped client's secrets.
+func (w *wrapped) Secrets() []string {
+	if h, ok := w.SASLClient.(smtp.SecretHolder); ok {
+		return h.Secrets()
+	}
+	return nil
+}
+
 // CRAMMD5Client is CRAM-MD5 (RFC 2195): the answer to the server's challenge
 // is the user, a space and HMAC-MD5(password, challenge) in lower-case hex.
 type CRAMMD5Client struct {
 	User, Password string
-	answered       bool
+	digest         string // sent, once answered
 }
 
 // Start begins CRAM-MD5; the server speaks first.
@@ -131,12 +147,24 @@ func (c *CRAMMD5Client) Start() (string, []byte, error) { return CRAMMD5, nil, n
 
 // Next answers the one challenge.
 func (c *CRAMMD5Client) Next(challenge []byte) ([]byte, error) {
-	if c.answered {
+	if c.digest != "" {
 		return nil, errors.New("unexpected second CRAM-MD5 challenge")
 	}
-	c.answered = true
-	return []byte(c.User + " " + CRAMMD5Digest(c.Password, challenge)), nil
+	c.digest = CRAMMD5Digest(c.Password, challenge)
+	return []byte(c.User + " " + c.digest), nil
 }
+
+// Unfinished: a 235 counts only after the response to the challenge.
+func (c *CRAMMD5Client) Unfinished() string {
+	if c.digest == "" {
+		return smtp.NotFinished("the server sent no challenge, so no CRAM-MD5 response was sent yet")
+	}
+	return ""
+}
+
+// Secrets are the password and the digest alone: with the challenge, which
+// the server sent in the clear, it allows guessing the password offline.
+func (c *CRAMMD5Client) Secrets() []string { return []string{c.Password, c.digest} }
 
 // Outcome is empty: CRAM-MD5 does not authenticate the server.
 func (c *CRAMMD5Client) Outcome() Outcome { return Outcome{} }
@@ -157,8 +185,10 @@ var ErrServerSignature = errors.New("the server's SCRAM signature does not verif
 // verified and answered with an empty response.
 type SCRAMClient struct {
 	mech     string
+	password string
 	conv     *scram.ClientConversation
 	step     int
+	proof    string // the client proof sent (p=...)
 	serveErr string
 }
 
@@ -167,12 +197,18 @@ type SCRAMClient struct {
 func NewSCRAM(h scram.HashGeneratorFcn, mech, user, password string, nonce func() string) (*SCRAMClient, error) {
 	cl, err := h.NewClient(user, password, "")
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", mech, err) // xdg-go never echoes the password
+		// SASLprep refused one of them; xdg-go's message is jargon (and
+		// quotes the user name). Which one: the user name alone tells.
+		what := "password"
+		if _, uerr := h.NewClient(user, "", ""); uerr != nil {
+			what = "user name"
+		}
+		return nil, fmt.Errorf("%s: the %s contains a character SCRAM does not allow (SASLprep, RFC 4013): use another mechanism with --mech, or change the %s", mech, what, what)
 	}
 	if nonce != nil {
 		cl = cl.WithNonceGenerator(nonce)
 	}
-	return &SCRAMClient{mech: mech, conv: cl.NewConversation()}, nil
+	return &SCRAMClient{mech: mech, password: password, conv: cl.NewConversation()}, nil
 }
 
 // Start sends client-first-message as the initial response.
@@ -204,8 +240,13 @@ func (s *SCRAMClient) Next(challenge []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: bad server-first-message: %w", s.mech, err)
 	}
+	_, s.proof, _ = strings.Cut(resp, ",p=")
 	return []byte(resp), nil
 }
+
+// Secrets are the password and the client proof, which a server might
+// quote apart from the client-final message that carries it.
+func (s *SCRAMClient) Secrets() []string { return []string{s.password, s.proof} }
 
 // Outcome reports whether the server proved it knows the password.
 func (s *SCRAMClient) Outcome() Outcome {
@@ -218,6 +259,7 @@ func (s *SCRAMClient) Outcome() Outcome {
 type XOAuth2Client struct {
 	User, Token string
 	serveErr    string
+	challenged  bool
 }
 
 // Start sends the whole credential as the initial response.
@@ -228,7 +270,24 @@ func (x *XOAuth2Client) Start() (string, []byte, error) {
 // Next records the error challenge and answers it empty.
 func (x *XOAuth2Client) Next(challenge []byte) ([]byte, error) {
 	x.serveErr = jsonError(challenge)
+	x.challenged = true
 	return []byte{}, nil
+}
+
+// Unfinished: every challenge to XOAUTH2 is an error.
+func (x *XOAuth2Client) Unfinished() string { return afterError(x.challenged) }
+
+// Secrets is the token.
+func (x *XOAuth2Client) Secrets() []string { return []string{x.Token} }
+
+// afterError is the Finisher's verdict for OAuth: the server's only
+// challenge is an error, after which the exchange must fail (RFC 7628
+// §3.2.2; Google and Microsoft say the same of XOAUTH2).
+func afterError(challenged bool) string {
+	if !challenged {
+		return ""
+	}
+	return "the server sent an error challenge, after which it must refuse, not accept (RFC 7628 §3.2.2)"
 }
 
 // Outcome carries the server's JSON error status, if any.
@@ -238,6 +297,7 @@ func (x *XOAuth2Client) Outcome() Outcome { return Outcome{ServerError: x.serveE
 // challenge with the %x01 dummy response of RFC 7628 §3.2.3.
 type OAuthBearerClient struct {
 	inner    gosasl.Client
+	token    string
 	serveErr string
 	answered bool
 }
@@ -265,6 +325,12 @@ func (o *OAuthBearerClient) Next(challenge []byte) ([]byte, error) {
 // Outcome carries the server's JSON error status, if any.
 func (o *OAuthBearerClient) Outcome() Outcome { return Outcome{ServerError: o.serveErr} }
 
+// Unfinished: every challenge to OAUTHBEARER is an error.
+func (o *OAuthBearerClient) Unfinished() string { return afterError(o.answered) }
+
+// Secrets is the token.
+func (o *OAuthBearerClient) Secrets() []string { return []string{o.token} }
+
 // jsonError summarises an OAuth error challenge: {"status":"401","schemes":
 // "bearer","scope":"https://mail.google.com/"}.
 func jsonError(b []byte) string {
@@ -273,11 +339,8 @@ func jsonError(b []byte) string {
 		Scope  string `json:"scope"`
 	}
 	if err := json.Unmarshal(b, &e); err != nil || e.Status == "" {
-		s := strings.TrimSpace(string(b))
-		if len(s) > 100 {
-			s = s[:100] + "..."
-		}
-		return s
+		// Not cut here: the caller scrubs secrets out first, then shortens.
+		return strings.TrimSpace(string(b))
 	}
 	return describeJSON(e.Status, e.Scope)
 }

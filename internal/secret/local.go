@@ -2,6 +2,7 @@ package secret
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,35 +12,45 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/boundedfile"
 )
 
-// readEnv is env:NAME: set and not empty. split has checked that name
-// looks like a variable's, so naming it in a message shows no password.
+// readEnv is env:NAME: set, not empty, no control characters. The name is
+// shown only as shownRef allows.
 func readEnv(name string) (string, error) {
 	v, ok := os.LookupEnv(name)
-	if !ok {
-		return "", Fail("env", name+": variable not set", ErrNotFound)
+	notSet, empty := name+": variable not set", name+": variable is empty"
+	if !conventionalVar(name) {
+		notSet, empty = "the variable it names is not set"+hiddenName, "the variable it names is empty"+hiddenName
 	}
-	if v == "" {
-		return "", Fail("env", name+": variable is empty", ErrNotFound)
+	switch {
+	case !ok:
+		return "", Fail("env", notSet, ErrNotFound)
+	case v == "":
+		return "", Fail("env", empty, ErrNotFound)
 	}
-	return v, nil
+	return v, checkValue("env", shownRef("env", name), v)
 }
 
 // readFile is file:PATH: the first line of a file nobody else may read.
-func readFile(path string) (string, error) {
-	return ReadPrivateFile("file", path, "")
+// ctx names the read for the plugin's watchdog.
+func readFile(ctx context.Context, path string) (string, error) {
+	return readPrivateFile(ctx, "file", path, "")
 }
 
 // ReadPrivateFile reads the first line (CR/LF stripped) of path, refusing
 // a file that group or others may read or write and, as every file read,
 // anything but a regular file of at most boundedfile.MaxSecret. what names
 // the file in messages when it is not a file: reference
-// (e.g. "--vault-token-file").
+// (e.g. "--vault-token-file"). It serves the helper, which has no watchdog
+// of its own to name the read for: the plugin's bounds it.
 func ReadPrivateFile(scheme, path, what string) (string, error) {
+	return readPrivateFile(context.Background(), scheme, path, what)
+}
+
+func readPrivateFile(ctx context.Context, scheme, path, what string) (string, error) {
 	name := path
 	if what != "" {
 		name = what + " " + path
 	}
-	data, err := boundedfile.Read(cmp.Or(what, "a secret file"), path, boundedfile.MaxSecret, func(st fs.FileInfo) error {
+	data, err := boundedfile.Read(ctx, cmp.Or(what, "a secret file"), path, boundedfile.MaxSecret, func(st fs.FileInfo) error {
 		if perm := st.Mode().Perm(); perm&0o077 != 0 {
 			return Fail(scheme, fmt.Sprintf("%s: mode %04o lets group or others read or write it; run: chmod 600 %s", name, perm, path), nil)
 		}
@@ -60,7 +71,7 @@ func ReadPrivateFile(scheme, path, what string) (string, error) {
 	if line == "" {
 		return "", Fail(scheme, name+": first line is empty", ErrNotFound)
 	}
-	return line, nil
+	return line, checkValue(scheme, name, line)
 }
 
 // ResolveLocal resolves a reference that may only be env: or file: (the
@@ -75,7 +86,7 @@ func ResolveLocal(flag, ref string) (string, error) {
 		v, err := readEnv(rest)
 		return v, WithFlag(flag, err)
 	case "file":
-		v, err := readFile(rest)
+		v, err := readFile(context.Background(), rest) // the helper's: see ReadPrivateFile
 		return v, WithFlag(flag, err)
 	}
 	return "", Fail("", flag+": want env:NAME or file:PATH, not a "+scheme+": reference", nil)

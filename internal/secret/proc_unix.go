@@ -10,11 +10,14 @@ import (
 	"syscall"
 )
 
-// ownGroup starts cmd as the leader of a process group of its own, killed
-// whole when cmd's context ends. It returns that kill, for what is left
-// of the group after cmd has exited.
+// ownGroup starts cmd as the leader of a session, and so of a process
+// group, of its own, killed whole when cmd's context ends. It returns that
+// kill, for what is left of the group after cmd has exited. A session, not
+// just a group (Setpgid): a background group of our session that touches
+// the terminal (gpg's pinentry) is stopped by SIGTTOU/SIGTTIN until -t;
+// in a session without a terminal it fails at once instead.
 func ownGroup(cmd *exec.Cmd) (kill func() error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Cancel = func() error {
 		if cmd.Process == nil {
 			return nil

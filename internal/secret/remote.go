@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/smtpcheck/smtpcheck/internal/activity"
 )
@@ -66,13 +67,22 @@ func (o *Options) remote(ctx context.Context, scheme, path string, fields ...str
 	return o.call(ctx, Request{Options: *o, Scheme: scheme, Path: path, Fields: fields}, max(1, len(fields)))
 }
 
-// call asks Remote and checks that it answered with want values.
+// call asks Remote and checks that it answered with want values, none of
+// them with a control character (an OAuth grant's second value is a note).
 func (o *Options) call(ctx context.Context, req Request, want int) ([]string, error) {
 	vals, err := Remote(ctx, req)
-	if err == nil && len(vals) != want {
+	if err != nil {
+		return nil, err
+	}
+	if len(vals) != want {
 		return nil, Fail(req.Scheme, fmt.Sprintf("%s: the store returned %d values, want %d", req.Path, len(vals), want), nil)
 	}
-	return vals, err
+	for _, v := range vals {
+		if err := checkValue(req.Scheme, req.Path, v); err != nil {
+			return nil, err
+		}
+	}
+	return vals, nil
 }
 
 // wireError is an *Error on the pipe: what errors.Is needs survives.
@@ -129,7 +139,7 @@ func Helper(path string) Store {
 		// group and holds the pipes still cannot hold the plugin.
 		killRest := ownGroup(cmd)
 		cmd.WaitDelay = 100 * time.Millisecond
-		endRun := activity.Start("running " + HelperName + " for a " + req.Scheme + ": reference")
+		endRun := activity.Start(ctx, "running "+HelperName+" for a "+req.Scheme+": reference")
 		runErr := cmd.Run()
 		endRun()
 		_ = killRest()
@@ -142,8 +152,11 @@ func Helper(path string) Store {
 				return nil, Fail(req.Scheme, where+": "+CtxMsg(ctx, err), err)
 			}
 			msg := fmt.Sprintf("%s: %s failed", where, bin)
-			if runErr != nil {
-				msg += ": " + runErr.Error()
+			switch {
+			case errors.Is(runErr, exec.ErrWaitDelay):
+				msg += ": it exited without an answer, and a process it started kept its output open (now killed)"
+			case runErr != nil:
+				msg += ": " + runErr.Error() // "exit status 2", "signal: killed"
 			}
 			// A crash says why on stderr (a Go panic: its first line).
 			if line, _, _ := strings.Cut(strings.TrimSpace(string(stderr.buf)), "\n"); line != "" {
@@ -159,10 +172,29 @@ func Helper(path string) Store {
 			case e.Timeout:
 				cause = context.DeadlineExceeded
 			}
-			return nil, &Error{Scheme: e.Scheme, Msg: OneLine(e.Msg), Err: cause}
+			return nil, &Error{Scheme: e.Scheme, Msg: helperLine(e.Msg), Err: cause}
 		}
 		return resp.Values, nil
 	}
+}
+
+// maxHelperMsg caps what is kept of a helper's message: it goes into the
+// status line and JSON, and a helper that is faulty (or not ours) could
+// send a megabyte.
+const maxHelperMsg = 300
+
+// helperLine is the first line of a helper's message, capped.
+func helperLine(msg string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(msg), "\n")
+	line = OneLine(line)
+	if len(line) <= maxHelperMsg {
+		return line
+	}
+	cut := maxHelperMsg
+	for cut > 0 && !utf8.RuneStart(line[cut]) {
+		cut-- // not inside a character
+	}
+	return line[:cut] + "..."
 }
 
 // helperPath finds the helper beside the running program (symbolic links

@@ -82,13 +82,13 @@ func (o *Options) Resolve(ctx context.Context, ref string) (string, error) {
 		return "", err
 	}
 	if err := ctx.Err(); err != nil {
-		return "", Fail(scheme, rest+": "+CtxMsg(ctx, err), err)
+		return "", Fail(scheme, shownRef(scheme, rest)+": "+CtxMsg(ctx, err), err)
 	}
 	switch scheme {
 	case "env":
 		return readEnv(rest)
 	case "file":
-		return readFile(rest)
+		return readFile(ctx, rest)
 	case "vault":
 		vr, err := ParseVaultRef(rest)
 		if err != nil {
@@ -126,7 +126,7 @@ func (o *Options) ResolveLogin(ctx context.Context, ref string) (user, password 
 		}
 		if vr.Field == "" {
 			if err := ctx.Err(); err != nil {
-				return "", "", Fail(scheme, rest+": "+CtxMsg(ctx, err), err)
+				return "", "", Fail(scheme, shownRef(scheme, rest)+": "+CtxMsg(ctx, err), err)
 			}
 			vals, err := o.remote(ctx, "vault", rest, "username", "password")
 			if err != nil {
@@ -200,9 +200,10 @@ func checkShape(scheme, rest string) error {
 	case "env":
 		ok = ok && isVarName(rest)
 	case "file":
-		// The engine's working directory is nobody's choice: a relative
-		// path is a mistake, or a password.
-		ok = ok && strings.HasPrefix(rest, "/")
+		if ok && !strings.HasPrefix(rest, "/") {
+			// Not shown either: it may be a password all the same.
+			return Fail(scheme, "the path must be absolute: the engine's working directory is not yours to rely on", nil)
+		}
 	case "vault":
 		_, err := ParseVaultRef(rest)
 		ok = ok && err == nil
@@ -212,6 +213,46 @@ func checkShape(scheme, rest string) error {
 	}
 	if !ok {
 		return malformed(scheme)
+	}
+	return nil
+}
+
+// shownRef is how a well-formed reference's rest appears in messages: a
+// path or a store's name as it is, but an environment variable's name only
+// when it looks like a conventional one, upper case: "Summer2024" passes
+// isVarName and may well be a password typed where its name belongs.
+func shownRef(scheme, rest string) string {
+	if scheme == "env" && !conventionalVar(rest) {
+		return "the variable it names" + hiddenName
+	}
+	return rest
+}
+
+const hiddenName = " (name not shown: it may be a password)"
+
+// conventionalVar reports whether s is [A-Z_][A-Z0-9_]*.
+func conventionalVar(s string) bool {
+	for i, c := range []byte(s) {
+		if !(c == '_' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// controlChars is how messages name what CheckValue refuses.
+const controlChars = "a control character (NUL, CR, LF, tab or the like), which no password or token holds"
+
+// CheckValue refuses a secret value that holds a control character: it is
+// a file read by mistake (/proc/self/environ is all NULs) or would break
+// the line it is sent on. what names the value's source, never the value.
+func CheckValue(what, v string) error {
+	return checkValue("", what, v)
+}
+
+func checkValue(scheme, what, v string) error {
+	if strings.ContainsFunc(v, unicode.IsControl) {
+		return Fail(scheme, what+": the value contains "+controlChars+": refused before anything is sent", nil)
 	}
 	return nil
 }

@@ -145,11 +145,17 @@ func TestMistypedSecret(t *testing.T) {
 	}
 	pws := []string{"Tr0ub4dor&3", "correct horse battery", "p=ss", "9lives_Secret", "sec\x1bret", "pa\nss",
 		"a" + strings.Repeat("B", 64), "tab\there", "ümlaut-Pässwort"}
+	// A relative path says so, still without showing it.
+	const relative = "file: the path must be absolute: the engine's working directory is not yours to rely on"
 	o := &secret.Options{KeyringBackend: "file"}
 	ctx := secrettest.Ctx(t)
 	for _, pw := range pws {
 		for _, scheme := range []string{"env", "file", "vault", "keyring"} {
 			ref := scheme + ":" + pw
+			want := want
+			if scheme == "file" && !strings.ContainsAny(pw, "\x1b\n\t") {
+				want = map[string]string{"file": relative}
+			}
 			_, err := o.Resolve(ctx, ref)
 			_, _, lerr := o.ResolveLogin(ctx, ref)
 			errs := []error{err, lerr}
@@ -165,9 +171,28 @@ func TestMistypedSecret(t *testing.T) {
 			}
 		}
 	}
-	// A reference of the right shape is named, so that it can be fixed.
-	_, err := o.Resolve(ctx, "env:smtp_Pass_2")
-	if err == nil || err.Error() != "env: smtp_Pass_2: variable not set" {
+	// A reference of the right shape is named, so that it can be fixed;
+	// a variable's name only when it is a conventional one, upper case:
+	// "Summer2024" has the shape of a name and may well be a password.
+	for _, name := range []string{"smtp_Pass_2", "Summer2024", "hunter2", "_x"} {
+		want := "env: the variable it names is not set (name not shown: it may be a password)"
+		_, err := o.Resolve(ctx, "env:"+name)
+		secrettest.CheckErr(t, err, want, name)
+		if err != nil && err.Error() != want {
+			t.Errorf("env:%s: %v\nwant %s", name, err, want)
+		}
+		_, err = secret.ResolveLocal("--keyring-passphrase-ref", "env:"+name)
+		if err == nil || err.Error() != "--keyring-passphrase-ref: "+want {
+			t.Errorf("ResolveLocal env:%s: %v", name, err)
+		}
+	}
+	t.Setenv("Summer2024", "")
+	_, err := o.Resolve(ctx, "env:Summer2024")
+	if err == nil || err.Error() != "env: the variable it names is empty (name not shown: it may be a password)" {
+		t.Errorf("empty env:Summer2024: %v", err)
+	}
+	_, err = o.Resolve(ctx, "env:SMTP_PASS_2")
+	if err == nil || err.Error() != "env: SMTP_PASS_2: variable not set" {
 		t.Errorf("well-formed env: %v", err)
 	}
 	_, err = o.Resolve(ctx, "env:"+strings.Repeat("A", 64))
@@ -177,5 +202,38 @@ func TestMistypedSecret(t *testing.T) {
 	_, err = o.Resolve(ctx, "file:/nonexistent/smtpcheck.pass")
 	if err == nil || err.Error() != "file: /nonexistent/smtpcheck.pass: no such file" {
 		t.Errorf("well-formed file: %v", err)
+	}
+}
+
+// TestControlCharacters: a secret holding a control character is refused,
+// naming where it came from and never the value: /proc/self/environ read
+// as file: is all NULs, and a CR or LF would break the line it is sent on.
+func TestControlCharacters(t *testing.T) {
+	o := &secret.Options{}
+	ctx := secrettest.Ctx(t)
+	const tail = ": the value contains a control character (NUL, CR, LF, tab or the like), which no password or token holds: refused before anything is sent"
+	for _, v := range []string{"pa\x00ss", "pa\rss", "pass\x1b", "\x7fpass", "pa\tss", "pa\u0085ss"} {
+		p := secrettest.WriteFile(t, "pw", v+"\n", 0o600)
+		_, err := o.Resolve(ctx, "file:"+p)
+		secrettest.CheckErr(t, err, "file: "+p+tail, v)
+		if !strings.Contains(v, "\x00") { // the environment cannot hold a NUL
+			t.Setenv("SMTPCHECK_TEST_CTRL", v)
+			_, err = o.Resolve(ctx, "env:SMTPCHECK_TEST_CTRL")
+			secrettest.CheckErr(t, err, "env: SMTPCHECK_TEST_CTRL"+tail, v)
+		}
+		_, err = secret.ResolveLocal("--vault-approle-secret-id", "file:"+p)
+		secrettest.CheckErr(t, err, "--vault-approle-secret-id: file: "+p+tail, v)
+	}
+	if err := secret.CheckValue("-P", "pa\nss"); err == nil || err.Error() != "-P"+tail {
+		t.Errorf("CheckValue = %v", err)
+	}
+	if err := secret.CheckValue("-P", "Pässwort mit Leerzeichen!"); err != nil {
+		t.Errorf("CheckValue refused a printable password: %v", err)
+	}
+	if _, err := os.Stat("/proc/self/environ"); err == nil {
+		_, err := o.Resolve(ctx, "file:/proc/self/environ")
+		if err == nil || !strings.Contains(err.Error(), "control character") {
+			t.Errorf("/proc/self/environ: %v", err)
+		}
 	}
 }

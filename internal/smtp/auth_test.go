@@ -1,12 +1,11 @@
 package smtp
 
 import (
+	"encoding/base64"
 	"errors"
 	"io"
 	"strings"
 	"testing"
-
-	"github.com/emersion/go-sasl"
 )
 
 // The credentials of every AUTH test: password hunter2 is the secret.
@@ -34,7 +33,7 @@ func authWith(newClient func() SASLClient) func(*Conn) (Reply, error) {
 	return func(c *Conn) (Reply, error) { return c.Auth(newClient()) }
 }
 
-func plain() SASLClient { return sasl.NewPlainClient("", user, pass) }
+func plain() SASLClient { return &PlainClient{User: user, Password: pass} }
 func login() SASLClient { return &LoginClient{User: user, Password: pass} }
 
 // scripted is a SASL client that answers every challenge with the next of
@@ -110,7 +109,7 @@ func TestAuth(t *testing.T) {
 			check: isReplyError(Reply{Code: 454, Enhanced: "4.7.0", Lines: []string{"4.7.0 Temporary authentication failure"}}, true),
 		},
 		{
-			// go-sasl's PLAIN has nothing to say to a challenge: cancel with "*".
+			// PLAIN has nothing to say to a challenge: cancel with "*".
 			name:    "PLAIN challenged",
 			server:  "334 \r\n" + cancelled,
 			secrets: secret, hidden: hidden,
@@ -123,8 +122,8 @@ func TestAuth(t *testing.T) {
 				"S: 501 5.7.0 Authentication cancelled",
 			},
 			reply: Reply{Code: 334, Lines: []string{""}},
-			err:   sasl.ErrUnexpectedServerChallenge.Error(),
-			check: isErr(sasl.ErrUnexpectedServerChallenge),
+			err:   "the server sent a challenge after the PLAIN initial response: it is not speaking PLAIN as RFC 4616 defines",
+			check: isErr(ErrPlainChallenge),
 		},
 		{
 			name:    "LOGIN accepted",
@@ -364,6 +363,63 @@ func TestAuth(t *testing.T) {
 			err:   "535 5.7.8 <redacted> is <redacted>",
 			check: isReplyError(Reply{Code: 535, Enhanced: "5.7.8", Lines: []string{"5.7.8 <redacted> is <redacted>"}}, false),
 		},
+		// A 235 before the mechanism has sent what it needs checked nothing.
+		{
+			name:    "235 at once to AUTH LOGIN is no login",
+			server:  authOK,
+			secrets: secret, hidden: hidden,
+			run:   authWith(login),
+			wrote: "AUTH LOGIN\r\n",
+			lines: []string{"C: AUTH LOGIN", "S: 235 2.7.0 Authentication successful"},
+			reply: okReply,
+			err:   `invalid response "235 2.7.0 Authentication successful" to AUTH LOGIN: the exchange is not finished (neither the user name nor the password was sent yet)`,
+			check: isProtocolError,
+		},
+		{
+			name:    "235 after the LOGIN user name is no login",
+			server:  promptUser + authOK,
+			secrets: secret, hidden: hidden,
+			run:   authWith(login),
+			wrote: "AUTH LOGIN\r\n" + userB64 + "\r\n",
+			lines: []string{"C: AUTH LOGIN", "S: 334 VXNlcm5hbWU6", "C: <redacted>", "S: 235 2.7.0 Authentication successful"},
+			reply: okReply,
+			err:   `invalid response "235 2.7.0 Authentication successful" to AUTH LOGIN: the exchange is not finished (the password was not sent yet)`,
+			check: isProtocolError,
+		},
+		{
+			// LOGIN never sent the PLAIN framings; a server quoting them is redacted all the same.
+			name:   "LOGIN pair echoed in PLAIN framings",
+			server: promptUser + promptPass + "535 5.7.8 got " + plainIR + " alice:hunter2 " + b64("alice\x00hunter2") + "\r\n",
+			hidden: []string{pass, plainIR, "alice:hunter2", b64("alice\x00hunter2"), b64("alice:hunter2")},
+			run:    authWith(login),
+			wrote:  "AUTH LOGIN\r\n" + userB64 + "\r\n" + passB64 + "\r\n",
+			lines: []string{"C: AUTH LOGIN", "S: 334 VXNlcm5hbWU6", "C: <redacted>", "S: 334 UGFzc3dvcmQ6", "C: <redacted>",
+				"S: 535 5.7.8 got <redacted> <redacted> <redacted>"},
+			reply: Reply{Code: 535, Enhanced: "5.7.8", Lines: []string{"5.7.8 got <redacted> <redacted> <redacted>"}},
+			err:   "535 5.7.8 got <redacted> <redacted> <redacted>",
+			check: isReplyError(Reply{Code: 535, Enhanced: "5.7.8", Lines: []string{"5.7.8 got <redacted> <redacted> <redacted>"}}, false),
+		},
+		{
+			// The connection ends inside the echoed password: its start is redacted too.
+			name:   "password cut off by the end of the connection",
+			server: promptUser + promptPass + "5x5 you sent hunte",
+			hidden: []string{"hunte"},
+			run:    authWith(login),
+			wrote:  "AUTH LOGIN\r\n" + userB64 + "\r\n" + passB64 + "\r\n",
+			lines:  []string{"C: AUTH LOGIN", "S: 334 VXNlcm5hbWU6", "C: <redacted>", "S: 334 UGFzc3dvcmQ6", "C: <redacted>"},
+			err:    `malformed reply: expected a three-digit reply code: "5x5 you sent <redacted>"`,
+			check:  isProtocolError,
+		},
+		{
+			name:   "PLAIN response cut off in base64",
+			server: "5x5 you sent " + plainIR[:12],
+			hidden: []string{plainIR[:12]},
+			run:    authWith(plain),
+			wrote:  "AUTH PLAIN " + plainIR + "\r\n",
+			lines:  []string{"C: AUTH PLAIN <redacted>"},
+			err:    `malformed reply: expected a three-digit reply code: "5x5 you sent <redacted>"`,
+			check:  isProtocolError,
+		},
 		{
 			name:   "client fails to start",
 			server: authOK,
@@ -375,6 +431,8 @@ func TestAuth(t *testing.T) {
 		},
 	})
 }
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
 // The LOGIN client answers whatever the prompts say: some servers send
 // "User Name" or nothing at all.

@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -31,11 +32,6 @@ func NewConn(nc net.Conn, tr *Transcript) *Conn {
 // NetConn is the current underlying connection (a *tls.Conn after StartTLS).
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
-// Buffered is how many bytes the server sent that have not been read yet.
-// Non-zero right after a STARTTLS 220 means the server (or a man in the
-// middle) pipelined plaintext into what should be the TLS session.
-func (c *Conn) Buffered() int { return c.r.Buffered() }
-
 // ReadReply reads one reply and records it. Registered secrets that a
 // server echoes back are replaced in the reply and its errors, before
 // anything quotes or shortens them, so that no message can show them.
@@ -45,8 +41,48 @@ func (c *Conn) ReadReply() (Reply, error) {
 }
 
 // readReply reads one reply, records it (scrubbed) and returns it as sent;
-// a *ProtocolError's line is scrubbed.
+// a *ProtocolError's line is scrubbed. Anything the server sent after the
+// reply is an error (see unsolicited).
 func (c *Conn) readReply() (Reply, error) {
+	rep, err := c.readOne()
+	if err == nil {
+		err = c.unsolicited()
+	}
+	return rep, err
+}
+
+// unsolicited reports bytes that followed a complete reply: this client
+// never pipelines, so nothing may be waiting, and the next command would be
+// credited with them (a false OK) or blamed for them. They are reported in
+// the phase that read the reply they followed, the one the server broke,
+// and not in a later one that may be ignored (-q) or never come. Bytes that
+// arrive later are read as the next reply and judged there. A 421 is the
+// server closing the connection (RFC 5321 §3.8): it is reported as that
+// reply. After the STARTTLS 220 the bytes are the plaintext injection of
+// CVE-2011-0411 (the caller words that).
+func (c *Conn) unsolicited() error {
+	n := c.r.Buffered()
+	if n == 0 {
+		return nil
+	}
+	b, _ := c.r.Peek(n)
+	if bytes.HasPrefix(b, []byte("421")) && replyPrefix(b) {
+		rep, err := c.readOne()
+		if err != nil {
+			return err
+		}
+		return &ReplyError{Reply: c.scrubbed(rep)}
+	}
+	line, _, whole := bytes.Cut(b, []byte("\n"))
+	raw := c.tr.ScrubCut(string(line))
+	if whole {
+		raw = c.tr.Scrub(strings.TrimSuffix(string(line), "\r"))
+	}
+	return &UnsolicitedError{Bytes: n, Line: quote(raw)}
+}
+
+// readOne reads one reply and records it; see readReply.
+func (c *Conn) readOne() (Reply, error) {
 	rep, err := ReadReply(c.r)
 	for i, l := range rep.Lines {
 		sep := "-"
@@ -57,8 +93,12 @@ func (c *Conn) readReply() (Reply, error) {
 	}
 	var pe *ProtocolError
 	if errors.As(err, &pe) && pe.raw != "" {
-		pe.raw = c.tr.Scrub(pe.raw)
-		pe.Line = quote(pe.raw)
+		if pe.cut {
+			pe.raw = c.tr.ScrubCut(pe.raw)
+		} else {
+			pe.raw = c.tr.Scrub(pe.raw)
+		}
+		pe.Line = quote(pe.raw) // after scrubbing: the cut cannot halve a secret
 	}
 	return rep, err
 }

@@ -40,7 +40,7 @@ func runExchanges(t *testing.T, tests []exchange) {
 				if tt.check != nil {
 					tt.check(t, err)
 				}
-				if n := fc.unread() + c.Buffered(); n != tt.unread {
+				if n := fc.unread() + c.r.Buffered(); n != tt.unread {
 					t.Errorf("%d bytes of the server script left unread, want %d", n, tt.unread)
 				}
 				checkNoSecrets(t, tr, err, rep, tt.secrets, tt.hidden)

@@ -20,15 +20,51 @@ type fakeConn struct {
 	closed bool
 }
 
-// newFakeConn serves script; with oneByte each Read returns a single byte, so
-// that a reply split across reads is exercised too.
+// newFakeConn serves script one whole reply per Read, as a server sends
+// its answer to each command; with oneByte each Read returns a single byte,
+// so that a reply split across reads is exercised too.
 func newFakeConn(script string, oneByte bool) *fakeConn {
 	f := &fakeConn{script: strings.NewReader(script)}
-	f.r = f.script
+	f.r = &wholeReplies{s: f.script}
 	if oneByte {
 		f.r = iotest.OneByteReader(f.script)
 	}
 	return f
+}
+
+// wholeReplies reads up to the end of the next complete reply at most: what
+// a server sends before it waits for the next command. (Bytes that arrive
+// with the reply before them are unsolicited: a Conn refuses them.)
+type wholeReplies struct {
+	s    *strings.Reader
+	head []byte // the first bytes of the line being read
+}
+
+func (w *wholeReplies) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		b, err := w.s.ReadByte()
+		if err != nil {
+			if n > 0 {
+				return n, nil
+			}
+			return 0, err
+		}
+		p[n] = b
+		n++
+		if b != '\n' {
+			if len(w.head) < 4 {
+				w.head = append(w.head, b)
+			}
+			continue
+		}
+		last := len(w.head) < 4 || w.head[3] != '-'
+		w.head = w.head[:0]
+		if last {
+			break
+		}
+	}
+	return n, nil
 }
 
 func (f *fakeConn) Read(p []byte) (int, error)  { return f.r.Read(p) }

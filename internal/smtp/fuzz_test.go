@@ -18,6 +18,8 @@ var replySeeds = []string{
 	"250-mx\n250 ok\n",
 	"250-mx\r\n250-PIPE\nLINING\r\n250 ok\r\n",
 	"250-mx\r\n251 ok\r\n",
+	"250-hostile\r250 8BITMIME\r\n",
+	"250 ok\r550 no\r\n",
 	"250-mx\r\n",
 	"250\r\n",
 	"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",
@@ -42,10 +44,12 @@ func FuzzReadReply(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// Every line read ended in CRLF: a bare LF never ends a line.
+		// Every line read ended in CRLF and no CR or LF stands alone: a
+		// bare LF never ends a line, a bare CR never joins two.
 		read := data[:len(data)-br.Len()-r.Buffered()]
-		if !bytes.HasSuffix(read, []byte("\r\n")) || bytes.Count(read, []byte("\n")) != bytes.Count(read, []byte("\r\n")) {
-			t.Errorf("accepted %q: a line ended without CRLF", read)
+		crlf := bytes.Count(read, []byte("\r\n"))
+		if !bytes.HasSuffix(read, []byte("\r\n")) || bytes.Count(read, []byte("\n")) != crlf || bytes.Count(read, []byte("\r")) != crlf {
+			t.Errorf("accepted %q: a bare CR or LF", read)
 		}
 		if rep.Code < 200 || rep.Code > 599 {
 			t.Errorf("code %d out of range", rep.Code)
@@ -57,8 +61,8 @@ func FuzzReadReply(f *testing.F) {
 			if len(l) > MaxLineBytes {
 				t.Errorf("line of %d bytes", len(l))
 			}
-			if strings.ContainsAny(l, "\n") {
-				t.Errorf("line %q contains LF", l)
+			if strings.ContainsAny(l, "\r\n") {
+				t.Errorf("line %q contains CR or LF", l)
 			}
 		}
 		if rep.Enhanced != "" && (rep.Enhanced[0]-'0' != byte(rep.Class()) || !strings.HasPrefix(rep.Lines[0], rep.Enhanced)) {

@@ -28,12 +28,15 @@ var (
 type ProtocolError struct {
 	Reason string
 	Line   string // the offending line, quoted and shortened
-	Cmd    string // the command answered, e.g. "AUTH LOGIN"; "" for a malformed reply
+	Cmd    string // the command answered, e.g. "AUTH LOGIN", or Greeting; "" for a malformed reply
 	raw    string // Line before quoting, so that a Conn can scrub secrets before the cut
+	cut    bool   // raw ends where the connection did, maybe inside a secret
 }
 
 func (e *ProtocolError) Error() string {
 	switch {
+	case e.Cmd == Greeting:
+		return fmt.Sprintf("invalid response %s as the greeting: %s", e.Line, e.Reason)
 	case e.Cmd != "":
 		return fmt.Sprintf("invalid response %s to %s: %s", e.Line, e.Cmd, e.Reason)
 	case e.Line == "":
@@ -45,6 +48,22 @@ func (e *ProtocolError) Error() string {
 // malformed is a ProtocolError about one line as read.
 func malformed(reason, line string) *ProtocolError {
 	return &ProtocolError{Reason: reason, Line: quote(line), raw: line}
+}
+
+// Greeting is Expect's cmd for the server's greeting, which answers no command.
+const Greeting = "the greeting"
+
+// UnsolicitedError is data the server sent after a complete reply, before
+// the client sent anything: a client that does not pipeline never asked for
+// it, and reading it as the next command's reply would credit that command
+// with an answer it never got.
+type UnsolicitedError struct {
+	Bytes int    // how many bytes were waiting
+	Line  string // the first line of them, quoted and shortened
+}
+
+func (e *UnsolicitedError) Error() string {
+	return fmt.Sprintf("the server sent %s after its reply, before the next command", e.Line)
 }
 
 // Expect checks that rep is one of the codes the command cmd allows for
@@ -62,9 +81,8 @@ func Expect(rep Reply, cmd string, want ...int) error {
 	for i, w := range want {
 		codes[i] = strconv.Itoa(w)
 	}
-	e := malformed("expected "+strings.Join(codes, " or "), rep.String())
-	e.Cmd = cmd
-	return e
+	line := rep.String()
+	return &ProtocolError{Reason: "expected " + strings.Join(codes, " or "), Line: quote(line), Cmd: cmd, raw: line}
 }
 
 // Reply is one complete (possibly multi-line) server reply.
@@ -131,10 +149,12 @@ func ReadReply(r *bufio.Reader) (Reply, error) {
 	}
 }
 
-// readLine returns one line without its CRLF. A line ending in a bare LF is
-// malformed (RFC 5321 §2.3.8): taking it as a line end would split one reply
-// into two and blame the next phase. A line over MaxLineBytes is an error,
-// not a hang.
+// readLine returns one line without its CRLF. A bare LF or a bare CR in a
+// line is malformed (RFC 5321 §2.3.8): taking a bare LF as a line end would
+// split one reply into two and blame the next phase; a bare CR would join
+// two lines into one, so that a reply waits for a last line that never
+// comes, or "250 ok\r550 no" reads as a 250. A line over MaxLineBytes is an
+// error, not a hang.
 func readLine(r *bufio.Reader) (string, error) {
 	b, err := r.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
@@ -146,6 +166,9 @@ func readLine(r *bufio.Reader) (string, error) {
 			// record, another protocol's banner), that is the diagnosis.
 			if !replyPrefix(b) {
 				if _, _, _, perr := parseLine(string(b)); perr != nil {
+					if pe, ok := perr.(*ProtocolError); ok {
+						pe.cut = true
+					}
 					return "", perr
 				}
 			}
@@ -156,12 +179,19 @@ func readLine(r *bufio.Reader) (string, error) {
 	if len(b) > MaxLineBytes {
 		return "", ErrLineTooLong
 	}
-	s, ok := strings.CutSuffix(string(b[:len(b)-1]), "\r")
-	if !ok {
+	s, crlf := strings.CutSuffix(string(b[:len(b)-1]), "\r")
+	why := ""
+	switch {
+	case !crlf:
+		why = "line ends in a bare LF, not CRLF"
+	case strings.Contains(s, "\r"):
+		why = "a CR not followed by LF inside the line"
+	}
+	if why != "" {
 		if _, _, _, perr := parseLine(s); perr != nil {
 			return "", perr // garbage is the better diagnosis
 		}
-		return "", malformed("line ends in a bare LF, not CRLF", s)
+		return "", malformed(why, s)
 	}
 	return s, nil
 }
@@ -187,8 +217,11 @@ func replyPrefix(b []byte) bool {
 }
 
 func parseLine(line string) (code int, last bool, text string, err error) {
-	if len(line) < 3 || !isDigits(line[:3]) || line[0] < '2' || line[0] > '5' {
+	if len(line) < 3 || !isDigits(line[:3]) {
 		return 0, false, "", malformed("expected a three-digit reply code", line)
+	}
+	if line[0] < '2' || line[0] > '5' {
+		return 0, false, "", malformed("reply code "+line[:3]+" is outside 200-599", line)
 	}
 	code, _ = strconv.Atoi(line[:3])
 	if len(line) == 3 {

@@ -77,10 +77,25 @@ func TestReadReply(t *testing.T) {
 			err:   `malformed reply: line ends in a bare LF, not CRLF: "220 a"`,
 			proto: true,
 		},
+		// A bare CR would join two lines: a reply waiting for a last line
+		// that never comes, or a 550 hidden in a 250.
 		{
-			name:  "a stray CR stays in the text",
+			name:  "a stray CR before the CRLF",
 			in:    "250 ok\r\r\n",
-			reply: Reply{Code: 250, Lines: []string{"ok\r"}},
+			err:   `malformed reply: a CR not followed by LF inside the line: "250 ok\r"`,
+			proto: true,
+		},
+		{
+			name:  "bare CR inside a multi-line reply",
+			in:    "250-hostile\r250 8BITMIME\r\n",
+			err:   `malformed reply: a CR not followed by LF inside the line: "250-hostile\r250 8BITMIME"`,
+			proto: true,
+		},
+		{
+			name:  "bare CR hiding a 550 in a 250",
+			in:    "250 ok\r550 no\r\n",
+			err:   `malformed reply: a CR not followed by LF inside the line: "250 ok\r550 no"`,
+			proto: true,
 		},
 		{
 			name:  "enhanced 5.7.8 on 535",
@@ -251,19 +266,19 @@ func TestReadReply(t *testing.T) {
 		{
 			name:  "code starting with 1",
 			in:    "100 Continue\r\n",
-			err:   `malformed reply: expected a three-digit reply code: "100 Continue"`,
+			err:   `malformed reply: reply code 100 is outside 200-599: "100 Continue"`,
 			proto: true,
 		},
 		{
 			name:  "code starting with 6",
 			in:    "600 x\r\n",
-			err:   `malformed reply: expected a three-digit reply code: "600 x"`,
+			err:   `malformed reply: reply code 600 is outside 200-599: "600 x"`,
 			proto: true,
 		},
 		{
 			name:  "code starting with 0",
 			in:    "099 x\r\n",
-			err:   `malformed reply: expected a three-digit reply code: "099 x"`,
+			err:   `malformed reply: reply code 099 is outside 200-599: "099 x"`,
 			proto: true,
 		},
 		{

@@ -161,10 +161,10 @@ func TestUpgradeTLSAfterPipelinedPlaintext(t *testing.T) {
 	tr := NewTranscript()
 	c := NewConn(client, tr)
 	rep, err := c.Cmd("STARTTLS")
-	checkErr(t, err, "")
+	checkErr(t, err, `the server sent "250 injected" after its reply, before the next command`)
 	checkReply(t, rep, Reply{Code: 220, Enhanced: "2.0.0", Lines: []string{"2.0.0 Ready to start TLS"}})
-	if got := c.Buffered(); got != len("250 injected\r\n") {
-		t.Errorf("Buffered() = %d, want %d", got, len("250 injected\r\n"))
+	if ue, ok := err.(*UnsolicitedError); !ok || ue.Bytes != len("250 injected\r\n") {
+		t.Errorf("error %#v, want %d bytes unsolicited", err, len("250 injected\r\n"))
 	}
 	_, err = c.UpgradeTLS(context.Background(), &tls.Config{RootCAs: pool, ServerName: "mx.example.org"})
 	var rhe tls.RecordHeaderError

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Redacted replaces secrets in transcripts.
@@ -26,7 +28,8 @@ type Transcript struct {
 	mu      sync.Mutex
 	start   time.Time
 	entries []Entry
-	secrets []string
+	secrets []string        // the values and their base64 forms, longest first
+	added   map[string]bool // the values registered
 }
 
 // NewTranscript starts a transcript now.
@@ -39,6 +42,13 @@ func (t *Transcript) AddSecret(s string) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.added[s] {
+		return // clients name their secrets at every step
+	}
+	if t.added == nil {
+		t.added = map[string]bool{}
+	}
+	t.added[s] = true
 	t.secrets = append(t.secrets, s,
 		base64.StdEncoding.EncodeToString([]byte(s)),
 		base64.RawStdEncoding.EncodeToString([]byte(s)))
@@ -57,12 +67,81 @@ func (t *Transcript) Scrub(s string) string {
 	return t.scrub(s)
 }
 
+// scrub replaces whole-token matches only: a secret not preceded or followed
+// by a letter or digit. A plain substring replace would turn a password
+// "a" into holes in every word, which reveal it as surely as the password.
 func (t *Transcript) scrub(s string) string {
 	for _, sec := range t.secrets {
-		s = strings.ReplaceAll(s, sec, Redacted)
+		s = replaceToken(s, sec)
 	}
 	return s
 }
+
+// replaceToken replaces each occurrence of sec in s that is not inside a
+// longer word with Redacted.
+func replaceToken(s, sec string) string {
+	var b strings.Builder
+	done := 0 // s[:done] is in b
+	for from := 0; ; {
+		i := strings.Index(s[from:], sec)
+		if i < 0 {
+			break
+		}
+		i += from
+		end := i + len(sec)
+		if wordEnd(s[:i]) || wordStart(s[end:]) {
+			from = i + 1
+			continue
+		}
+		b.WriteString(s[done:i])
+		b.WriteString(Redacted)
+		done, from = end, end
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
+
+// minCutSecret is the shortest start of a secret that ScrubCut redacts: a
+// shorter one would redact words, and tells too little to be worth it.
+const minCutSecret = 4
+
+// ScrubCut is Scrub for a text whose end was cut off (the connection closed
+// mid-line, a cap): a secret cut there shows only its start, which Scrub
+// does not know, so a trailing start of any registered secret, of at least
+// minCutSecret bytes, is redacted too.
+func (t *Transcript) ScrubCut(s string) string {
+	if t == nil {
+		return s
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s = t.scrub(s)
+	for _, sec := range t.secrets {
+		for n := len(sec) - 1; n >= minCutSecret; n-- {
+			if head, ok := strings.CutSuffix(s, sec[:n]); ok && !wordEnd(head) {
+				return head + Redacted
+			}
+		}
+	}
+	return s
+}
+
+// wordEnd reports whether s ends in a letter or digit; wordStart whether it
+// starts with one.
+func wordEnd(s string) bool {
+	r, _ := utf8.DecodeLastRuneInString(s)
+	return s != "" && isWordRune(r)
+}
+
+func wordStart(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return s != "" && isWordRune(r)
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 func (t *Transcript) add(dir, text string) {
 	if t == nil {

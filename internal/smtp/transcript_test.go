@@ -98,3 +98,65 @@ func TestScrubLongestFirst(t *testing.T) {
 		t.Errorf("Scrub = %q", got)
 	}
 }
+
+// Only whole tokens are redacted: a password that is an ordinary word, or
+// one letter, must not punch holes into other words (which would show it).
+func TestScrubWholeTokens(t *testing.T) {
+	cases := []struct{ secret, in, want string }{
+		{"wrong", "wrong user name or password", "<redacted> user name or password"},
+		{"wrong", "535 5.7.8 wrongly typed, headstrong", "535 5.7.8 wrongly typed, headstrong"},
+		{"a", "535 a bad password", "535 <redacted> bad password"},
+		{"a", "550 mailbox unavailable", "550 mailbox unavailable"},
+		{"Postfix", "220 mx ESMTP Postfix (Debian)", "220 mx ESMTP <redacted> (Debian)"},
+		{"Postfix", "220 mx ESMTP Postfix2", "220 mx ESMTP Postfix2"},
+		{"hunter2", "x=hunter2;hunter2.", "x=<redacted>;<redacted>."},
+		{"hunter2", "hunter2hunter2 hunter2", "hunter2hunter2 <redacted>"},
+		{"pässwört", "über pässwört", "über <redacted>"},
+		{"pässwört", "überpässwört", "überpässwört"},
+		{"hunter2", "in base64 aHVudGVyMg== and raw aHVudGVyMg", "in base64 <redacted> and raw <redacted>"},
+	}
+	for _, c := range cases {
+		tr := NewTranscript()
+		tr.AddSecret(c.secret)
+		if got := tr.Scrub(c.in); got != c.want {
+			t.Errorf("secret %q: Scrub(%q) = %q, want %q", c.secret, c.in, got, c.want)
+		}
+	}
+}
+
+// A text cut off inside a secret shows its start: ScrubCut redacts a
+// trailing start of at least minCutSecret bytes, in any registered form.
+func TestScrubCut(t *testing.T) {
+	tr := NewTranscript()
+	tr.AddSecret("S3cr3t-Pw0rd")
+	tr.AddSecret("abc")
+	cases := []struct{ in, want string }{
+		{"535 you sent S3cr3t-Pw0", "535 you sent <redacted>"},
+		{"535 you sent S3cr", "535 you sent <redacted>"},
+		{"535 you sent S3c", "535 you sent S3c"}, // too short to tell
+		{"535 you sent S3cr3t-Pw0rd", "535 you sent <redacted>"},
+		{"535 you sent xS3cr3t-Pw0", "535 you sent xS3cr3t-Pw0"}, // inside a word
+		{"535 you sent " + "UzNjcjN0LVB3MH", "535 you sent <redacted>"},
+		{"535 abc", "535 <redacted>"}, // shorter than the minimum: whole only
+		{"535 ab", "535 ab"},
+	}
+	for _, c := range cases {
+		if got := tr.ScrubCut(c.in); got != c.want {
+			t.Errorf("ScrubCut(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if c.want == c.in && tr.Scrub(c.in) != c.in {
+			t.Errorf("Scrub(%q) changed it", c.in)
+		}
+	}
+}
+
+// quote cuts after the scrub: a secret across its 60-byte cut is replaced
+// whole before, so neither half is shown.
+func TestQuoteCutAfterScrub(t *testing.T) {
+	const pw = "Correct-Horse-Battery-Staple"
+	line := "5x5 " + strings.Repeat("x", 44) + " " + pw + " tail\r\n"
+	c, _, _ := dial(line, false, pw)
+	_, err := c.ReadReply()
+	want := `malformed reply: expected a three-digit reply code: "5x5 ` + strings.Repeat("x", 44) + ` <redacted> "...`
+	checkErr(t, err, want)
+}

@@ -1,6 +1,7 @@
 package tlsaudit
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -42,9 +43,9 @@ type Roots struct {
 }
 
 // LoadRoots reads a PEM bundle of trusted CAs: a regular file of at most
-// boundedfile.MaxCABundle.
-func LoadRoots(path string) (Roots, error) {
-	data, err := boundedfile.Read("--ca-file", path, boundedfile.MaxCABundle, nil)
+// boundedfile.MaxCABundle. ctx names the read for the watchdog.
+func LoadRoots(ctx context.Context, path string) (Roots, error) {
+	data, err := boundedfile.Read(ctx, "--ca-file", path, boundedfile.MaxCABundle, nil)
 	if err != nil {
 		return Roots{}, err
 	}
@@ -240,11 +241,18 @@ func topOfChain(certs []*x509.Certificate, chain []Cert) *Cert {
 // the sent certificates or the known roots, and the walk goes on from there.
 func verifyFrom(c *x509.Certificate, sent []*x509.Certificate, inter *x509.CertPool, roots Roots, at time.Time, depth int) error {
 	if !weak(c.SignatureAlgorithm) {
-		_, err := c.Verify(x509.VerifyOptions{Roots: roots.Pool, Intermediates: inter, CurrentTime: at,
+		// Never a nil pool: crypto/x509 would then read the system's
+		// roots itself, $SSL_CERT_FILE without a bound. Without roots,
+		// nothing is trusted.
+		pool := roots.Pool
+		if pool == nil {
+			pool = x509.NewCertPool()
+		}
+		_, err := c.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, CurrentTime: at,
 			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
 		if err != nil && depth > 0 {
 			// An issuer of a weakly signed element need not carry serverAuth.
-			_, err = c.Verify(x509.VerifyOptions{Roots: roots.Pool, Intermediates: inter, CurrentTime: at,
+			_, err = c.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, CurrentTime: at,
 				KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 		}
 		return err

@@ -33,6 +33,12 @@ func Check(ctx context.Context, o *Options) *plugin.Result {
 		// The scan's handshakes run beside the main session, under the same deadline.
 		wg.Go(func() { f.Scan = o.scan(ctx) })
 	}
+	if !o.haveCAFile {
+		// Read while the network is waited for, under the run's context,
+		// which names the read should it hang; judge and the MTA-STS
+		// fetch take the roots from there.
+		probe.PreloadRoots(ctx)
+	}
 	// DNS and the MTA-STS policy, too, run beside the session.
 	if o.DANE {
 		wg.Go(func() { f.DANE = o.lookupTLSA(ctx) })

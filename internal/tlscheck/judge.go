@@ -54,7 +54,11 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 	if !o.haveCAFile {
 		pool, err := probe.SystemRootsFor(certs)
 		if err != nil {
-			r.Add(plugin.Unknown, "tls: cannot read the system roots: %v (give --ca-file)", err)
+			// Without the roots, trust cannot be judged, nor the chain
+			// called good: that is the verdict.
+			r.Add(plugin.Unknown, "tls: cannot read the system roots: %v (or give --ca-file)", err)
+			r.Transcript = s.Transcript.ForVerbosity(o.Verbosity())
+			return
 		}
 		roots.Pool = pool
 	}

@@ -1,6 +1,7 @@
 package tlscheck
 
 import (
+	"context"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -51,10 +52,10 @@ func TestDaysAndModeOptions(t *testing.T) {
 	}
 	for _, c := range cases {
 		var o Options
-		if _, _, err := plugin.Parse(Name, c.args, &o); err != nil {
+		if _, _, err := plugin.Parse(context.Background(), Name, c.args, &o); err != nil {
 			t.Fatal(err)
 		}
-		if err := o.Validate(); err != nil {
+		if err := o.Validate(context.Background()); err != nil {
 			t.Fatalf("%v: %v", c.args, err)
 		}
 		if o.days.Warn.String() != c.warn || o.days.Crit.String() != c.crit || (o.mode == 2) != c.implicit || o.Port != c.port {

@@ -3,6 +3,7 @@ package tlscheck
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -87,14 +88,26 @@ func (o *Options) stsBase() string {
 // trusted by --ca-file or the system roots; redirects are not followed (§3.3).
 // Names are resolved like -H (so --dns-server applies) and no proxy is used.
 func (o *Options) fetchPolicy(ctx context.Context, policyURL string) (string, error) {
-	var roots = o.roots.Pool // nil without --ca-file: the system roots
-	if !o.haveCAFile {
-		roots = nil
+	var roots *x509.CertPool // nil without --ca-file: the system roots
+	if o.haveCAFile {
+		roots = o.roots.Pool
 	}
+	name := "mta-sts." + o.MTASTS
 	dialer := &net.Dialer{Resolver: o.resolver()}
 	tr := &http.Transport{
-		DialContext:       dialer.DialContext,
-		TLSClientConfig:   &tls.Config{RootCAs: roots, ServerName: "mta-sts." + o.MTASTS, MinVersion: tls.VersionTLS12},
+		DialContext: dialer.DialContext,
+		TLSClientConfig: &tls.Config{ServerName: name, MinVersion: tls.VersionTLS12,
+			// Verified by VerifyChain, which reads the system roots bounded:
+			// given no RootCAs, crypto/x509 would read $SSL_CERT_FILE itself,
+			// a FIFO or /dev/zero without end.
+			InsecureSkipVerify: true,
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				if err := probe.VerifyChain(cs.PeerCertificates, name, roots); err != nil {
+					return fmt.Errorf("tls: failed to verify certificate: %w", err) // as crypto/tls says it
+				}
+				return nil
+			},
+		},
 		DisableKeepAlives: true,
 		ForceAttemptHTTP2: false,
 	}

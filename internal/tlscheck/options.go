@@ -6,6 +6,7 @@ package tlscheck
 
 import (
 	"cmp"
+	"context"
 	"crypto/tls"
 	"net/netip"
 	"net/url"
@@ -72,7 +73,7 @@ type Options struct {
 }
 
 // Validate checks combinations and derives what the run needs.
-func (o *Options) Validate() error {
+func (o *Options) Validate(ctx context.Context) error {
 	if o.SSL && o.StartTLS {
 		return plugin.Usagef("-s (implicit TLS) and -S (STARTTLS) exclude each other")
 	}
@@ -110,7 +111,7 @@ func (o *Options) Validate() error {
 	}
 	o.roots = tlsaudit.Roots{Label: "the system roots"}
 	if o.CAFile != "" {
-		if o.roots, err = tlsaudit.LoadRoots(o.CAFile); err != nil {
+		if o.roots, err = tlsaudit.LoadRoots(ctx, o.CAFile); err != nil {
 			return plugin.Usagef("--ca-file: %v", err)
 		}
 		o.roots.Label = "--ca-file " + o.CAFile

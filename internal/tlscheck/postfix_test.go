@@ -78,7 +78,7 @@ func TestPostfixDANE(t *testing.T) {
 		t.Fatalf("no TLS session with %s: %v", pf["SMTP"], err)
 	}
 	leaf := s.TLS.PeerCertificates[0]
-	ca, lerr := tlsaudit.LoadRoots(pf["CA"])
+	ca, lerr := tlsaudit.LoadRoots(context.Background(), pf["CA"])
 	if lerr != nil {
 		t.Fatal(lerr)
 	}

@@ -33,8 +33,18 @@ func (o opts) fetchToken(ctx context.Context, g *secret.OAuth) ([]string, error)
 	}
 	scrub := smtp.NewTranscript() // only to scrub the secret out of messages
 	scrub.AddSecret(sec)
+	// Only what came from outside (errors, the endpoint's answer) is
+	// scrubbed: scrubbing our own words would show which word is the secret.
 	fail := func(format string, args ...any) error {
-		return secret.Fail("oauth", scrub.Scrub("token endpoint "+g.TokenURL+fmt.Sprintf(format, args...)), nil)
+		for i, a := range args {
+			switch a := a.(type) {
+			case string:
+				args[i] = scrub.Scrub(a)
+			case error:
+				args[i] = scrub.Scrub(a.Error())
+			}
+		}
+		return secret.Fail("oauth", "token endpoint "+g.TokenURL+fmt.Sprintf(format, args...), nil)
 	}
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {sec}}
 	if g.Scope != "" {
@@ -76,7 +86,7 @@ func (o opts) fetchToken(ctx context.Context, g *secret.OAuth) ([]string, error)
 	case tok.Error != "":
 		msg := tok.Error
 		if tok.Description != "" {
-			msg += ": " + firstLine(tok.Description, 160)
+			msg += ": " + firstLine(scrub.Scrub(tok.Description), 160) // scrubbed before the cut
 		}
 		return nil, fail(" refused (HTTP %d): %s", resp.StatusCode, msg)
 	case resp.StatusCode/100 != 2:

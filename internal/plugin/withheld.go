@@ -1,0 +1,26 @@
+package plugin
+
+import "fmt"
+
+// CredentialsUnverified words why credentials were not sent to where, a
+// server whose certificate does not verify (why): alike in every plugin
+// that logs in, naming the flags that change it.
+func CredentialsUnverified(where, why string) string {
+	return fmt.Sprintf("credentials not sent: the certificate of %s does not verify (%s) - add --ca-file or --verify-name, or --insecure to send them anyway", where, why)
+}
+
+// CredentialsNoStartTLS words why credentials were not sent to where, a
+// server that does not offer the STARTTLS asked for: whoever strips it
+// from the EHLO reply would read them.
+func CredentialsNoStartTLS(where string) string {
+	return fmt.Sprintf("credentials not sent: %s does not offer STARTTLS - enable TLS on the server, use -s if the port speaks implicit TLS, or add --allow-plaintext to send them unencrypted", where)
+}
+
+// InsecureNote says, for a status line, that --insecure let a session go on
+// without verifying the certificate, loudly when it does not verify.
+func InsecureNote(certErr error) string {
+	if certErr != nil {
+		return "certificate NOT verified: --insecure"
+	}
+	return "certificate not verified: --insecure"
+}
