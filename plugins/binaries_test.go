@@ -19,6 +19,20 @@ var secretReaders = map[string]bool{"smtpcheck-secret": true}
 
 var heavy = []string{"github.com/hashicorp/vault/api", "github.com/99designs/keyring", "github.com/godbus/dbus"}
 
+// buildPlugin builds ./name into dir the way the Makefile's GOBUILD does
+// (static, -trimpath, stripped), with version v9.8.7, and returns its path.
+func buildPlugin(t *testing.T, dir, name string) string {
+	t.Helper()
+	bin := filepath.Join(dir, name)
+	build := exec.Command("go", "build", "-trimpath", "-o", bin,
+		"-ldflags", "-s -w -X github.com/smtpcheck/smtpcheck/internal/plugin.Version=v9.8.7", "./"+name)
+	build.Env = append(build.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 func TestBinaries(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every plugin")
@@ -37,13 +51,7 @@ func TestBinaries(t *testing.T) {
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			bin := filepath.Join(dir, name)
-			build := exec.Command("go", "build", "-trimpath", "-o", bin,
-				"-ldflags", "-X github.com/smtpcheck/smtpcheck/internal/plugin.Version=v9.8.7", "./"+name)
-			build.Env = append(build.Environ(), "CGO_ENABLED=0")
-			if out, err := build.CombinedOutput(); err != nil {
-				t.Fatalf("build: %v\n%s", err, out)
-			}
+			bin := buildPlugin(t, dir, name)
 
 			mods, err := exec.Command("go", "version", "-m", bin).Output()
 			if err != nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,10 +18,7 @@ func TestHostileFilesBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a plugin")
 	}
-	bin := filepath.Join(t.TempDir(), "check_smtp_conn")
-	if out, err := exec.Command("go", "build", "-o", bin, "./check_smtp_conn").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildPlugin(t, t.TempDir(), "check_smtp_conn")
 	run := func(env []string, args ...string) (string, int, time.Duration) {
 		cmd := exec.Command(bin, append([]string{"-H", "127.0.0.1", "-p", "1", "-t", "2"}, args...)...)
 		cmd.Env = append(os.Environ(), env...)

@@ -2,13 +2,12 @@ package authcheck
 
 import (
 	"encoding/base64"
-	"encoding/json"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/xdg-go/scram"
 
+	"github.com/smtpcheck/smtpcheck/internal/plugintest"
 	"github.com/smtpcheck/smtpcheck/internal/sasl"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 )
@@ -126,24 +125,7 @@ func TestEchoedSecretsRedacted(t *testing.T) {
 			text.Contains(t, "\n"+tc.transcript+"\n")
 
 			js := check(t, append(args, "--output", "json", "-v")...)
-			var got struct {
-				Summary    string
-				Findings   []struct{ Text string }
-				Transcript []string
-			}
-			if err := json.Unmarshal([]byte(js.Out), &got); err != nil {
-				t.Fatalf("not JSON: %v\n%s", err, js.Out)
-			}
-			if got.Summary != status || len(got.Findings) != 1 || got.Findings[0].Text != status || !slices.Contains(got.Transcript, tc.transcript) {
-				t.Errorf("JSON: %+v\nwant summary and finding %q, transcript line %q", got, status, tc.transcript)
-			}
-			for _, out := range []string{text.Out, js.Out} {
-				for _, f := range forbidden {
-					if strings.Contains(out, f) {
-						t.Errorf("output contains the secret form %q:\n%s", f, out)
-					}
-				}
-			}
+			plugintest.ExpectRedacted(t, text, js, status, tc.transcript, forbidden)
 		})
 	}
 }

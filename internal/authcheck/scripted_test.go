@@ -174,13 +174,7 @@ func echoServer(mech string, reply func(b64 string) string) func(c *smtptest.Fau
 				return
 			}
 		}
-		r := reply(last)
-		_ = c.Send(r)
-		if strings.HasPrefix(r, "334") {
-			if line, _ := c.ReadLine(); line == "*" {
-				_ = c.Send("501 5.7.0 Authentication cancelled")
-			}
-		}
+		c.AuthReply(reply(last))
 	}
 }
 

@@ -3,14 +3,13 @@ package conncheck
 import (
 	"crypto/tls"
 	"encoding/base64"
-	"encoding/json"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/plugintest"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 )
 
@@ -58,13 +57,7 @@ func loginEcho(reply func(b64 string) string) func(c *smtptest.FaultConn) {
 		if err != nil {
 			return
 		}
-		r := reply(pass)
-		_ = c.Send(r)
-		if strings.HasPrefix(r, "334") {
-			if line, _ := c.ReadLine(); line == "*" {
-				_ = c.Send("501 5.7.0 Authentication cancelled")
-			}
-		}
+		c.AuthReply(reply(pass))
 	}
 }
 
@@ -639,24 +632,7 @@ func TestEchoedSecretsRedacted(t *testing.T) {
 			text.Contains(t, "\n"+tc.transcript+"\n")
 
 			js := check(t, append(args, "--output", "json", "-v")...)
-			var got struct {
-				Summary    string
-				Findings   []struct{ Text string }
-				Transcript []string
-			}
-			if err := json.Unmarshal([]byte(js.Out), &got); err != nil {
-				t.Fatalf("not JSON: %v\n%s", err, js.Out)
-			}
-			if got.Summary != status || len(got.Findings) != 1 || got.Findings[0].Text != status || !slices.Contains(got.Transcript, tc.transcript) {
-				t.Errorf("JSON: %+v\nwant summary and finding %q, transcript line %q", got, status, tc.transcript)
-			}
-			for _, out := range []string{text.Out, js.Out} {
-				for _, f := range forbidden {
-					if strings.Contains(out, f) {
-						t.Errorf("output contains the secret form %q:\n%s", f, out)
-					}
-				}
-			}
+			plugintest.ExpectRedacted(t, text, js, status, tc.transcript, forbidden)
 		})
 	}
 }

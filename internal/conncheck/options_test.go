@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/smtpcheck/smtpcheck/internal/dnstest"
+	"github.com/smtpcheck/smtpcheck/internal/plugintest"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 )
 
@@ -14,10 +15,8 @@ import (
 // connections it accepted and keeps the last EHLO line it read.
 func countingServer(t *testing.T, network, addr string) (*smtptest.FaultServer, *atomic.Int32, *atomic.Value) {
 	t.Helper()
-	var n atomic.Int32
 	var ehlo atomic.Value
-	srv, err := smtptest.StartFaultAddr(network, addr, func(c *smtptest.FaultConn) {
-		n.Add(1)
+	srv, n := smtptest.StartCounting(t, network, addr, func(c *smtptest.FaultConn) {
 		_ = c.Greet()
 		if l, err := c.Expect("EHLO "); err == nil {
 			ehlo.Store(l)
@@ -25,11 +24,7 @@ func countingServer(t *testing.T, network, addr string) (*smtptest.FaultServer, 
 		}
 		quitOK(c)
 	})
-	if err != nil {
-		t.Skipf("cannot listen on %s: %v", addr, err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv, &n, &ehlo
+	return srv, n, &ehlo
 }
 
 // TestBadValuesBeforeDialling: a value that cannot be used is an UNKNOWN
@@ -37,10 +32,10 @@ func countingServer(t *testing.T, network, addr string) (*smtptest.FaultServer, 
 func TestBadValuesBeforeDialling(t *testing.T) {
 	srv, dialled, _ := countingServer(t, "tcp", "127.0.0.1:0")
 	port := strconv.Itoa(srv.Port)
-	cases := []struct {
-		args []string
-		msg  string
-	}{
+	run := func(args ...string) plugintest.Outcome {
+		return check(t, append([]string{"-H", "127.0.0.1", "-p", port, "-t", "2"}, args...)...)
+	}
+	plugintest.ExpectBadValues(t, "SMTP", "check_smtp_conn", dialled, run, []plugintest.BadValue{
 		{[]string{"-p", "0"}, `-p 0: want a port between 1 and 65535`},
 		{[]string{"-s", "-p", "0"}, `-p 0: want a port between 1 and 65535`},
 		{[]string{"-H", "127.0.0.1:" + port}, `-H "127.0.0.1:` + port + `": a host name carries no port: give it with -p`},
@@ -58,14 +53,7 @@ func TestBadValuesBeforeDialling(t *testing.T) {
 		{[]string{"-S", "--verify-name", "mx test"}, `--verify-name "mx test": ' ' cannot be in a host name: use letters, digits, hyphens, underscores and dots`},
 		{[]string{"-H", "", "--mx", "[::1]"}, `--mx "[::1]": want a domain name, not an IP address`},
 		{[]string{"-H", "", "--mx", "example.test\n"}, `--mx "example.test\n": a host name cannot contain control characters ("\n")`},
-	}
-	for _, c := range cases {
-		o := check(t, append([]string{"-H", "127.0.0.1", "-p", port, "-t", "2"}, c.args...)...)
-		o.Expect(t, 3, "SMTP UNKNOWN - "+c.msg+" (see check_smtp_conn --help)")
-	}
-	if n := dialled.Load(); n != 0 {
-		t.Errorf("the server saw %d connections for command lines that cannot run", n)
-	}
+	})
 	check(t, "-H", "127.0.0.1", "-p", port, "-t", "2").Expect(t, 0, "SMTP OK - 127.0.0.1:"+port+" answered in T s")
 	if n := dialled.Load(); n != 1 {
 		t.Errorf("the good command line made %d connections, want 1", n)

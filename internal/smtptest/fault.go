@@ -322,6 +322,18 @@ func (c *FaultConn) EHLO(exts ...string) error {
 	return c.Send(lines...)
 }
 
+// AuthReply sends r as the answer to a client's SASL response. Where r is
+// a further 334 challenge, a client that cancels the exchange with "*" gets
+// "501 5.7.0 Authentication cancelled" (RFC 4954 section 4).
+func (c *FaultConn) AuthReply(r string) {
+	_ = c.Send(r)
+	if strings.HasPrefix(r, "334") {
+		if line, _ := c.ReadLine(); line == "*" {
+			_ = c.Send("501 5.7.0 Authentication cancelled")
+		}
+	}
+}
+
 // bufferedConn lets the TLS handshake consume bytes already buffered by the
 // plaintext reader.
 type bufferedConn struct {

@@ -8,26 +8,20 @@ import (
 	"testing"
 
 	"github.com/smtpcheck/smtpcheck/internal/dnstest"
+	"github.com/smtpcheck/smtpcheck/internal/plugintest"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 )
 
 // plainServer counts connections and offers no STARTTLS.
 func plainServer(t *testing.T, network, addr string) (*smtptest.FaultServer, *atomic.Int32) {
 	t.Helper()
-	var n atomic.Int32
-	srv, err := smtptest.StartFaultAddr(network, addr, func(c *smtptest.FaultConn) {
-		n.Add(1)
+	return smtptest.StartCounting(t, network, addr, func(c *smtptest.FaultConn) {
 		if c.Greet() == nil && c.EHLO() == nil {
 			if _, err := c.Expect("QUIT"); err == nil {
 				_ = c.Send("221 2.0.0 bye")
 			}
 		}
 	})
-	if err != nil {
-		t.Skipf("cannot listen on %s: %v", addr, err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv, &n
 }
 
 // TestBadValuesBeforeDialling: a value that cannot be used is an UNKNOWN
@@ -36,10 +30,10 @@ func plainServer(t *testing.T, network, addr string) (*smtptest.FaultServer, *at
 func TestBadValuesBeforeDialling(t *testing.T) {
 	srv, dialled := plainServer(t, "tcp", "127.0.0.1:0")
 	port := strconv.Itoa(srv.Port)
-	cases := []struct {
-		args []string
-		msg  string
-	}{
+	run := func(args ...string) plugintest.Outcome {
+		return check(t, append([]string{"-H", "127.0.0.1", "-p", port, "-t", "2"}, args...)...)
+	}
+	plugintest.ExpectBadValues(t, "SMTP TLS", "check_smtp_tls", dialled, run, []plugintest.BadValue{
 		{[]string{"-p", "0"}, `-p 0: want a port between 1 and 65535`},
 		{[]string{"-H", "localhost:" + port}, `-H "localhost:` + port + `": a host name carries no port: give it with -p`},
 		{[]string{"-H", strings.Repeat("x", 300)}, `-H "` + strings.Repeat("x", 64) + `"...: longer than 253 characters, the limit of a DNS name`},
@@ -50,14 +44,7 @@ func TestBadValuesBeforeDialling(t *testing.T) {
 		{[]string{"--verify-name", "mx.test:25"}, `--verify-name "mx.test:25": a host name carries no port`},
 		{[]string{"--verify-name", "mx.test", "--mta-sts", "192.0.2.1"}, `--mta-sts "192.0.2.1": want a domain name, not an IP address`},
 		{[]string{"--verify-name", "mx.test", "--mta-sts", "example.test\n"}, `--mta-sts "example.test\n": a host name cannot contain control characters ("\n")`},
-	}
-	for _, c := range cases {
-		o := check(t, append([]string{"-H", "127.0.0.1", "-p", port, "-t", "2"}, c.args...)...)
-		o.Expect(t, 3, "SMTP TLS UNKNOWN - "+c.msg+" (see check_smtp_tls --help)")
-	}
-	if n := dialled.Load(); n != 0 {
-		t.Errorf("the server saw %d connections for command lines that cannot run", n)
-	}
+	})
 }
 
 // TestBracketedIPv6 reaches a server on [::1] given as -H '[::1]'.
