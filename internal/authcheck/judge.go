@@ -22,12 +22,13 @@ var phases = []probe.Phase{probe.PhaseDNS, probe.PhaseConnect, probe.PhaseTLS, p
 // judge turns the facts of one run into findings, details and perfdata. It
 // is the one place where check_smtp_auth decides states:
 //   - credentials that cannot be obtained (secret store, token endpoint): UNKNOWN
-//   - connection failures: CRITICAL; a 4xx reply: WARNING; a timeout: -t's state
+//   - a session that failed: plugin.FailureState (the one table of all
+//     plugins: a timeout -t's state, a 4xx to AUTH WARNING, else CRITICAL)
 //   - credentials withheld: UNKNOWN for --no-tls without --allow-plaintext
 //     (our user's configuration), CRITICAL when the server cannot be talked
 //     to safely (no STARTTLS offered, certificate does not verify)
 //   - the mechanism not offered: CRITICAL
-//   - AUTH refused with 5xx: CRITICAL (OK with --expect-fail for 535); 4xx: WARNING
+//   - AUTH refused: by plugin.FailureState (OK with --expect-fail for 535)
 //   - a SCRAM server that does not prove the password: CRITICAL
 //   - AUTH accepted: OK (CRITICAL with --expect-fail); -w/-c on the AUTH time
 func (o *Options) judge(f *facts, r *plugin.Result) {
@@ -48,7 +49,7 @@ func (o *Options) judge(f *facts, r *plugin.Result) {
 	case f.CredErr != nil:
 		r.Add(o.credState(f.CredErr), "%s", f.CredErr)
 	case f.Err != nil && !f.AuthRan:
-		r.Add(o.errorState(f.Err), "%s", f.Err.Describe(where, o.Timeout.Duration))
+		r.Add(plugin.FailureState(f.Err, o.Timeout), "%s", f.Err.Describe(where, o.Timeout.Duration))
 	case f.Refused == refuseNoTLS: // our user's own configuration
 		r.Add(plugin.Unknown, "%s", o.refusalText(f))
 	case f.Refused != refuseNone: // the server cannot be talked to safely
@@ -69,18 +70,6 @@ func (o *Options) credState(err error) plugin.State {
 		return o.Timeout.State
 	}
 	return plugin.Unknown
-}
-
-func (o *Options) errorState(e *probe.Error) plugin.State {
-	switch {
-	case e.Kind == probe.KindTimeout:
-		return o.Timeout.State
-	case e.Kind == probe.KindUsage:
-		return plugin.Unknown
-	case e.Reply != nil && e.Reply.Class() == 4:
-		return plugin.Warning
-	}
-	return plugin.Critical
 }
 
 func (o *Options) refusalText(f *facts) string {
@@ -126,10 +115,7 @@ func (o *Options) judgeAuthErr(f *facts, r *plugin.Result) {
 			r.Add(plugin.OK, "auth: %s refused as expected by %s: %s%s", who, where, probe.Quote(rep), said)
 			return
 		}
-		st := plugin.Critical
-		if rep.Class() == 4 {
-			st = plugin.Warning
-		}
+		st := plugin.FailureState(e, o.Timeout)
 		msg := fmt.Sprintf("auth: %s refused: %s%s (%s)", who, probe.Quote(rep), said, where)
 		if h := authHint(rep); h != "" {
 			msg += " - " + h
@@ -138,7 +124,7 @@ func (o *Options) judgeAuthErr(f *facts, r *plugin.Result) {
 	case errors.Is(e, sasl.ErrServerSignature):
 		r.Add(plugin.Critical, "auth: %s: %v (%s) - it does not hold this password's keys: another server, or a man in the middle, answers", who, sasl.ErrServerSignature, where)
 	default:
-		r.Add(o.errorState(e), "%s", e.Describe(where, o.Timeout.Duration))
+		r.Add(plugin.FailureState(e, o.Timeout), "%s", e.Describe(where, o.Timeout.Duration))
 	}
 }
 

@@ -31,7 +31,8 @@ func TestConnectionFailures(t *testing.T) {
 
 	busy := smtptest.MustStartFault(t, func(c *smtptest.FaultConn) { _ = c.Send("421 4.3.2 mx.test busy, try later") })
 	o = check(t, hostArgs(busy.Port, "--user", testUser, "--password-ref", pass)...)
-	o.Expect(t, 1, `SMTP AUTH WARNING - banner: "421 4.3.2 mx.test busy, try later" (`+busy.Addr+`) - the server is closing the connection (overload, shutdown or rate limit): retry later, look at its log`)
+	// A 421 greeting: the service is unavailable, as in every plugin (plugin.FailureState).
+	o.Expect(t, 2, `SMTP AUTH CRITICAL - banner: "421 4.3.2 mx.test busy, try later" (`+busy.Addr+`) - the server is closing the connection (overload, shutdown or rate limit): retry later, look at its log`)
 }
 
 func TestSecretFileTooOpen(t *testing.T) {

@@ -25,7 +25,7 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 	o.details(f, r)
 	o.perfdata(f, r)
 	if f.Err != nil {
-		r.Add(o.errorState(f.Err), "%s", f.Err.Describe(s.String(), o.Timeout.Duration))
+		r.Add(plugin.FailureState(f.Err, o.Timeout), "%s", f.Err.Describe(s.String(), o.Timeout.Duration))
 		o.judgeSteps(f, r) // the replies read before it count as well
 		return
 	}
@@ -53,16 +53,6 @@ func (o *Options) judgeQuit(f *facts, r *plugin.Result) {
 	default:
 		r.Add(plugin.Warning, "%s (add -q to ignore QUIT failures)", f.QuitErr.Describe(f.S.String(), o.Timeout.Duration))
 	}
-}
-
-func (o *Options) errorState(e *probe.Error) plugin.State {
-	switch e.Kind {
-	case probe.KindTimeout:
-		return o.Timeout.State
-	case probe.KindUsage:
-		return plugin.Unknown
-	}
-	return plugin.Critical
 }
 
 // okSuffix lists what was established, e.g. " (STARTTLS TLS 1.3, AUTH PLAIN)".
@@ -185,7 +175,7 @@ func (o *Options) judgeAuth(f *facts, r *plugin.Result) {
 	case f.Stripped:
 		r.Add(plugin.Critical, "auth: %s", plugin.CredentialsNoStartTLS(f.S.String()))
 	case f.AuthErr != nil:
-		r.Add(plugin.Critical, "%s", f.AuthErr.Describe(f.S.String(), o.Timeout.Duration))
+		r.Add(plugin.FailureState(f.AuthErr, o.Timeout), "%s", f.AuthErr.Describe(f.S.String(), o.Timeout.Duration))
 	}
 }
 
@@ -202,11 +192,11 @@ var accepted = map[probe.Phase][]int{probe.PhaseMail: {250}, probe.PhaseRcpt: {2
 // accepted reports whether the server took the step.
 func (st step) accepted() bool { return slices.Contains(accepted[st.Phase], st.Reply.Code) }
 
-// judgeSteps: 4xx is WARNING and 5xx CRITICAL for MAIL and RCPT, any other
-// code but the accepted ones CRITICAL; a refused RSET (the transaction was
-// accepted, only not closed) and a refused -C are WARNING. -C replies are
-// judged by their -R when given, else by their class; a 354 to a -C left
-// the server reading a message.
+// judgeSteps: a refused MAIL or RCPT is judged by plugin.FailureState (4xx
+// WARNING, 5xx CRITICAL), any other code but the accepted ones CRITICAL; a
+// refused RSET (the transaction was accepted, only not closed) and a refused
+// -C are WARNING. -C replies are judged by their -R when given, else by
+// their class; a 354 to a -C left the server reading a message.
 func (o *Options) judgeSteps(f *facts, r *plugin.Result) {
 	for _, st := range f.Steps {
 		if st.Phase == probe.PhaseCommand && st.Reply.Code == 354 {
@@ -226,16 +216,14 @@ func (o *Options) judgeSteps(f *facts, r *plugin.Result) {
 				continue
 			}
 		}
-		switch st.Reply.Class() {
-		case 4:
-			r.Add(plugin.Warning, "%s: %s%s", stepName(st), quoteReply(st.Reply), hint(st.Reply))
-		case 5:
-			state := plugin.Critical
-			if st.Phase == probe.PhaseCommand || st.Phase == probe.PhaseRset {
-				state = plugin.Warning
-			}
-			r.Add(state, "%s: %s%s", stepName(st), quoteReply(st.Reply), hint(st.Reply))
+		if c := st.Reply.Class(); c != 4 && c != 5 {
+			continue
 		}
+		state := plugin.Warning // -C and RSET: the check itself went through
+		if st.Phase == probe.PhaseMail || st.Phase == probe.PhaseRcpt {
+			state = plugin.FailureState(&probe.Error{Phase: st.Phase, Kind: probe.KindReply, Reply: &st.Reply}, o.Timeout)
+		}
+		r.Add(state, "%s: %s%s", stepName(st), quoteReply(st.Reply), hint(st.Reply))
 	}
 }
 

@@ -21,11 +21,7 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 	s := f.S
 	o.timings(s, r)
 	if f.Err != nil {
-		st := plugin.Critical
-		if f.Err.Kind == probe.KindTimeout {
-			st = o.Timeout.State
-		}
-		r.Add(st, "%s", o.describe(f.Err, s.String()))
+		r.Add(plugin.FailureState(f.Err, o.Timeout), "%s", o.describe(f.Err, s.String()))
 		o.judgeScan(f, r)
 		if f.STS != nil {
 			o.judgeSTS(f.STS, r) // the policy does not depend on the session
