@@ -67,9 +67,11 @@ func (t *Transcript) Scrub(s string) string {
 	return t.scrub(s)
 }
 
-// scrub replaces whole-token matches only: a secret not preceded or followed
-// by a letter or digit. A plain substring replace would turn a password
-// "a" into holes in every word, which reveal it as surely as the password.
+// scrub replaces whole-token matches of short secrets only: one not glued
+// to a letter or digit on a side where it has one itself. A plain substring
+// replace would turn a password "a" into holes in every word, which reveal
+// it as surely as the password. A secret of anywhereRunes or more cannot
+// turn up inside ordinary words by chance, so it is replaced wherever it is.
 func (t *Transcript) scrub(s string) string {
 	for _, sec := range t.secrets {
 		s = replaceToken(s, sec)
@@ -89,7 +91,7 @@ func replaceToken(s, sec string) string {
 		}
 		i += from
 		end := i + len(sec)
-		if wordEnd(s[:i]) || wordStart(s[end:]) {
+		if glued(s[:i], sec, s[end:]) {
 			from = i + 1
 			continue
 		}
@@ -121,12 +123,26 @@ func (t *Transcript) ScrubCut(s string) string {
 	s = t.scrub(s)
 	for _, sec := range t.secrets {
 		for n := len(sec) - 1; n >= minCutSecret; n-- {
-			if head, ok := strings.CutSuffix(s, sec[:n]); ok && !wordEnd(head) {
+			if head, ok := strings.CutSuffix(s, sec[:n]); ok && !glued(head, sec, "") {
 				return head + Redacted
 			}
 		}
 	}
 	return s
+}
+
+// anywhereRunes is the length from which a secret is redacted even inside
+// a longer word (a server gluing "user" and "hunter2-Secret!" together).
+const anywhereRunes = 12
+
+// glued reports whether sec, found between before and after, is part of a
+// longer word: a letter or digit touches a letter or digit of its edge, as
+// \b sees it. A long secret is never taken for part of a word.
+func glued(before, sec, after string) bool {
+	if utf8.RuneCountInString(sec) >= anywhereRunes {
+		return false
+	}
+	return (wordEnd(before) && wordStart(sec)) || (wordStart(after) && wordEnd(sec))
 }
 
 // wordEnd reports whether s ends in a letter or digit; wordStart whether it

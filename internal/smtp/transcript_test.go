@@ -114,6 +114,12 @@ func TestScrubWholeTokens(t *testing.T) {
 		{"pässwört", "über pässwört", "über <redacted>"},
 		{"pässwört", "überpässwört", "überpässwört"},
 		{"hunter2", "in base64 aHVudGVyMg== and raw aHVudGVyMg", "in base64 <redacted> and raw <redacted>"},
+		// An edge that is no letter or digit cannot be glued on that side.
+		{"!Pw2024", "535 pass!Pw2024 wrong", "535 pass<redacted> wrong"},
+		{"Pw2024!", "535 Pw2024!x wrong", "535 <redacted>x wrong"},
+		{"!Pw2024", "535 pass!Pw2024x wrong", "535 pass!Pw2024x wrong"},
+		// A long secret is no ordinary word: redacted even inside one.
+		{"S3cr3t-Pw0rd-long", "535 aliceS3cr3t-Pw0rd-longX", "535 alice<redacted>X"},
 	}
 	for _, c := range cases {
 		tr := NewTranscript()
@@ -135,7 +141,7 @@ func TestScrubCut(t *testing.T) {
 		{"535 you sent S3cr", "535 you sent <redacted>"},
 		{"535 you sent S3c", "535 you sent S3c"}, // too short to tell
 		{"535 you sent S3cr3t-Pw0rd", "535 you sent <redacted>"},
-		{"535 you sent xS3cr3t-Pw0", "535 you sent xS3cr3t-Pw0"}, // inside a word
+		{"535 you sent xS3cr3t-Pw0", "535 you sent x<redacted>"}, // a long secret needs no word of its own
 		{"535 you sent " + "UzNjcjN0LVB3MH", "535 you sent <redacted>"},
 		{"535 abc", "535 <redacted>"}, // shorter than the minimum: whole only
 		{"535 ab", "535 ab"},
