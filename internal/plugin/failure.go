@@ -16,6 +16,8 @@ import "github.com/smtpcheck/smtpcheck/internal/probe"
 //	KindUsage: we refuse the request ourselves         UNKNOWN
 //	4xx in a transaction phase (auth, mail, rcpt):     WARNING
 //	  the server refuses one request, for now
+//	  (but 421: the server closes the session,         CRITICAL
+//	  RFC 5321 §3.8, as a 421 greeting)
 //	4xx while establishing the session (banner, i.e.   CRITICAL
 //	  a 421 greeting; ehlo, starttls, ehlo_tls):
 //	  the service is unavailable now
@@ -32,7 +34,7 @@ func FailureState(e *probe.Error, t Timeout) State {
 		return t.State
 	case e.Kind == probe.KindUsage:
 		return Unknown
-	case e.Reply != nil && e.Reply.Class() == 4 && transactionPhase(e.Phase):
+	case e.Reply != nil && e.Reply.Class() == 4 && e.Reply.Code != 421 && transactionPhase(e.Phase):
 		return Warning
 	}
 	return Critical

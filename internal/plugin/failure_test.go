@@ -29,6 +29,8 @@ func TestFailureState(t *testing.T) {
 		{"454 to STARTTLS", &probe.Error{Phase: probe.PhaseStartTLS, Kind: probe.KindReply, Reply: reply(454)}, tmo, plugin.Critical},
 		{"421 to EHLO inside TLS", &probe.Error{Phase: probe.PhaseEHLOTLS, Kind: probe.KindReply, Reply: reply(421)}, tmo, plugin.Critical},
 		{"454 to AUTH", &probe.Error{Phase: probe.PhaseAuth, Kind: probe.KindReply, Reply: reply(454)}, tmo, plugin.Warning},
+		{"421 to AUTH: the server closes the session", &probe.Error{Phase: probe.PhaseAuth, Kind: probe.KindReply, Reply: reply(421)}, tmo, plugin.Critical},
+		{"421 to RCPT", &probe.Error{Phase: probe.PhaseRcpt, Kind: probe.KindReply, Reply: reply(421)}, tmo, plugin.Critical},
 		{"451 to MAIL", &probe.Error{Phase: probe.PhaseMail, Kind: probe.KindReply, Reply: reply(451)}, tmo, plugin.Warning},
 		{"450 to RCPT", &probe.Error{Phase: probe.PhaseRcpt, Kind: probe.KindReply, Reply: reply(450)}, tmo, plugin.Warning},
 		{"535 to AUTH", &probe.Error{Phase: probe.PhaseAuth, Kind: probe.KindReply, Reply: reply(535)}, tmo, plugin.Critical},
