@@ -30,7 +30,7 @@ func (e *credError) Unwrap() error { return e.Err }
 func (o *Options) credentials(ctx context.Context, tr *smtp.Transcript) (sasl.Credentials, error) {
 	c := sasl.Credentials{User: o.user, Host: o.Host, Port: o.Port}
 	switch {
-	case o.passOnArgv:
+	case o.literalPass:
 		c.Password = o.AuthPass
 	case o.PasswordRef != "":
 		// vault:MOUNT/PATH without #FIELD yields the user as well

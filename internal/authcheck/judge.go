@@ -32,7 +32,7 @@ var phases = []probe.Phase{probe.PhaseDNS, probe.PhaseConnect, probe.PhaseTLS, p
 //   - a SCRAM server that does not prove the password: CRITICAL
 //   - AUTH accepted: OK (CRITICAL with --expect-fail); -w/-c on the AUTH time
 func (o *Options) judge(f *facts, r *plugin.Result) {
-	if o.passOnArgv && o.OnCommandLine("authpass") { // not from an --extra-opts file
+	if o.literalPass && o.OnCommandLine("authpass") { // not from an --extra-opts file
 		r.Detail("note: -P puts the password on the command line, where other users can read it (ps, /proc); use --password-ref env:NAME or file:PATH instead")
 	}
 	r.Transcript = f.Tr.ForVerbosity(o.Verbosity())

@@ -64,12 +64,12 @@ type Options struct {
 	Critical threshold.Range `short:"c" long:"critical" value-name:"RANGE" description:"AUTH time in seconds that gives CRITICAL"`
 
 	// Derived by Validate.
-	mech       string // upper-cased; "AUTO" for auto
-	user       string
-	roots      *probe.Roots
-	tlsMode    probe.TLSMode
-	passOnArgv bool
-	useToken   bool
+	mech        string // upper-cased; "AUTO" for auto
+	user        string
+	roots       *probe.Roots
+	tlsMode     probe.TLSMode
+	literalPass bool // -P: a password given literally (on argv or in an ini file)
+	useToken    bool
 }
 
 // Validate checks combinations and derives what the run needs.
@@ -121,11 +121,11 @@ func (o *Options) validateCredentials() error {
 	if o.AuthPass != "" && o.PasswordRef != "" {
 		return plugin.Usagef("-P and --password-ref exclude each other: keep --password-ref")
 	}
-	o.passOnArgv = o.AuthPass != ""
+	o.literalPass = o.AuthPass != ""
 	if err := secret.CheckValue("-P", o.AuthPass); err != nil {
 		return plugin.Usagef("%v", err)
 	}
-	hasPass := o.passOnArgv || o.PasswordRef != ""
+	hasPass := o.literalPass || o.PasswordRef != ""
 	oauth := o.OAuthTokenURL != "" || o.OAuthClientIDRef != "" || o.OAuthClientSecretRef != "" || o.OAuthScope != ""
 	if o.TokenRef != "" && oauth {
 		return plugin.Usagef("--token-ref and --oauth-* exclude each other: give a token, or how to fetch one")

@@ -78,7 +78,8 @@ func (s *Session) Duration(phase Phase) (time.Duration, bool) {
 // still holds the timings and transcript gathered so far; it is closed.
 func Dial(ctx context.Context, t Target, tr *smtp.Transcript) (*Session, error) {
 	s := &Session{Target: t, Transcript: tr}
-	if t.TLS != TLSNone && t.Roots == nil && !t.Insecure {
+	// --insecure too: CertErr still verifies, to say what was not checked.
+	if t.TLS != TLSNone && t.Roots == nil {
 		PreloadRoots(ctx)
 	}
 	err := s.dial(ctx)
