@@ -88,11 +88,13 @@ trap - EXIT
 
 say "man -l every installed page"
 pages=$(dpkg -L smtpcheck | grep '^/usr/share/man/man1/.*\.1\.gz$')
-[ "$(wc -l <<<"$pages")" = "$(wc -w <<<"$plugins")" ] || fail "want one man page per plugin, got: $pages"
+[ "$(wc -l <<<"$pages")" = "$(($(wc -w <<<"$plugins") + 1))" ] || fail "want one man page per plugin and one for smtpcheck-secret, got: $pages"
 for m in $pages; do
 	err=$(MANWIDTH=80 man -l "$m" 2>&1 >/dev/null)
 	[ -z "$err" ] || fail "man -l $m: $err"
-	MANWIDTH=80 man -l "$m" 2>/dev/null | grep -q -- '--hostname' || fail "$m does not list --hostname"
+	want=--hostname
+	[ "$(basename "$m")" = smtpcheck-secret.1.gz ] && want=check_smtp_auth
+	MANWIDTH=80 man -l "$m" 2>/dev/null | grep -q -- "$want" || fail "$m does not mention $want"
 	echo "ok $m"
 done
 
