@@ -17,10 +17,7 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 )
 
-// The stores (OAuth token endpoints here) are read in-process, as the
-// helper program does; internal/secret/store tests the helper itself.
 func TestMain(m *testing.M) {
-	secret.Remote = store.Read
 	goleak.VerifyTestMain(m)
 }
 
@@ -29,10 +26,12 @@ const (
 	testPass = "s3cret-Pass-42"
 )
 
-// check runs check_smtp_auth in-process, the way main runs it.
+// check runs check_smtp_auth in-process, the way main runs it. The stores
+// (OAuth token endpoints here) are read in-process, as the helper program
+// does; internal/secret/store tests the helper itself.
 func check(t *testing.T, args ...string) plugintest.Outcome {
 	t.Helper()
-	return plugintest.Run(t, Name, Service, &Options{}, Check, args...)
+	return plugintest.Run(t, Name, Service, &Options{Options: secret.Options{Store: store.Read}}, Check, args...)
 }
 
 // pki is a test CA and a server certificate for 127.0.0.1 and localhost.

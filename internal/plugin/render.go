@@ -1,20 +1,15 @@
 package plugin
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/atc0005/go-nagios"
 
-	"github.com/smtpcheck/smtpcheck/internal/activity"
 	_ "github.com/smtpcheck/smtpcheck/internal/prefault" // every plugin: a cheaper start, see package prefault
 	"github.com/smtpcheck/smtpcheck/internal/threshold"
 )
@@ -177,177 +172,4 @@ func writeJSON(w io.Writer, r *Result, c *Common) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(out)
-}
-
-// setup parses the command line into opts and validates them; ctx carries
-// the run's activity tracker for the files they read. parsed, if not nil, is
-// called once the flags are parsed, before Validate (which may read files):
-// from then on -t is known.
-func setup(ctx context.Context, name string, args []string, opts Options, parsed func()) (msg string, err error) {
-	rest, msg, err := Parse(ctx, name, args, opts)
-	if err == nil {
-		if parsed != nil {
-			parsed()
-		}
-		opts.Base().Args = rest
-		err = validate(ctx, opts)
-	}
-	if err == nil && len(opts.Base().Args) > 0 {
-		err = Usagef("unexpected argument %q", opts.Base().Args[0])
-	}
-	return msg, err
-}
-
-// setupFailed ends a run that setup stopped: -h and -V print their text and
-// exit 3; a bad command line is an UNKNOWN naming the problem.
-func setupFailed(p *nagios.Plugin, name, service string, c *Common, msg string, err error) {
-	if errors.Is(err, ErrHelp) || errors.Is(err, ErrVersion) {
-		fmt.Fprint(p.OutputTarget(), msg)
-		p.ExitStatusCode = int(Unknown)
-		return
-	}
-	r := &Result{Service: service}
-	r.Add(Unknown, "%s (see %s --help)", err.Error(), name)
-	Render(p, r, c)
-}
-
-// Validator is implemented by option structs that check themselves after
-// parsing. Validate may consume Common.Args (a positional host); any left
-// over is an error. The files it reads (--ca-file) are read under ctx.
-type Validator interface {
-	Validate(ctx context.Context) error
-}
-
-func validate(ctx context.Context, opts Options) error {
-	if v, ok := opts.(Validator); ok {
-		return v.Validate(ctx)
-	}
-	return nil
-}
-
-// parseTimeout bounds reading the command line and its ini files when the
-// command line gives no -t: -t's default. A variable for the tests.
-var parseTimeout = 10 * time.Second
-
-// timeoutArg is the -t the command line gives, in every spelling Parse
-// takes (-t N, -tN, -t=N, --timeout N, --timeout=N and check_smtp's -to N),
-// the last one winning as in Parse; ok is false when there is none or the
-// last is malformed (Parse refuses it at once). Known before the options are
-// parsed, it bounds the reading of ini files: a -t in an ini file, or inside
-// a cluster of short flags (-vt 5), is not seen here.
-func timeoutArg(args []string) (t Timeout, ok bool) {
-	for i := 0; i < len(args); i++ {
-		a, val := args[i], ""
-		switch {
-		case a == "--":
-			return t, ok
-		case a == "-t" || a == "-to" || a == "--timeout":
-			if i++; i == len(args) {
-				return t, false
-			}
-			val = args[i]
-		case strings.HasPrefix(a, "--timeout="):
-			val = strings.TrimPrefix(a, "--timeout=")
-		case strings.HasPrefix(a, "-t"):
-			val = strings.TrimPrefix(a[2:], "=")
-		default:
-			continue
-		}
-		var v Timeout
-		if ok = v.UnmarshalFlag(val) == nil; ok {
-			t = v
-		}
-	}
-	return t, ok
-}
-
-// watchdogMargin is how long past -t the watchdog lets a check end on its
-// own (its verdict names the phase that timed out) before it gives one:
-// well inside the half second after -t by which a plugin must have printed.
-const watchdogMargin = 300 * time.Millisecond
-
-// Run is a plugin's life after main has deferred p.ReturnCheckResults:
-// parse, start the one deadline, check, render. The work runs beside a
-// watchdog: whatever hangs (a file on a dead NFS mount, a helper, a bug),
-// Run returns by -t + watchdogMargin with one verdict that names what hung
-// (package activity), and main's deferred p.ReturnCheckResults prints it
-// and exits, ending the stuck goroutine with the process. Only Run's own
-// goroutine touches p: one verdict wins.
-func Run[O Options](p *nagios.Plugin, name, service string, args []string, opts O, check func(context.Context, O) *Result) {
-	start := time.Now()
-	// This run's activities, options' files included, for the watchdog.
-	runCtx, tracker := activity.NewContext(context.Background())
-	parsed := make(chan Common, 1) // -t and the output options, once parsed
-	done := make(chan func(), 1)   // renders the work's verdict into p
-	go func() {
-		defer func() {
-			// A panic goes on in Run's goroutine, where main's deferred
-			// p.ReturnCheckResults reports it as go-nagios does.
-			if v := recover(); v != nil {
-				stack := debug.Stack()
-				done <- func() { panic(fmt.Sprintf("%v\n%s", v, stack)) }
-			}
-		}()
-		msg, err := setup(runCtx, name, args, opts, func() {
-			b := opts.Base()
-			parsed <- Common{Timeout: b.Timeout, Output: b.Output, Verbose: b.Verbose}
-		})
-		if err != nil {
-			done <- func() { setupFailed(p, name, service, opts.Base(), msg, err) }
-			return
-		}
-		ctx, cancel := opts.Base().Context(runCtx, start)
-		defer cancel()
-		r := check(ctx, opts)
-		done <- func() { Render(p, r, opts.Base()) }
-	}()
-
-	// From the start, the -t the command line gives, or its default.
-	c := Common{Timeout: Timeout{parseTimeout, Critical}, Output: "text"}
-	t, given := timeoutArg(args)
-	if given {
-		c.Timeout = t
-	}
-	parsing := !given
-	timer := time.NewTimer(time.Until(start.Add(c.Timeout.Duration + watchdogMargin)))
-	defer timer.Stop()
-	for {
-		select {
-		case finish := <-done:
-			finish()
-			return
-		case c = <-parsed:
-			parsing = false
-			timer.Reset(time.Until(start.Add(c.Timeout.Duration + watchdogMargin)))
-		case <-timer.C:
-			select {
-			case finish := <-done: // a verdict that came in just now still wins
-				finish()
-			default:
-				Render(p, stuck(service, c.Timeout, parsing, tracker), &c)
-			}
-			return
-		}
-	}
-}
-
-// stuck is the verdict of a run the watchdog ends, naming what was in
-// progress: the -t state, but UNKNOWN for the reading of a local file, a
-// fault of our own configuration (a dead mount), not of a server.
-func stuck(service string, t Timeout, parsing bool, tracker *activity.Tracker) *Result {
-	limit := "the " + strconv.FormatFloat(t.Duration.Seconds(), 'f', -1, 64) + " s timeout (-t)"
-	if parsing {
-		limit += ", the default, as the options were still being read"
-	}
-	r := &Result{Service: service}
-	if what, file := tracker.Current(); what != "" {
-		st := t.State
-		if file {
-			st = Unknown
-		}
-		r.Add(st, "stuck %s: no verdict within %s; find out why that hangs", what, limit)
-	} else {
-		r.Add(t.State, "stuck: no verdict within %s; run the check by hand with -v to see where it hangs", limit)
-	}
-	return r
 }

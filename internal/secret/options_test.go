@@ -1,6 +1,7 @@
 package secret_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -29,7 +30,7 @@ func TestOptionsFlags(t *testing.T) {
 	}
 	want := secret.Options{KeyringBackend: "pass", KeyringDir: "/d", KeyringPassphrase: "env:P", KeyctlScope: "session", VaultKV: "2",
 		VaultTokenFile: "/t", VaultRoleID: "env:R", VaultSecretID: "file:/s", VaultAppRoleMount: "ci"}
-	if opts.Options != want {
+	if !reflect.DeepEqual(opts.Options, want) {
 		t.Errorf("parsed %+v", opts.Options)
 	}
 	for _, bad := range [][]string{{"--keyring-backend=kwallet"}, {"--vault-kv=3"}, {"--keyctl-scope=thread"}} {

@@ -58,19 +58,23 @@ func (o *Options) FetchToken(ctx context.Context, g OAuth) (token, note string, 
 // A Store answers a Request with one value per field (one for keyring:).
 type Store func(ctx context.Context, req Request) ([]string, error)
 
-// Remote answers this process's vault: and keyring: references and OAuth
-// grants. It runs the helper beside the running program; the helper itself
-// and tests of the stores set it to store.Read.
-var Remote Store = Helper("")
+// store is what answers o's vault: and keyring: references and OAuth
+// grants: o.Store, or else the helper beside the running program.
+func (o *Options) store() Store {
+	if o.Store != nil {
+		return o.Store
+	}
+	return Helper("")
+}
 
 func (o *Options) remote(ctx context.Context, scheme, path string, fields ...string) ([]string, error) {
 	return o.call(ctx, Request{Options: *o, Scheme: scheme, Path: path, Fields: fields}, max(1, len(fields)))
 }
 
-// call asks Remote and checks that it answered with want values, none of
+// call asks o's store and checks that it answered with want values, none of
 // them with a control character (an OAuth grant's second value is a note).
 func (o *Options) call(ctx context.Context, req Request, want int) ([]string, error) {
-	vals, err := Remote(ctx, req)
+	vals, err := o.store()(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -229,17 +233,18 @@ func helperPath(path string) (string, error) {
 
 // Serve is the helper's side: it reads one Request from in, answers it
 // with read under the request's deadline, and writes the answer to out.
-// read also becomes this process's Remote (the references an OAuth grant
-// names are read in the helper too, never by running it again). The exit
-// code is 0 when a value or a store's verdict was written.
+// read also answers the references the request names in turn (an OAuth
+// grant's client id and secret): they are read in the helper too, never by
+// running it again. The exit code is 0 when a value or a store's verdict
+// was written.
 func Serve(in io.Reader, out io.Writer, read Store) int {
-	Remote = read
 	var req Request
 	dec := json.NewDecoder(io.LimitReader(in, maxResponse))
 	if err := dec.Decode(&req); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: want a request from a plugin on stdin (JSON): %v\n", HelperName, err)
 		return 3
 	}
+	req.Options.Store = read
 	ctx := context.Background()
 	if !req.Deadline.IsZero() {
 		var cancel context.CancelFunc

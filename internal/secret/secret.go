@@ -7,11 +7,12 @@
 // context's error, so a plugin can tell a timeout from a refusal).
 //
 // env: and file: are read in-process. vault: and keyring: references, and
-// OAuth grants (FetchToken), go to Remote, which runs the helper program
-// smtpcheck-secret (package secret/store): vault/api, 99designs/keyring and
-// net/http cost a plugin about 4 ms of start-up on every run, so they are
-// linked into the helper only and paid for only by the runs that use them
-// (DESIGN.md principle 7).
+// OAuth grants (FetchToken), go to Options.Store, by default the helper
+// program smtpcheck-secret (package secret/store): vault/api,
+// 99designs/keyring and net/http cost a plugin about 4 ms of start-up on
+// every run, so they are linked into the helper only and paid for only by
+// the runs that use them (DESIGN.md principle 7). No package state says
+// which store answers: the helper hands its own down with each request.
 package secret
 
 import (
@@ -33,6 +34,12 @@ type Options struct {
 	VaultRoleID       string `long:"vault-approle-role-id" value-name:"REF" description:"AppRole login: role id reference (env:/file:)"`
 	VaultSecretID     string `long:"vault-approle-secret-id" value-name:"REF" description:"AppRole login: secret id reference (env:/file:)"`
 	VaultAppRoleMount string `long:"vault-approle-mount" default:"approle" value-name:"PATH" description:"mount path of the AppRole auth method"`
+
+	// Store answers the vault: and keyring: references and OAuth grants;
+	// nil runs the helper beside this program (Helper("")). The helper
+	// sets it to the stores it holds (Serve), tests to store.Read. It is
+	// no flag and does not travel in a Request.
+	Store Store `no-flag:"true" json:"-"`
 }
 
 // ErrSecret is wrapped by every error from this package.

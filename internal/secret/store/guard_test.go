@@ -102,7 +102,7 @@ func TestDBusGuardInitOrder(t *testing.T) {
 			i++
 		}
 	}
-	guard, ok := pos["github.com/smtpcheck/smtpcheck/internal/dbusguard"]
+	guard, ok := pos["github.com/smtpcheck/smtpcheck/internal/secret/store/dbusguard"]
 	if !ok {
 		t.Fatalf("no inittrace line for dbusguard:\n%s", stderr)
 	}

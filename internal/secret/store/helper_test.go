@@ -39,12 +39,6 @@ func buildHelper(t *testing.T) string {
 	return bin
 }
 
-// useRemote makes s answer this test's vault: and keyring: references.
-func useRemote(t *testing.T, s secret.Store) {
-	secret.Remote = s
-	t.Cleanup(func() { secret.Remote = Read })
-}
-
 // TestHelper checks that a reference read through the helper program gives
 // a plugin exactly what the in-process read gives: the values, the error
 // text, and what errors.Is sees (not found, timeout).
@@ -82,7 +76,8 @@ func TestHelper(t *testing.T) {
 		{o: kr, ref: "keyring:smtpcheck/nokey", errPrefix: "keyring: no key nokey in smtpcheck (backend file)", wantNotSet: true},
 		{o: wrongKR, ref: "keyring:smtpcheck/relay", errPrefix: "keyring: smtpcheck/relay (backend file): cannot decrypt: wrong passphrase?"},
 	}
-	resolve := func(o secret.Options, ref string, login bool) (string, error) {
+	resolve := func(o secret.Options, s secret.Store, ref string, login bool) (string, error) {
+		o.Store = s
 		if login {
 			u, p, err := o.ResolveLogin(secrettest.Ctx(t), ref)
 			return u + "/" + p, err
@@ -90,10 +85,8 @@ func TestHelper(t *testing.T) {
 		return o.Resolve(secrettest.Ctx(t), ref)
 	}
 	for _, c := range cases {
-		useRemote(t, Read)
-		inVal, inErr := resolve(c.o, c.ref, c.login)
-		useRemote(t, secret.Helper(bin))
-		got, err := resolve(c.o, c.ref, c.login)
+		inVal, inErr := resolve(c.o, Read, c.ref, c.login)
+		got, err := resolve(c.o, secret.Helper(bin), c.ref, c.login)
 		switch {
 		case c.errPrefix == "" && (err != nil || got != c.want || inVal != c.want || inErr != nil):
 			t.Errorf("%s: helper %q, %v; in-process %q, %v; want %q", c.ref, got, err, inVal, inErr, c.want)
@@ -117,12 +110,11 @@ func TestHelperDeadline(t *testing.T) {
 	f.stall = true
 	srv := startFake(t, f)
 	vaultEnv(t, srv.URL, "hvs.roottoken-xyz")
-	useRemote(t, secret.Helper(bin))
 	const budget = 600 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	start := time.Now()
-	_, err := (&secret.Options{VaultKV: "2"}).Resolve(ctx, "vault:secret/monitoring/smtp#password")
+	_, err := (&secret.Options{VaultKV: "2", Store: secret.Helper(bin)}).Resolve(ctx, "vault:secret/monitoring/smtp#password")
 	elapsed := time.Since(start)
 	secrettest.CheckErr(t, err, "vault: GET secret/data/monitoring/smtp at "+srv.URL+": no answer within the plugin's timeout (-t)", fakeVaultSecrets...)
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -172,7 +164,7 @@ func TestHelperBroken(t *testing.T) {
 		{helper: session, want: "leader"},
 	}
 	for _, c := range cases {
-		useRemote(t, secret.Helper(c.helper))
+		o.Store = secret.Helper(c.helper)
 		const budget = 300 * time.Millisecond
 		ctx, cancel := context.WithTimeout(context.Background(), budget)
 		start := time.Now()
@@ -246,8 +238,7 @@ func TestHelperOAuth(t *testing.T) {
 	}
 	for _, c := range cases {
 		for _, s := range []secret.Store{Read, secret.Helper(bin)} {
-			useRemote(t, s)
-			got, note, err := (&secret.Options{}).FetchToken(secrettest.Ctx(t), c.g)
+			got, note, err := (&secret.Options{Store: s}).FetchToken(secrettest.Ctx(t), c.g)
 			if err != nil {
 				got = err.Error()
 				secrettest.AssertNoLeak(t, got, sec)
@@ -315,7 +306,7 @@ func TestHelperHostile(t *testing.T) {
 		{helper: noisy, want: "v", budget: 3 * time.Second, within: time.Second},
 	}
 	for _, c := range cases {
-		useRemote(t, secret.Helper(c.helper))
+		o.Store = secret.Helper(c.helper)
 		ctx, cancel := context.WithTimeout(context.Background(), c.budget)
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
@@ -374,7 +365,7 @@ func TestHelperTrust(t *testing.T) {
 	answer := `echo '{"values":["v"]}'`
 	o := &secret.Options{KeyringBackend: "file"}
 	resolve := func(helper string) string {
-		useRemote(t, secret.Helper(helper))
+		o.Store = secret.Helper(helper)
 		v, err := o.Resolve(secrettest.Ctx(t), "keyring:svc/key")
 		if err != nil {
 			return err.Error()

@@ -16,8 +16,8 @@ import (
 	"github.com/99designs/keyring"
 	libsecret "github.com/gsterjov/go-libsecret"
 
-	"github.com/smtpcheck/smtpcheck/internal/dbusguard"
 	"github.com/smtpcheck/smtpcheck/internal/secret"
+	"github.com/smtpcheck/smtpcheck/internal/secret/store/dbusguard"
 )
 
 // readKeyring is keyring:SERVICE/KEY through the one backend

@@ -21,14 +21,14 @@ import (
 	"github.com/99designs/keyring"
 	"golang.org/x/sys/unix"
 
-	"github.com/smtpcheck/smtpcheck/internal/dbusguard"
 	"github.com/smtpcheck/smtpcheck/internal/secret"
 	"github.com/smtpcheck/smtpcheck/internal/secret/secrettest"
+	"github.com/smtpcheck/smtpcheck/internal/secret/store/dbusguard"
 )
 
 func TestKeyringOptions(t *testing.T) {
 	ctx := secrettest.Ctx(t)
-	o := &secret.Options{}
+	o := &secret.Options{Store: Read}
 	_, err := o.Resolve(ctx, "keyring:smtpcheck/relay")
 	secrettest.CheckErr(t, err, "keyring: smtpcheck/relay: --keyring-backend is required (file, keyctl, pass or secret-service)")
 
@@ -73,7 +73,7 @@ func TestKeyringFile(t *testing.T) {
 	}
 	ctx := secrettest.Ctx(t)
 	t.Setenv("SMTPCHECK_TEST_KR_PASS", passphrase)
-	o := &secret.Options{KeyringBackend: "file", KeyringDir: dir, KeyringPassphrase: "env:SMTPCHECK_TEST_KR_PASS"}
+	o := &secret.Options{Store: Read, KeyringBackend: "file", KeyringDir: dir, KeyringPassphrase: "env:SMTPCHECK_TEST_KR_PASS"}
 	got, err := o.Resolve(ctx, "keyring:smtpcheck/relay")
 	if err != nil || got != pw {
 		t.Fatalf("Resolve = %q, %v", got, err)
@@ -136,7 +136,7 @@ func TestKeyringKeyctl(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := secrettest.Ctx(t)
-	o := &secret.Options{KeyringBackend: "keyctl", KeyctlScope: "user"}
+	o := &secret.Options{Store: Read, KeyringBackend: "keyctl", KeyctlScope: "user"}
 	if got, err := o.Resolve(ctx, "keyring:"+service+"/relay"); err != nil || got != pw {
 		t.Fatalf("Resolve = %q, %v", got, err)
 	}
@@ -208,7 +208,7 @@ func TestKeyringPass(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := secrettest.Ctx(t)
-	o := &secret.Options{KeyringBackend: "pass"}
+	o := &secret.Options{Store: Read, KeyringBackend: "pass"}
 	for key, want := range map[string]string{"relay": "s3cr3t-pass-plain", "json-relay": "s3cr3t-pass-json"} {
 		if got, err := o.Resolve(ctx, "keyring:smtpcheck/"+key); err != nil || got != want {
 			t.Fatalf("Resolve %s = %q, %v", key, got, err)
@@ -241,7 +241,7 @@ func TestKeyringDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	start := time.Now()
-	_, err := (&secret.Options{KeyringBackend: "pass"}).Resolve(ctx, "keyring:smtpcheck/relay")
+	_, err := (&secret.Options{Store: Read, KeyringBackend: "pass"}).Resolve(ctx, "keyring:smtpcheck/relay")
 	elapsed := time.Since(start)
 	secrettest.CheckErr(t, err, "keyring: smtpcheck/relay (backend pass): no answer within the plugin's timeout")
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -355,7 +355,7 @@ func TestSecretServiceChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := secrettest.Ctx(t)
-	o := &secret.Options{KeyringBackend: "secret-service"}
+	o := &secret.Options{Store: Read, KeyringBackend: "secret-service"}
 	got, err := o.Resolve(ctx, "keyring:login/relay")
 	if err != nil || got != pw {
 		t.Fatalf("Resolve = %q, %v", got, err)

@@ -52,22 +52,22 @@ func TestNoLeak(t *testing.T) {
 		o   secret.Options
 		ref string
 	}
-	krOpts := secret.Options{KeyringBackend: "file", KeyringDir: dir, KeyringPassphrase: "env:LEAK_KRPASS"}
+	krOpts := secret.Options{Store: Read, KeyringBackend: "file", KeyringDir: dir, KeyringPassphrase: "env:LEAK_KRPASS"}
 	wrongKR := krOpts
 	wrongKR.KeyringPassphrase = "env:LEAK_WRONG"
 	openKR := krOpts
 	openKR.KeyringPassphrase = "file:" + open
-	badRole := secret.Options{VaultKV: "auto", VaultRoleID: "env:LEAK_PW", VaultSecretID: "file:" + empty}
-	badRole2 := secret.Options{VaultKV: "auto", VaultRoleID: "env:LEAK_PW", VaultSecretID: "env:LEAK_KRPASS"}
-	tokFile := secret.Options{VaultKV: "2", VaultTokenFile: open}
+	badRole := secret.Options{Store: Read, VaultKV: "auto", VaultRoleID: "env:LEAK_PW", VaultSecretID: "file:" + empty}
+	badRole2 := secret.Options{Store: Read, VaultKV: "auto", VaultRoleID: "env:LEAK_PW", VaultSecretID: "env:LEAK_KRPASS"}
+	tokFile := secret.Options{Store: Read, VaultKV: "2", VaultTokenFile: open}
 	runs := []run{
 		{ref: literal}, {ref: "x:" + literal}, {ref: literal + ":x"}, {ref: "ENV:" + literal},
 		{ref: "file:" + open}, {ref: "file:" + empty},
-		{o: secret.Options{VaultKV: "2"}, ref: "vault:secret/denied#password"},
-		{o: secret.Options{VaultKV: "2"}, ref: "vault:secret/sealed#password"},
-		{o: secret.Options{VaultKV: "auto"}, ref: "vault:secret/monitoring/smtp#nofield"},
-		{o: secret.Options{VaultKV: "auto"}, ref: "vault:secret/numeric#password"},
-		{o: secret.Options{VaultKV: "1"}, ref: "vault:secret/monitoring/smtp#password"},
+		{o: secret.Options{Store: Read, VaultKV: "2"}, ref: "vault:secret/denied#password"},
+		{o: secret.Options{Store: Read, VaultKV: "2"}, ref: "vault:secret/sealed#password"},
+		{o: secret.Options{Store: Read, VaultKV: "auto"}, ref: "vault:secret/monitoring/smtp#nofield"},
+		{o: secret.Options{Store: Read, VaultKV: "auto"}, ref: "vault:secret/numeric#password"},
+		{o: secret.Options{Store: Read, VaultKV: "1"}, ref: "vault:secret/monitoring/smtp#password"},
 		{o: badRole, ref: "vault:secret/monitoring/smtp#password"},
 		{o: badRole2, ref: "vault:secret/monitoring/smtp#password"},
 		{o: tokFile, ref: "vault:secret/monitoring/smtp#password"},
@@ -87,7 +87,7 @@ func TestNoLeak(t *testing.T) {
 	}
 	// The token does not leak when the server is reached with it and fails.
 	vaultEnv(t, srv.URL, "hvs.leaky-token-Kk1")
-	_, err = (&secret.Options{VaultKV: "auto"}).Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
+	_, err = (&secret.Options{Store: Read, VaultKV: "auto"}).Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
 	secrettest.AssertNoLeak(t, err.Error(), "hvs.leaky-token-Kk1")
 	t.Logf("%s", err)
 }

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/redact"
 	"github.com/smtpcheck/smtpcheck/internal/secret"
-	"github.com/smtpcheck/smtpcheck/internal/smtp"
 )
 
 // maxTokenResponse bounds what is read from a token endpoint.
@@ -31,8 +31,8 @@ func (o opts) fetchToken(ctx context.Context, g *secret.OAuth) ([]string, error)
 	if err != nil {
 		return nil, err
 	}
-	scrub := smtp.NewTranscript() // only to scrub the secret out of messages
-	scrub.AddSecret(sec)
+	var scrub redact.Set
+	scrub.Add(sec)
 	// Only what came from outside (errors, the endpoint's answer) is
 	// scrubbed: scrubbing our own words would show which word is the secret.
 	fail := func(format string, args ...any) error {
@@ -81,7 +81,7 @@ func (o opts) fetchToken(ctx context.Context, g *secret.OAuth) ([]string, error)
 		Description string          `json:"error_description"`
 	}
 	jerr := json.Unmarshal(body, &tok)
-	scrub.AddSecret(tok.AccessToken)
+	scrub.Add(tok.AccessToken)
 	switch {
 	case tok.Error != "":
 		msg := tok.Error

@@ -6,15 +6,15 @@
 // no plugin pays these libraries' start-up.
 //
 // keyring's package init talks to D-Bus; the blank import of
-// internal/dbusguard keeps it from ever starting dbus-launch on a headless
+// store/dbusguard keeps it from ever starting dbus-launch on a headless
 // host.
 package store
 
 import (
 	"context"
 
-	_ "github.com/smtpcheck/smtpcheck/internal/dbusguard" // before keyring's init: see package dbusguard
 	"github.com/smtpcheck/smtpcheck/internal/secret"
+	_ "github.com/smtpcheck/smtpcheck/internal/secret/store/dbusguard" // before keyring's init: see package dbusguard
 )
 
 // opts carries the plugin's secret-store flags into the readers.

@@ -271,7 +271,7 @@ func TestVaultKV(t *testing.T) {
 			f.noPreflight = c.noPreflight
 			srv := startFake(t, f)
 			vaultEnv(t, srv.URL, "hvs.roottoken-xyz")
-			o := &secret.Options{VaultKV: c.kv}
+			o := &secret.Options{Store: Read, VaultKV: c.kv}
 			got, err := o.Resolve(secrettest.Ctx(t), c.ref)
 			if err != nil || got != c.want {
 				t.Fatalf("Resolve(%s) = %q, %v", c.ref, got, err)
@@ -295,7 +295,7 @@ func TestVaultLogin(t *testing.T) {
 	f := newFakeVault()
 	srv := startFake(t, f)
 	vaultEnv(t, srv.URL, "hvs.roottoken-xyz")
-	o := &secret.Options{VaultKV: "auto"}
+	o := &secret.Options{Store: Read, VaultKV: "auto"}
 	ctx := secrettest.Ctx(t)
 	user, pw, err := o.ResolveLogin(ctx, "vault:secret/monitoring/smtp")
 	if err != nil || user != "mon@example.org" || pw != "s3cr3t-v2-value" {
@@ -314,7 +314,7 @@ func TestVaultNamespace(t *testing.T) {
 	f.namespace = "team-a"
 	srv := startFake(t, f)
 	vaultEnv(t, srv.URL, "hvs.roottoken-xyz")
-	o := &secret.Options{VaultKV: "2"}
+	o := &secret.Options{Store: Read, VaultKV: "2"}
 	_, err := o.Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
 	secrettest.CheckErr(t, err, "vault: GET secret/data/monitoring/smtp: 403 permission denied", fakeVaultSecrets...)
 
@@ -331,7 +331,7 @@ func TestVaultAppRole(t *testing.T) {
 	vaultEnv(t, srv.URL, "hvs.not-a-valid-token") // AppRole must not use VAULT_TOKEN
 	t.Setenv("SMTPCHECK_TEST_ROLE_ID", f.roleID)
 	sidFile := secrettest.WriteFile(t, "secret-id", f.secretID+"\n", 0o600)
-	o := &secret.Options{VaultKV: "auto", VaultRoleID: "env:SMTPCHECK_TEST_ROLE_ID", VaultSecretID: "file:" + sidFile, VaultAppRoleMount: "approle"}
+	o := &secret.Options{Store: Read, VaultKV: "auto", VaultRoleID: "env:SMTPCHECK_TEST_ROLE_ID", VaultSecretID: "file:" + sidFile, VaultAppRoleMount: "approle"}
 	got, err := o.Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
 	if err != nil || got != "s3cr3t-v2-value" {
 		t.Fatalf("Resolve = %q, %v", got, err)
@@ -367,7 +367,7 @@ func TestVaultTokenFile(t *testing.T) {
 	f := newFakeVault()
 	srv := startFake(t, f)
 	vaultEnv(t, srv.URL, "")
-	o := &secret.Options{VaultKV: "2"}
+	o := &secret.Options{Store: Read, VaultKV: "2"}
 	_, err := o.Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
 	secrettest.CheckErr(t, err, "vault: no token: set VAULT_TOKEN")
 
@@ -396,7 +396,7 @@ func TestVaultErrors(t *testing.T) {
 	vaultEnv(t, srv.URL, "hvs.roottoken-xyz")
 	t.Setenv("VAULT_MAX_RETRIES", "5") // must be overridden: a check does not retry
 	ctx := secrettest.Ctx(t)
-	o := &secret.Options{VaultKV: "2"}
+	o := &secret.Options{Store: Read, VaultKV: "2"}
 
 	_, err := o.Resolve(ctx, "vault:secret/denied#password")
 	secrettest.CheckErr(t, err, "vault: GET secret/data/denied: 403 permission denied (the token is valid; its policies do not allow this path)", fakeVaultSecrets...)
@@ -449,7 +449,7 @@ func TestVaultDeadline(t *testing.T) {
 	srv := startFake(t, f)
 	vaultEnv(t, srv.URL, "hvs.roottoken-xyz")
 	for _, kv := range []string{"auto", "2"} {
-		o := &secret.Options{VaultKV: kv}
+		o := &secret.Options{Store: Read, VaultKV: kv}
 		const budget = 300 * time.Millisecond
 		ctx, cancel := context.WithTimeout(context.Background(), budget)
 		start := time.Now()
@@ -472,7 +472,7 @@ func TestVaultAgentAddr(t *testing.T) {
 	srvS, srvA := startFake(t, server), startFake(t, agent)
 	vaultEnv(t, srvS.URL, "")
 	t.Setenv("VAULT_AGENT_ADDR", srvA.URL)
-	o := &secret.Options{VaultKV: "auto"}
+	o := &secret.Options{Store: Read, VaultKV: "auto"}
 	got, err := o.Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
 	if err != nil || got != "s3cr3t-v2-value" {
 		t.Fatalf("Resolve = %q, %v", got, err)
@@ -492,7 +492,7 @@ func TestVaultTLS(t *testing.T) {
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	vaultEnv(t, srv.URL, "hvs.roottoken-xyz")
-	o := &secret.Options{VaultKV: "auto"}
+	o := &secret.Options{Store: Read, VaultKV: "auto"}
 
 	_, err := o.Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
 	secrettest.CheckErr(t, err, "vault: cannot reach "+srv.URL+": TLS: certificate signed by unknown authority (set VAULT_CACERT to the CA file)", fakeVaultSecrets...)

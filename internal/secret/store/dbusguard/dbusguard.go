@@ -13,7 +13,9 @@
 // register its secret-service and kwallet backends. An explicit value,
 // including "autolaunch:", is left alone.
 //
-// Import it blank from every package that imports keyring. It depends on
+// Import it blank from every package that imports keyring. It is a package
+// of its own, not an init in store, because a package's init runs only
+// after those of everything it imports, keyring among them. It depends on
 // package syscall only, so Go's initialisation order (dependencies first,
 // then import-path order among the ready packages) runs it right after
 // syscall, long before keyring, which needs os and much more. Keep it that
