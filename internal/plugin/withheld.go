@@ -3,10 +3,12 @@ package plugin
 import "fmt"
 
 // CredentialsUnverified words why credentials were not sent to where, a
-// server whose certificate does not verify (why): alike in every plugin
-// that logs in, naming the flags that change it.
-func CredentialsUnverified(where, why string) string {
-	return fmt.Sprintf("credentials not sent: the certificate of %s does not verify (%s) - add --ca-file or --verify-name, or --insecure to send them anyway", where, why)
+// server whose certificate does not verify (err): alike in every plugin
+// that logs in, with the remedy that fits the cause (caFile: the
+// --ca-file given, if any) and the flag that sends them anyway.
+func CredentialsUnverified(where string, err error, caFile string) string {
+	return fmt.Sprintf("credentials not sent: the certificate of %s does not verify (%s) - %s, or add --insecure to send them anyway",
+		where, PlainErr(err), certAdvice(err, caFile))
 }
 
 // CredentialsNoStartTLS words why credentials were not sent to where, a

@@ -1,6 +1,7 @@
 package statetable_test
 
 import (
+	"crypto/tls"
 	"strconv"
 	"strings"
 	"testing"
@@ -58,6 +59,52 @@ func refuseAll(reply string) func(*smtptest.FaultConn) {
 	}
 }
 
+// differ is a state a plugin deliberately gives for facts others judge
+// otherwise, and the text that says so.
+type differ struct {
+	code int
+	text string
+}
+
+// serverCert is a self-signed certificate for fault.test: untrusted by
+// the system roots, and not valid for 127.0.0.1 either.
+var serverCert = func() tls.Certificate {
+	c, err := smtptest.SelfSigned(smtptest.LeafOptions{DNSNames: []string{"fault.test"}})
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
+
+// untrusted offers STARTTLS with serverCert; whoever goes on after the
+// handshake is answered in kind. No AUTH may ever arrive.
+func untrusted(c *smtptest.FaultConn) {
+	_ = c.Greet()
+	_ = c.EHLO("STARTTLS", "AUTH PLAIN")
+	if _, err := c.Expect("STARTTLS"); err != nil {
+		return
+	}
+	_ = c.Send("220 2.0.0 go ahead")
+	if c.StartTLS(&tls.Config{Certificates: []tls.Certificate{serverCert}}) != nil {
+		return
+	}
+	_ = c.EHLO("AUTH PLAIN")
+	for {
+		line, err := c.ReadLine()
+		switch {
+		case err != nil:
+			return
+		case strings.HasPrefix(strings.ToUpper(line), "AUTH"):
+			_ = c.Send("535 5.7.8 credentials sent to an unverified server")
+			panic("credentials sent to an unverified server: " + line)
+		case strings.EqualFold(line, "QUIT"):
+			_ = c.Send("221 2.0.0 bye")
+			return
+		}
+		_ = c.Send("250 2.0.0 ok")
+	}
+}
+
 // The state table (plugin.FailureState) seen from outside: one script, the
 // same facts, the same exit code in every plugin it applies to.
 func TestSameFactsSameState(t *testing.T) {
@@ -69,6 +116,13 @@ func TestSameFactsSameState(t *testing.T) {
 		code    int                 // the state every plugin must give
 		extra   map[string][]string // more arguments, per plugin
 		only    bool                // only the plugins named in extra take part
+		// differ are the plugins that deliberately give another state for
+		// these facts (README "Exit codes"), with that state and the text
+		// their status line must hold instead of the phase.
+		differ map[string]differ
+		// texts replaces the phase check for plugins whose status line
+		// words these facts without a phase (e.g. "credentials not sent").
+		texts map[string]string
 	}{
 		{
 			name:   "421 greeting",
@@ -136,6 +190,72 @@ func TestSameFactsSameState(t *testing.T) {
 			only:  true,
 			phase: "auth", code: 1,
 		},
+		{
+			// check_smtp_conn sends MAIL only when asked; the others never do.
+			name: "451 to MAIL",
+			script: func(c *smtptest.FaultConn) {
+				_ = c.Greet()
+				_ = c.EHLO("PIPELINING")
+				if _, err := c.Expect("MAIL"); err == nil {
+					_ = c.Send("451 4.3.0 try again later")
+				}
+				quitOK(c)
+			},
+			extra: map[string][]string{"conn": {"-f", "mon@fault.test"}},
+			only:  true,
+			phase: "mail <mon@fault.test>", code: 1,
+		},
+		{
+			// Verification on: conn with --verify (and with -A, whose
+			// credentials it then withholds), auth by default, tls always.
+			name: "untrusted certificate", script: untrusted,
+			extra: map[string][]string{"conn": {"-S", "--verify"}, "auth": {"-S"}},
+			phase: "tls", code: 2,
+			texts: map[string]string{
+				"auth": "credentials not sent: the certificate of 127.0.0.1",
+				"tls":  `certificate "fault.test" is self-signed`,
+			},
+		},
+		{
+			name: "untrusted certificate, conn logging in", script: untrusted,
+			extra: map[string][]string{"conn": {"-S", "-A", "PLAIN", "-U", "mon@fault.test", "-P", "s3cret"}},
+			only:  true, code: 2,
+			texts: map[string]string{"conn": "auth: credentials not sent: the certificate of 127.0.0.1"},
+		},
+		{
+			// check_smtp_conn keeps check_smtp's verdict: the certificate is
+			// reported in the long output, not judged, unless --verify.
+			name: "untrusted certificate, conn without --verify", script: untrusted,
+			extra:  map[string][]string{"conn": {"-S"}},
+			only:   true,
+			differ: map[string]differ{"conn": {0, "SMTP OK - 127.0.0.1:"}},
+		},
+		{
+			name: "no STARTTLS where TLS is required",
+			script: func(c *smtptest.FaultConn) {
+				_ = c.Greet()
+				_ = c.EHLO("AUTH PLAIN")
+				quitOK(c)
+			},
+			extra: map[string][]string{"conn": {"-S", "-A", "PLAIN", "-U", "mon@fault.test", "-P", "s3cret"}, "auth": {"-S"}},
+			phase: "starttls", code: 2,
+			texts: map[string]string{
+				"conn": "auth: credentials not sent: 127.0.0.1",
+				"auth": "credentials not sent: 127.0.0.1",
+			},
+		},
+		{
+			// check_smtp's -S without a login: WARNING, as check_smtp says it.
+			name: "no STARTTLS, conn without a login",
+			script: func(c *smtptest.FaultConn) {
+				_ = c.Greet()
+				_ = c.EHLO("AUTH PLAIN")
+				quitOK(c)
+			},
+			extra:  map[string][]string{"conn": {"-S"}},
+			only:   true,
+			differ: map[string]differ{"conn": {1, "SMTP WARNING - starttls: 127.0.0.1"}},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -154,8 +274,15 @@ func TestSameFactsSameState(t *testing.T) {
 					t.Parallel() // the stalls take -t each
 					args := append([]string{"-H", "127.0.0.1", "-p", strconv.Itoa(srv.Port), "-t", timeout}, p.args...)
 					o := p.run(t, append(args, extra...)...)
-					if o.Code != tc.code || !strings.Contains(o.Status(), " - "+tc.phase+":") {
-						t.Errorf("%s: exit %d, want %d with the phase %q named:\n%s", p.name, o.Code, tc.code, tc.phase, o.Out)
+					code, want := tc.code, " - "+tc.phase+":"
+					if text, ok := tc.texts[p.name]; ok {
+						want = text
+					}
+					if d, ok := tc.differ[p.name]; ok {
+						code, want = d.code, d.text
+					}
+					if o.Code != code || !strings.Contains(o.Status(), want) {
+						t.Errorf("%s: exit %d, want %d with %q:\n%s", p.name, o.Code, code, want, o.Out)
 					}
 				})
 			}

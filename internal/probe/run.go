@@ -1,0 +1,118 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/smtpcheck/smtpcheck/internal/smtp"
+)
+
+// Plan is one session as every plugin runs it: dial → banner → EHLO →
+// STARTTLS (when the target asks) → the plugin's steps → a polite QUIT.
+type Plan struct {
+	Target     Target
+	Transcript *smtp.Transcript // nil → a new one; AUTH registers its secrets there
+	Start      time.Time        // when the run began (Total counts from it); zero → now
+
+	// BannerOnly stops after the banner (and the implicit TLS handshake):
+	// no EHLO, no STARTTLS, no steps.
+	BannerOnly bool
+	// RequireTLS makes a server that does not offer the STARTTLS asked for
+	// an error of the starttls phase; otherwise Session.NoStartTLS says so
+	// and the steps decide whether the plain session may go on.
+	RequireTLS bool
+	// Steps runs once the session is established; an error it returns
+	// ends the session. It may call Session.HangUp.
+	Steps func(ctx context.Context, s *Session) error
+	// NoWaitQuit sends QUIT without reading the reply (check_smtp's -q).
+	NoWaitQuit bool
+}
+
+// Outcome is what a Plan's run showed, as data: the session (its replies,
+// timings, TLS state and transcript), what ended it and how it ended.
+type Outcome struct {
+	S         *Session   // never nil; closed when Run returns
+	Err       *Error     // what ended the session before QUIT; nil when it got there
+	QuitReply smtp.Reply // the reply to QUIT, when it was read
+	QuitErr   *Error     // a QUIT that failed (not judged with NoWaitQuit)
+	Total     time.Duration
+}
+
+// Run carries out p under ctx's deadline. After a negative reply (the
+// server still listens) it still says QUIT, without waiting; after a
+// broken connection, a timeout or HangUp it just closes.
+func Run(ctx context.Context, p Plan) (out Outcome) {
+	start := p.Start
+	if start.IsZero() {
+		start = time.Now()
+	}
+	if p.Transcript == nil {
+		p.Transcript = smtp.NewTranscript()
+	}
+	defer func() {
+		out.Total = time.Since(start)
+		if out.S.TLS != nil {
+			_ = out.S.CertErr() // decided here, so that judging it reads no file
+		}
+	}()
+
+	s, err := Dial(ctx, p.Target, p.Transcript)
+	out.S = s
+	if err != nil {
+		out.Err = AsError(err)
+		return out
+	}
+	defer s.Close()
+	if err := p.establish(ctx, s); err != nil {
+		out.Err = AsError(err)
+		if out.Err.Kind == KindReply && !s.hungUp {
+			_, _ = s.Quit(ctx, false)
+		}
+		return out
+	}
+	if s.hungUp {
+		return out
+	}
+	rep, err := s.Quit(ctx, !p.NoWaitQuit)
+	out.QuitReply = rep
+	if err != nil && !p.NoWaitQuit {
+		out.QuitErr = AsError(err)
+	}
+	return out
+}
+
+func (p Plan) establish(ctx context.Context, s *Session) error {
+	if p.BannerOnly {
+		return nil
+	}
+	missing, err := s.Establish(ctx)
+	switch {
+	case err != nil:
+		return err
+	case missing && p.RequireTLS:
+		return &Error{Phase: PhaseStartTLS, Kind: KindReply, Err: ErrNoStartTLS}
+	case p.Steps == nil:
+		return nil
+	}
+	return p.Steps(ctx, s)
+}
+
+// HangUp ends the session without QUIT once the steps return: after a 354
+// everything sent is text of a message, so QUIT (or RSET) would be too.
+func (s *Session) HangUp() { s.hungUp = true }
+
+// InStep reports whether the session can go on after e: the server answered
+// in turn, and neither said that it is closing (421) nor sent more than it
+// was asked (the rest would be read as the next command's reply).
+func InStep(e *Error) bool {
+	switch e.Kind {
+	case KindReply:
+		return e.Reply == nil || e.Reply.Code != 421
+	case KindProtocol:
+		return !errors.As(e, new(*smtp.UnsolicitedError))
+	case KindOther: // the client gave up (a SASL mechanism refused a challenge)
+		return true
+	}
+	return false
+}
