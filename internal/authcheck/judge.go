@@ -80,7 +80,7 @@ func (o *Options) refusalText(f *facts) string {
 	case refuseNoTLS:
 		return "credentials not sent: --no-tls leaves the connection unencrypted - add --allow-plaintext to send them anyway, or drop --no-tls"
 	}
-	return plugin.CredentialsUnverified(where, probe.PlainErr(f.S.VerifyErr))
+	return plugin.CredentialsUnverified(where, f.S.VerifyErr, o.CAFile)
 }
 
 func (o *Options) notOfferedText(f *facts) string {
@@ -181,7 +181,7 @@ func (o *Options) okSuffix(f *facts) string {
 		parts = append(parts, "UNENCRYPTED: --allow-plaintext")
 	default:
 		mode := "STARTTLS"
-		if o.tlsMode == probe.TLSImplicit {
+		if o.Mode() == probe.TLSImplicit {
 			mode = "TLS"
 		}
 		parts = append(parts, mode+" "+tlsaudit.VersionName(s.TLS.Version))

@@ -33,14 +33,7 @@ type Options struct {
 
 	Port int `short:"p" long:"port" description:"TCP port (default: 587 with STARTTLS; 465 means implicit TLS)"`
 
-	SSL        bool   `short:"s" long:"ssl" description:"Implicit TLS from the first byte (SMTPS; the default on port 465)"`
-	TLSAlias   bool   `long:"tls" description:"Same as --ssl"`
-	StartTLS   bool   `short:"S" long:"starttls" description:"Use STARTTLS (the default, except on port 465)"`
-	NoTLS      bool   `long:"no-tls" description:"Do not encrypt at all (credentials are then only sent with --allow-plaintext)"`
-	SNIName    string `long:"sni-name" value-name:"NAME" description:"Send this name as SNI (default: -H when it is a name)"`
-	VerifyName string `long:"verify-name" value-name:"NAME" description:"Verify the certificate for this name (default: the SNI name or -H)"`
-	CAFile     string `long:"ca-file" value-name:"FILE" description:"Trust the CAs in this PEM file instead of the system's"`
-	Insecure   bool   `long:"insecure" description:"Send credentials even if the certificate does not verify (said in the output)"`
+	plugin.TLS
 
 	AllowPlaintext bool `long:"allow-plaintext" description:"Send credentials without TLS when there is none (said in the output)"`
 
@@ -66,41 +59,31 @@ type Options struct {
 	// Derived by Validate.
 	mech        string // upper-cased; "AUTO" for auto
 	user        string
-	roots       *probe.Roots
-	tlsMode     probe.TLSMode
 	literalPass bool // -P: a password given literally (on argv or in an ini file)
 	useToken    bool
 }
 
+// tlsUse is how check_smtp_auth uses the TLS flags: STARTTLS unless told
+// otherwise (or port 465); the credentials follow the verification.
+var tlsUse = plugin.TLSUse{Default: probe.TLSStartTLS, FlagAdjust: plugin.FlagAdjust{Help: map[string]string{
+	"no-tls":   "Do not encrypt at all, even on port 465 (credentials are then only sent with --allow-plaintext)",
+	"insecure": "Send credentials even if the certificate does not verify (said in the output)",
+}}}
+
+// FlagAdjust words the shared TLS flags for check_smtp_auth.
+func (*Options) FlagAdjust() plugin.FlagAdjust { return tlsUse.FlagAdjust }
+
 // Validate checks combinations and derives what the run needs.
 func (o *Options) Validate(ctx context.Context) error {
-	o.SSL = o.SSL || o.TLSAlias
-	if n := btoi(o.SSL) + btoi(o.StartTLS) + btoi(o.NoTLS); n > 1 {
-		return plugin.Usagef("-s (implicit TLS), -S (STARTTLS) and --no-tls exclude each other")
+	if err := o.Server.Validate(&o.Common, &o.Port, 587, o.ImplicitAsked()); err != nil {
+		return err
 	}
-	if err := o.Server.Validate(&o.Common, &o.Port, 587, o.SSL); err != nil {
+	if err := o.TLS.Validate(ctx, &o.Common, o.Port, tlsUse); err != nil {
 		return err
 	}
 	// Refused here, before anything is dialled, rather than by the wire layer.
-	var err1, err2 error
-	o.SNIName, err1 = plugin.HostName("--sni-name", o.SNIName)
-	o.VerifyName, err2 = plugin.HostName("--verify-name", o.VerifyName)
-	if err := cmp.Or(err1, err2, plugin.WireText("--user", o.User), plugin.WireText("-U", o.AuthUser)); err != nil {
+	if err := cmp.Or(plugin.WireText("--user", o.User), plugin.WireText("-U", o.AuthUser)); err != nil {
 		return err
-	}
-	switch {
-	case o.SSL, o.Port == 465 && !o.StartTLS && !o.NoTLS:
-		o.tlsMode = probe.TLSImplicit
-	case o.NoTLS:
-		o.tlsMode = probe.TLSNone
-	default:
-		o.tlsMode = probe.TLSStartTLS
-	}
-	if o.CAFile != "" {
-		var err error
-		if o.roots, err = probe.LoadRoots(ctx, o.CAFile); err != nil {
-			return plugin.Usagef("--ca-file: %v", err)
-		}
 	}
 	return o.validateCredentials()
 }
@@ -177,18 +160,9 @@ func loginRef(ref string) bool {
 	return strings.HasPrefix(ref, "vault:") && !strings.Contains(ref, "#")
 }
 
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // target builds the probe target.
 func (o *Options) target() probe.Target {
-	return probe.Target{
-		Host: o.Host, Port: o.Port, Network: o.Network(), TLS: o.tlsMode,
-		ServerName: o.SNIName, VerifyName: o.VerifyName, Roots: o.roots, Insecure: o.Insecure,
-		HeloName: o.HeloName(),
-	}
+	t := probe.Target{Host: o.Host, Port: o.Port, Network: o.Network(), HeloName: o.HeloName()}
+	o.ApplyTo(&t)
+	return t
 }

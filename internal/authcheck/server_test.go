@@ -116,7 +116,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"--user", "u", "--oauth-token-url", "https://login.example/token"}, "SMTP AUTH UNKNOWN - the client-credentials grant needs --oauth-token-url, --oauth-client-id-ref and --oauth-client-secret-ref"},
 		{[]string{"--user", "u", "--oauth-token-url", "http://login.example/token", "--oauth-client-id-ref", "env:A", "--oauth-client-secret-ref", "env:B"},
 			"SMTP AUTH UNKNOWN - --oauth-token-url \"http://login.example/token\": want https:// (http:// only to a loopback address), the client secret travels there"},
-		{[]string{"-s", "-S", "--user", "u", "--password-ref", "env:X"}, "SMTP AUTH UNKNOWN - -s (implicit TLS), -S (STARTTLS) and --no-tls exclude each other"},
+		{[]string{"-s", "-S", "--user", "u", "--password-ref", "env:X"}, "SMTP AUTH UNKNOWN - -s (implicit TLS) and -S (STARTTLS) exclude each other"},
+		{[]string{"-s", "-S", "--no-tls", "--user", "u", "--password-ref", "env:X"}, "SMTP AUTH UNKNOWN - -s (implicit TLS), -S (STARTTLS) and --no-tls exclude each other"},
 		{[]string{"-A", "LOGIN", "--mech", "PLAIN", "-U", "u", "-P", "p"}, "SMTP AUTH UNKNOWN - -A LOGIN and --mech PLAIN disagree"},
 	}
 	for _, tc := range cases {

@@ -9,20 +9,24 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/fanout"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 	"github.com/smtpcheck/smtpcheck/internal/threshold"
 )
 
 // Check runs check_smtp_conn with validated options.
-func Check(ctx context.Context, o *Options) *plugin.Result {
+func Check(ctx context.Context, o *Options) *plugin.Result { return o.check(ctx, o.mxJob) }
+
+// check is Check with the builder of the --mx mode's jobs, which tests wrap
+// to make one fail.
+func (o *Options) check(ctx context.Context, mxJob func(mxTarget) fanout.Job[*plugin.Result]) *plugin.Result {
 	r := &plugin.Result{Service: Service}
 	res := o.resolver()
 	if o.MX != "" {
-		o.checkMX(ctx, res, r)
+		o.checkMX(ctx, res, r, mxJob)
 		return r
 	}
 	f := o.run(ctx, o.target(o.Host, netip.Addr{}, res))
@@ -53,7 +57,7 @@ const maxParallel = 4
 
 // checkMX checks every address of every MX host of the domain, in parallel
 // under the one deadline; the worst state wins and each target is listed.
-func (o *Options) checkMX(ctx context.Context, res *net.Resolver, r *plugin.Result) {
+func (o *Options) checkMX(ctx context.Context, res *net.Resolver, r *plugin.Result, mxJob func(mxTarget) fanout.Job[*plugin.Result]) {
 	start := time.Now()
 	targets, err := o.mxTargets(ctx, res)
 	if err != nil {
@@ -61,33 +65,24 @@ func (o *Options) checkMX(ctx context.Context, res *net.Resolver, r *plugin.Resu
 		return
 	}
 	results := make([]*plugin.Result, len(targets))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, maxParallel)
+	var jobs []fanout.Job[*plugin.Result]
+	var dialled []int // the index in targets of each job
 	for i, t := range targets {
-		wg.Go(func() {
-			if t.err == nil { // else there is nothing to dial
-				busy := 0
-				select {
-				case sem <- struct{}{}:
-				default: // every slot taken: wait for one
-					busy = maxParallel
-					select {
-					case sem <- struct{}{}:
-					case <-ctx.Done():
-						results[i] = o.notTried(busy)
-						return
-					}
-				}
-				defer func() { <-sem }()
-				if expired(ctx) { // a slot freed by the deadline itself
-					results[i] = o.notTried(busy)
-					return
-				}
-			}
-			results[i] = o.checkOne(ctx, t)
-		})
+		if t.err != nil { // nothing to dial, so no slot to take
+			results[i] = &plugin.Result{Service: Service}
+			results[i].Add(o.dnsState(ctx), "dns: %v", t.err)
+			continue
+		}
+		jobs = append(jobs, mxJob(t))
+		dialled = append(dialled, i)
 	}
-	wg.Wait()
+	for j, jr := range fanout.Run(ctx, maxParallel, jobs) {
+		sub := jr.Value
+		if jr.Err != nil {
+			sub = &plugin.Result{Service: Service, Findings: []plugin.Finding{plugin.JobFailure(jr.Err, o.Timeout, "MX addresses")}}
+		}
+		results[dialled[j]] = sub
+	}
 	failed := 0
 	for _, sub := range results {
 		if sub.State() != plugin.OK {
@@ -133,34 +128,14 @@ func worstOf(rs []*plugin.Result) plugin.State {
 	return st
 }
 
-// notTried is the result of an MX address never dialled: the deadline
-// passed while it waited for one of the busy slots (or before it began).
-func (o *Options) notTried(busy int) *plugin.Result {
-	r := &plugin.Result{Service: Service}
-	if busy > 0 {
-		r.Add(o.Timeout.State, "not tried: the -t deadline passed while %d other MX addresses were being checked", busy)
-	} else {
-		r.Add(o.Timeout.State, "not tried: the -t deadline passed before its turn")
-	}
-	return r
-}
-
-// checkOne runs and judges one MX address; a panic in it becomes that
-// target's UNKNOWN instead of killing the plugin with no output.
-func (o *Options) checkOne(ctx context.Context, t mxTarget) (r *plugin.Result) {
-	r = &plugin.Result{Service: Service}
-	defer func() {
-		if p := recover(); p != nil {
-			r.Add(plugin.Unknown, "internal error: %v", p)
-		}
-	}()
-	if t.err != nil {
-		r.Add(o.dnsState(ctx), "dns: %v", t.err)
+// mxJob runs and judges one MX address.
+func (o *Options) mxJob(t mxTarget) fanout.Job[*plugin.Result] {
+	addr := netip.AddrPortFrom(t.addr, uint16(o.Port))
+	return fanout.Job[*plugin.Result]{Name: "the check of " + addr.String(), Run: func(ctx context.Context) *plugin.Result {
+		r := &plugin.Result{Service: Service}
+		o.judge(o.run(ctx, o.target(t.host, t.addr, nil)), r, time.Now())
 		return r
-	}
-	f := o.run(ctx, o.target(t.host, t.addr, nil))
-	o.judge(f, r, time.Now())
-	return r
+	}}
 }
 
 // dnsState is the state of a failed lookup: -t's when the deadline cut it

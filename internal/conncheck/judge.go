@@ -60,7 +60,7 @@ func (o *Options) okSuffix(f *facts) string {
 	var parts []string
 	if f.S.TLS != nil {
 		mode := "STARTTLS"
-		if o.SSL {
+		if o.Mode() == probe.TLSImplicit {
 			mode = "TLS"
 		}
 		parts = append(parts, mode+" "+tlsaudit.VersionName(f.S.TLS.Version))
@@ -171,7 +171,7 @@ func (o *Options) judgeAuth(f *facts, r *plugin.Result) {
 	case f.AuthSkip != "":
 		r.Add(plugin.Critical, "auth: %s (offers: %s)", f.AuthSkip, orNone(strings.Join(f.S.Ext.AuthMechanisms(), " ")))
 	case f.Unverified: // the server's fault: it cannot be talked to safely
-		r.Add(plugin.Critical, "auth: %s", plugin.CredentialsUnverified(f.S.String(), probe.PlainErr(f.S.VerifyErr)))
+		r.Add(plugin.Critical, "auth: %s", plugin.CredentialsUnverified(f.S.String(), f.S.VerifyErr, o.CAFile))
 	case f.Stripped:
 		r.Add(plugin.Critical, "auth: %s", plugin.CredentialsNoStartTLS(f.S.String()))
 	case f.AuthErr != nil:

@@ -28,23 +28,16 @@ type Options struct {
 	plugin.Common
 	plugin.Server
 
-	Port  int  `short:"p" long:"port" description:"TCP port (default: 25, or 465 with -s)"`
+	Port  int  `short:"p" long:"port" description:"TCP port (default: 25, or 465 with -s); port 465 means implicit TLS unless -S or --no-tls is given (check_smtp spoke plaintext there and timed out at the banner)"`
 	LMTP  bool `short:"L" long:"lmtp" description:"Speak LMTP (LHLO instead of EHLO)"`
 	Proxy bool `short:"r" long:"proxy" description:"Send a PROXY protocol v1 header with the real addresses first"`
 
 	ProxyVersion int `long:"proxy-version" choice:"1" choice:"2" value-name:"1|2" description:"Send a PROXY protocol header of this version first"`
 
-	SSL        bool   `short:"s" long:"ssl" description:"Implicit TLS from the first byte (SMTPS, port 465)"`
-	TLSAlias   bool   `long:"tls" description:"Same as --ssl"`
-	StartTLS   bool   `short:"S" long:"starttls" description:"Use STARTTLS; WARNING if the server does not offer it"`
-	SNI        bool   `long:"sni" description:"Accepted for check_smtp compatibility: SNI is always sent for host names"`
-	SNIName    string `long:"sni-name" value-name:"NAME" description:"Send this name as SNI (default: -H when it is a name)"`
-	VerifyName string `long:"verify-name" value-name:"NAME" description:"Verify the certificate for this name (default: the SNI name or -H)"`
-	CAFile     string `long:"ca-file" value-name:"FILE" description:"Trust the CAs in this PEM file instead of the system's"`
-	Verify     bool   `long:"verify" description:"CRITICAL if the certificate does not verify (default: only reported, as check_smtp does)"`
-	Insecure   bool   `long:"insecure" description:"Do not verify the certificate at all; with -A, send the credentials to an unverified server anyway, as check_smtp does"`
-	CertDays   string `short:"D" long:"certificate" value-name:"WARN[,CRIT]" description:"Minimum days of certificate validity left (implies STARTTLS unless -s)"`
-	IgnoreExp  bool   `long:"ignore-certificate-expiration" description:"Report the certificate's days left but never alert on them"`
+	plugin.TLS
+	Verify    bool   `long:"verify" description:"CRITICAL if the certificate does not verify (default: only reported, as check_smtp does)"`
+	CertDays  string `short:"D" long:"certificate" value-name:"WARN[,CRIT]" description:"Minimum days of certificate validity left (implies STARTTLS unless -s or port 465)"`
+	IgnoreExp bool   `long:"ignore-certificate-expiration" description:"Report the certificate's days left but never alert on them"`
 
 	Expect      string   `short:"e" long:"expect" default:"220" value-name:"TEXT" description:"Text expected in the banner or EHLO reply; WARNING if missing"`
 	ExpectRegex string   `long:"expect-regex" value-name:"REGEX" description:"Regular expression the banner must match; WARNING if not"`
@@ -78,7 +71,6 @@ type Options struct {
 	phases      map[probe.Phase]threshold.Pair
 	certWarn    int
 	certCrit    int
-	roots       *probe.Roots
 	passOnArgv  bool
 	mailFrom    string
 	transaction bool
@@ -89,24 +81,36 @@ var knownPhases = []probe.Phase{probe.PhaseDNS, probe.PhaseConnect, probe.PhaseP
 	probe.PhaseBanner, probe.PhaseEHLO, probe.PhaseStartTLS, probe.PhaseEHLOTLS, probe.PhaseAuth,
 	probe.PhaseMail, probe.PhaseRcpt, probe.PhaseCommand, probe.PhaseRset, probe.PhaseQuit, "total"}
 
+// tlsUse is how check_smtp_conn uses the TLS flags: no TLS unless asked
+// for (or port 465), as check_smtp; -S judged on its own.
+var tlsUse = plugin.TLSUse{Default: probe.TLSNone, FlagAdjust: plugin.FlagAdjust{Help: map[string]string{
+	"starttls": "Use STARTTLS; WARNING if the server does not offer it",
+	"sni":      "Accepted for check_smtp compatibility, takes no value: SNI is always sent for host names; --sni-name NAME sends another name",
+	"insecure": "Do not verify the certificate at all; with -A, send the credentials to an unverified server anyway, as check_smtp does",
+}}}
+
+// FlagAdjust words the shared TLS flags for check_smtp_conn.
+func (*Options) FlagAdjust() plugin.FlagAdjust { return tlsUse.FlagAdjust }
+
 // Validate checks combinations and derives what the run needs.
 func (o *Options) Validate(ctx context.Context) error {
-	o.SSL = o.SSL || o.TLSAlias
-	if o.SSL && o.StartTLS {
-		return plugin.Usagef("-s (implicit TLS) and -S (STARTTLS) exclude each other")
-	}
 	if o.Insecure && o.Verify {
 		return plugin.Usagef("--insecure and --verify exclude each other: --insecure skips the verification that --verify judges")
 	}
+	use := tlsUse
 	if o.CertDays != "" {
 		if err := o.parseCertDays(); err != nil {
 			return err
 		}
-		if !o.SSL {
-			o.StartTLS = true // -D needs a certificate; check_smtp 3.x demands -S, we imply it
+		if o.NoTLS {
+			return plugin.Usagef("-D and --no-tls exclude each other: -D judges the certificate")
 		}
+		use.Default = probe.TLSStartTLS // -D needs a certificate; check_smtp 3.x demands -S, we imply it
 	}
-	if err := o.Server.Validate(&o.Common, &o.Port, 25, o.SSL); err != nil {
+	if err := o.Server.Validate(&o.Common, &o.Port, 25, o.ImplicitAsked()); err != nil {
+		return err
+	}
+	if err := o.TLS.Validate(ctx, &o.Common, o.Port, use); err != nil {
 		return err
 	}
 	if err := o.validateNames(); err != nil {
@@ -137,12 +141,6 @@ func (o *Options) Validate(ctx context.Context) error {
 		}
 		o.expectRe = re
 	}
-	if o.CAFile != "" {
-		var err error
-		if o.roots, err = probe.LoadRoots(ctx, o.CAFile); err != nil {
-			return plugin.Usagef("--ca-file: %v", err)
-		}
-	}
 	if err := o.validateAuth(); err != nil {
 		return err
 	}
@@ -168,11 +166,9 @@ func (o *Options) validateNames() error {
 		plugin.WireText("--rcpt", o.Rcpt...), plugin.WireText("-C", o.Commands...), plugin.WireText("-U", o.AuthUser)); err != nil {
 		return err
 	}
-	var err1, err2, err3 error
-	o.SNIName, err1 = plugin.HostName("--sni-name", o.SNIName)
-	o.VerifyName, err2 = plugin.HostName("--verify-name", o.VerifyName)
-	o.MX, err3 = plugin.DomainName("--mx", o.MX)
-	return cmp.Or(err1, err2, err3)
+	var err error
+	o.MX, err = plugin.DomainName("--mx", o.MX)
+	return err
 }
 
 // parseCertDays reads check_smtp's -D WARN[,CRIT].

@@ -40,15 +40,9 @@ type facts struct {
 func (o *Options) target(host string, addr netip.Addr, res *net.Resolver) probe.Target {
 	t := probe.Target{
 		Host: host, Port: o.Port, Addr: addr, Network: o.Network(),
-		ServerName: o.SNIName, VerifyName: o.VerifyName, Roots: o.roots, Insecure: o.Insecure,
 		HeloName: o.HeloName(), LMTP: o.LMTP, Proxy: o.ProxyVersion, Resolver: res,
 	}
-	switch {
-	case o.SSL:
-		t.TLS = probe.TLSImplicit
-	case o.StartTLS:
-		t.TLS = probe.TLSStartTLS
-	}
+	o.ApplyTo(&t)
 	return t
 }
 

@@ -131,11 +131,40 @@ func Usagef(format string, args ...any) error { return &UsageError{Msg: fmt.Spri
 
 // NewParser returns the go-flags parser every plugin uses: no PrintErrors
 // (the plugin prints its verdict itself) and no `required` tags anywhere, so
-// -h and -V always work.
+// -h and -V always work. A plugin's FlagAdjust is applied to it.
 func NewParser(name string, opts Options) *flags.Parser {
 	p := flags.NewParser(opts, flags.HelpFlag|flags.PassDoubleDash)
 	p.Name = name
+	if a, ok := opts.(FlagAdjuster); ok {
+		a.FlagAdjust().apply(p)
+	}
 	return p
+}
+
+// FlagAdjust changes, for one plugin, flags it shares with others through
+// a group (TLS), by long name.
+type FlagAdjust struct {
+	Help   map[string]string // the flag's description in this plugin
+	Refuse map[string]string // why this plugin takes no such flag: hidden from --help and the man page, refused by the group's Validate
+}
+
+// FlagAdjuster is an option struct whose plugin adjusts shared flags.
+type FlagAdjuster interface{ FlagAdjust() FlagAdjust }
+
+func (a FlagAdjust) apply(p *flags.Parser) {
+	find := func(long string) *flags.Option {
+		o := p.FindOptionByLongName(long)
+		if o == nil {
+			panic("FlagAdjust names no flag --" + long) // a typo in a plugin: any test of it fails
+		}
+		return o
+	}
+	for long, d := range a.Help {
+		find(long).Description = d
+	}
+	for long := range a.Refuse {
+		find(long).Hidden = true
+	}
 }
 
 // Parse fills opts from args: legacy -to/-wt/-ct rewritten, --extra-opts
@@ -186,6 +215,9 @@ func onCommandLine(name string, opts Options, argv []string) func(long string) b
 // flag's names, the Go type wanted, the converter's own error.
 var badValue = regexp.MustCompile("(?s)^invalid argument for flag `([^']*)'(?: \\(expected [^)]*\\))?: (.*)$")
 
+// boolValue matches go-flags' message for a value given to a switch.
+var boolValue = regexp.MustCompile("^bool flag `([^']*)' cannot have an argument$")
+
 // parsedNumber is the value strconv quotes in its errors.
 var parsedNumber = regexp.MustCompile(`parsing ("(?:[^"\\]|\\.)*")`)
 
@@ -196,6 +228,12 @@ func flagMessage(p *flags.Parser, err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "expected argument for flag") && strings.Contains(msg, "but got option") {
 		return msg + " (a value starting with '-' needs '=', e.g. -w=-5:5)"
+	}
+	if m := boolValue.FindStringSubmatch(msg); m != nil {
+		if m[1] == "--sni" { // check_smtp_tls --sni=NAME, before the TLS flags were one group
+			return "--sni takes no value: use --sni-name NAME"
+		}
+		return m[1] + " takes no value"
 	}
 	m := badValue.FindStringSubmatch(msg)
 	if m == nil {

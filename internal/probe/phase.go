@@ -35,6 +35,10 @@ const (
 	PhaseQuit     Phase = "quit"
 )
 
+// Phases are all the phases, in session order: the order of perfdata.
+var Phases = []Phase{PhaseDNS, PhaseConnect, PhaseProxy, PhaseTLS, PhaseBanner, PhaseEHLO, PhaseStartTLS,
+	PhaseEHLOTLS, PhaseAuth, PhaseMail, PhaseRcpt, PhaseCommand, PhaseRset, PhaseQuit}
+
 // Timing is how long one phase took.
 type Timing struct {
 	Phase    Phase

@@ -29,10 +29,12 @@ type Session struct {
 	TLS        *tls.ConnectionState
 	VerifyErr  error // certificate verification result; nil when verified or skipped (Insecure)
 	Pipelined  int   // plaintext bytes the server sent after its STARTTLS 220
+	NoStartTLS bool  // STARTTLS was asked for but not offered: the session is plain
 	Transcript *smtp.Transcript
 
-	conn *smtp.Conn
-	stop func() bool
+	conn   *smtp.Conn
+	stop   func() bool
+	hungUp bool // HangUp: no QUIT
 
 	insecureErr     error // CertErr's verdict on a chain the handshake did not verify
 	insecureChecked bool
@@ -366,6 +368,7 @@ func (s *Session) Establish(ctx context.Context) (missingTLS bool, err error) {
 	}
 	err = s.StartTLS(ctx)
 	if errors.Is(err, ErrNoStartTLS) {
+		s.NoStartTLS = true
 		return true, nil
 	}
 	return false, err

@@ -1,14 +1,11 @@
 package probe
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net"
 	"net/netip"
-
-	"github.com/smtpcheck/smtpcheck/internal/boundedfile"
 )
 
 // TLSMode says how the session gets encrypted.
@@ -45,61 +42,6 @@ type Target struct {
 	Proxy    int  // PROXY protocol version to send first: 0 (none), 1 or 2
 
 	Resolver *net.Resolver // nil → net.DefaultResolver
-}
-
-// Roots is a bundle of trusted CAs (--ca-file). A nil *Roots means the
-// system's roots.
-type Roots struct {
-	done chan struct{}
-	pool *x509.CertPool
-	err  error
-}
-
-// LoadRoots reads a PEM bundle of trusted CAs. The file (a regular file of
-// at most boundedfile.MaxCABundle) is read and its PEM blocks are decoded at
-// once, so that a missing, empty or refused file is a usage error before
-// anything is sent; the certificates are parsed in the background while
-// the session connects (cold, x509 parsing costs a plugin about 0.35 ms),
-// and Pool waits for them. ctx names the read for the watchdog.
-func LoadRoots(ctx context.Context, path string) (*Roots, error) {
-	data, err := boundedfile.Read(ctx, "--ca-file", path, boundedfile.MaxCABundle, nil)
-	if err != nil {
-		return nil, err
-	}
-	ders := decodeBundle(data)
-	if len(ders) == 0 {
-		return nil, fmt.Errorf("no PEM certificates in %s", path)
-	}
-	r := &Roots{done: make(chan struct{})}
-	go func() {
-		defer close(r.done)
-		r.pool = x509.NewCertPool()
-		var bad error
-		good := 0
-		for _, der := range ders {
-			c, err := x509.ParseCertificate(der)
-			if err != nil {
-				bad = err
-				continue
-			}
-			r.pool.AddCert(c)
-			good++
-		}
-		// As x509.CertPool.AppendCertsFromPEM: one good certificate will do.
-		if good == 0 {
-			r.err = fmt.Errorf("--ca-file %s: no certificate could be parsed: %v", path, bad)
-		}
-	}()
-	return r, nil
-}
-
-// Pool waits for the bundle's certificates: nil for the system roots.
-func (r *Roots) Pool() (*x509.CertPool, error) {
-	if r == nil {
-		return nil, nil
-	}
-	<-r.done
-	return r.pool, r.err
 }
 
 // verify checks a server's chain against the target's roots and name.
@@ -144,12 +86,26 @@ func (t Target) tlsConfig(verifyErr *error) *tls.Config {
 		MaxVersion:             t.MaxVersion,
 		CipherSuites:           t.CipherSuites,
 		VerifyConnection: func(cs tls.ConnectionState) error {
+			// A --ca-file certificate that does not parse is the command
+			// line's fault, whatever is verified: it ends the handshake
+			// before anything is sent inside it, as a usage error.
+			if _, err := t.Roots.Pool(); err != nil {
+				return &Error{Phase: t.handshakePhase(), Kind: KindUsage, Err: fmt.Errorf("%s: %w", t.Roots.what, err)}
+			}
 			if !t.Insecure {
 				*verifyErr = t.verify(cs.PeerCertificates)
 			}
 			return nil
 		},
 	}
+}
+
+// handshakePhase is the phase the target's TLS handshake belongs to.
+func (t Target) handshakePhase() Phase {
+	if t.TLS == TLSImplicit {
+		return PhaseTLS
+	}
+	return PhaseStartTLS
 }
 
 // VerifyChain checks the certificates a server sent against roots (nil → the

@@ -1,14 +1,10 @@
 package tlsaudit
 
 import (
-	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/smtpcheck/smtpcheck/internal/boundedfile"
 )
 
 // ProblemKind classifies why a chain is not acceptable.
@@ -35,40 +31,12 @@ type Problem struct {
 }
 
 // Roots are the trust anchors: a pool, plus the certificates themselves
-// when known (--ca-file), needed to check SHA-1 signatures by hand.
+// when known (--ca-file, loaded by probe.LoadRoots), needed to check SHA-1
+// signatures by hand.
 type Roots struct {
 	Pool  *x509.CertPool
 	Certs []*x509.Certificate
 	Label string // how to name them in messages: "system roots", "--ca-file x.pem"
-}
-
-// LoadRoots reads a PEM bundle of trusted CAs: a regular file of at most
-// boundedfile.MaxCABundle. ctx names the read for the watchdog.
-func LoadRoots(ctx context.Context, path string) (Roots, error) {
-	data, err := boundedfile.Read(ctx, "--ca-file", path, boundedfile.MaxCABundle, nil)
-	if err != nil {
-		return Roots{}, err
-	}
-	r := Roots{Pool: x509.NewCertPool(), Label: path}
-	for len(data) > 0 {
-		var b *pem.Block
-		if b, data = pem.Decode(data); b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return Roots{}, fmt.Errorf("%s: %w", path, err)
-		}
-		r.Pool.AddCert(c)
-		r.Certs = append(r.Certs, c)
-	}
-	if len(r.Certs) == 0 {
-		return Roots{}, fmt.Errorf("no PEM certificates in %s", path)
-	}
-	return r, nil
 }
 
 // Verify checks the sent chain at time now: each element's validity

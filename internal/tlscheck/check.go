@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"sync"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/fanout"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 	"github.com/smtpcheck/smtpcheck/internal/smtp"
@@ -21,36 +21,87 @@ type facts struct {
 	DANE  *daneFacts // with --dane
 	STS   *stsFacts  // with --mta-sts
 	Total time.Duration
+
+	Failed []error // jobs that gave no facts: a panic, or the deadline before they began
 }
 
+// job is work beside the main session: a handshake of the version scan, the
+// DANE or the MTA-STS lookup. It returns how to record what it found, which
+// check applies once all are in, so that no two goroutines touch the facts.
+type job = fanout.Job[func(*facts)]
+
 // Check runs check_smtp_tls with validated options.
-func Check(ctx context.Context, o *Options) *plugin.Result {
+func Check(ctx context.Context, o *Options) *plugin.Result { return o.check(ctx, o.jobs) }
+
+// check is Check with the builder of the jobs, which tests wrap to make one
+// fail.
+func (o *Options) check(ctx context.Context, jobs func() []job) *plugin.Result {
 	r := &plugin.Result{Service: Service}
 	start := time.Now()
-	f := &facts{}
-	var wg sync.WaitGroup
-	if o.ScanVersions {
-		// The scan's handshakes run beside the main session, under the same deadline.
-		wg.Go(func() { f.Scan = o.scan(ctx) })
-	}
-	if !o.haveCAFile {
+	// The jobs run beside the main session, under the same deadline; they
+	// are a handful, so all at once.
+	wait := fanout.Start(ctx, 0, jobs())
+	if o.Roots() == nil {
 		// Read while the network is waited for, under the run's context,
 		// which names the read should it hang; judge and the MTA-STS
 		// fetch take the roots from there.
 		probe.PreloadRoots(ctx)
 	}
-	// DNS and the MTA-STS policy, too, run beside the session.
-	if o.DANE {
-		wg.Go(func() { f.DANE = o.lookupTLSA(ctx) })
-	}
-	if o.MTASTS != "" {
-		wg.Go(func() { f.STS = o.lookupSTS(ctx) })
-	}
+	f := &facts{}
 	f.S, f.Err = o.session(ctx, o.target(), smtp.NewTranscript())
-	wg.Wait()
+	for _, jr := range wait() {
+		if jr.Err != nil {
+			f.Failed = append(f.Failed, jr.Err)
+			continue
+		}
+		jr.Value(f)
+	}
 	f.Total = time.Since(start)
 	o.judge(f, r, time.Now())
+	o.judgeFailed(f, r)
 	return r
+}
+
+// judgeFailed adds the findings of the jobs that failed, judged beside the
+// rest: the status line names one when it decides the state, the long
+// output otherwise.
+func (o *Options) judgeFailed(f *facts, r *plugin.Result) {
+	fs := make([]plugin.Finding, len(f.Failed))
+	for i, err := range f.Failed {
+		fs[i] = plugin.JobFailure(err, o.Timeout, "jobs")
+	}
+	r.Findings = append(r.Findings, fs...)
+	for _, fi := range fs {
+		if fi.State != r.State() {
+			r.Detail("[%s] %s", fi.State, fi.Text)
+		}
+	}
+}
+
+// jobs lists the work the options ask for beside the main session.
+func (o *Options) jobs() []job {
+	var jobs []job
+	if o.ScanVersions {
+		for _, v := range tlsaudit.Versions {
+			jobs = append(jobs, job{Name: "the " + tlsaudit.VersionName(v) + " handshake of the version scan", Run: func(ctx context.Context) func(*facts) {
+				sr := o.scan(ctx, v)
+				return func(f *facts) { f.Scan = append(f.Scan, sr) }
+			}})
+		}
+	}
+	if o.DANE {
+		jobs = append(jobs, job{Name: "the DANE (TLSA) lookup", Run: func(ctx context.Context) func(*facts) {
+			d := o.lookupTLSA(ctx)
+			return func(f *facts) { f.DANE = d }
+		}})
+	}
+	if o.MTASTS != "" {
+		jobs = append(jobs, job{Name: "the MTA-STS lookup", Run: func(ctx context.Context) func(*facts) {
+			sts := o.lookupSTS(ctx)
+			return func(f *facts) { f.STS = sts }
+		}})
+	}
+	return jobs
 }
 
 // session connects, upgrades to TLS the way the target says and leaves
@@ -91,32 +142,24 @@ var allSuites = func() []uint16 {
 	return ids
 }()
 
-// scan tries each TLS version alone, in parallel.
-func (o *Options) scan(ctx context.Context) []tlsaudit.ScanResult {
-	out := make([]tlsaudit.ScanResult, len(tlsaudit.Versions))
-	var wg sync.WaitGroup
-	for i, v := range tlsaudit.Versions {
-		wg.Go(func() {
-			t := o.target()
-			t.MinVersion, t.MaxVersion = v, v
-			t.CipherSuites = allSuites
-			s, e := o.session(ctx, t, smtp.NewTranscript())
-			res := tlsaudit.ScanResult{Version: v}
-			switch {
-			case e == nil && s.TLS != nil:
-				res.Accepted, res.Cipher = true, s.TLS.CipherSuite
-			case e == nil:
-				res.Err, res.Inconclusive = errors.New("no TLS session"), true
-			default:
-				res.Err = e
-				// A refusal is an alert or a dropped handshake; anything
-				// else (timeout, refused connection, 4xx) says nothing.
-				inTLS := e.Phase == probe.PhaseTLS || e.Phase == probe.PhaseStartTLS
-				res.Inconclusive = !inTLS || !(e.Kind == probe.KindTLS || e.Kind == probe.KindClosed || e.Kind == probe.KindReset)
-			}
-			out[i] = res
-		})
+// scan tries one TLS version alone.
+func (o *Options) scan(ctx context.Context, v uint16) tlsaudit.ScanResult {
+	t := o.target()
+	t.MinVersion, t.MaxVersion = v, v
+	t.CipherSuites = allSuites
+	s, e := o.session(ctx, t, smtp.NewTranscript())
+	res := tlsaudit.ScanResult{Version: v}
+	switch {
+	case e == nil && s.TLS != nil:
+		res.Accepted, res.Cipher = true, s.TLS.CipherSuite
+	case e == nil:
+		res.Err, res.Inconclusive = errors.New("no TLS session"), true
+	default:
+		res.Err = e
+		// A refusal is an alert or a dropped handshake; anything
+		// else (timeout, refused connection, 4xx) says nothing.
+		inTLS := e.Phase == probe.PhaseTLS || e.Phase == probe.PhaseStartTLS
+		res.Inconclusive = !inTLS || !(e.Kind == probe.KindTLS || e.Kind == probe.KindClosed || e.Kind == probe.KindReset)
 	}
-	wg.Wait()
-	return out
+	return res
 }

@@ -12,7 +12,7 @@ import (
 func (o *Options) describe(e *probe.Error, where string) string {
 	if e.Kind == probe.KindTLS && protocolVersionAlert(e.Err) {
 		return e.Phase.String() + ": TLS handshake failed: " + probe.PlainErr(e.Err) + " (" + where + ") - the server accepts no TLS version from " +
-			tlsaudit.VersionName(o.minTLS) + " up (--min-tls)"
+			tlsaudit.VersionName(o.MinVersion()) + " up (--min-tls)"
 	}
 	return e.Describe(where, o.Timeout.Duration)
 }

@@ -36,7 +36,7 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 	sess := tlsaudit.FromState(s.TLS, now)
 	certs := s.TLS.PeerCertificates
 	r.Detail("tls: %s %s via %s, SNI %s", tlsaudit.VersionName(sess.Version), tls.CipherSuiteName(sess.Cipher),
-		modeName(o.mode), orNone(sess.ServerName))
+		modeName(o.Mode()), orNone(sess.ServerName))
 
 	// A DNSSEC-validated TLSA match changes what the PKIX problems below mean.
 	trust, daneOK := daneNone, ""
@@ -46,17 +46,13 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 
 	// Trust, validity periods and name: each problem is its own CRITICAL,
 	// unless a DANE match takes its verdict away (RFC 7672 §3.1).
-	roots := o.roots
-	if !o.haveCAFile {
-		pool, err := probe.SystemRootsFor(certs)
-		if err != nil {
-			// Without the roots, trust cannot be judged, nor the chain
-			// called good: that is the verdict.
-			r.Add(plugin.Unknown, "tls: cannot read the system roots: %v (or give --ca-file)", err)
-			r.Transcript = s.Transcript.ForVerbosity(o.Verbosity())
-			return
-		}
-		roots.Pool = pool
+	roots, err := o.AuditRoots(certs)
+	if err != nil {
+		// Without the roots, trust cannot be judged, nor the chain
+		// called good: that is the verdict.
+		r.Add(plugin.Unknown, "tls: %v", err)
+		r.Transcript = s.Transcript.ForVerbosity(o.Verbosity())
+		return
 	}
 	probs := tlsaudit.Verify(certs, o.verifyName(), roots, now)
 	kept, verifiedFor := 0, o.verifyName()
@@ -86,8 +82,8 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 
 	o.judgeElements(sess.Chain, r)
 
-	if sess.Version < o.minTLS {
-		r.Add(plugin.Critical, "tls: negotiated %s, below --min-tls %s", tlsaudit.VersionName(sess.Version), tlsaudit.VersionName(o.minTLS))
+	if sess.Version < o.MinVersion() {
+		r.Add(plugin.Critical, "tls: negotiated %s, below --min-tls %s", tlsaudit.VersionName(sess.Version), tlsaudit.VersionName(o.MinVersion()))
 	}
 
 	earliest, ok := tlsaudit.Earliest(sess.Chain)
@@ -119,7 +115,7 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 			chainText = "chain verified for " + verifiedFor + " up to the DANE-TA trust anchor"
 		}
 		r.Add(plugin.OK, "%s: %s via %s, %s; earliest expiry: %s", s,
-			tlsaudit.VersionName(sess.Version), modeName(o.mode), chainText, expiry(earliest))
+			tlsaudit.VersionName(sess.Version), modeName(o.Mode()), chainText, expiry(earliest))
 	}
 	if daneOK != "" {
 		r.Add(plugin.OK, "%s", daneOK)
@@ -140,7 +136,8 @@ func (o *Options) judgeOCSP(staple []byte, certs []*x509.Certificate, now time.T
 		}
 		return
 	}
-	resp, err := tlsaudit.ParseStaple(staple, certs, o.roots.Certs, now)
+	caCerts, _ := o.Roots().Certs() // parsed already: the session's handshake waited for them
+	resp, err := tlsaudit.ParseStaple(staple, certs, caCerts, now)
 	if err != nil {
 		r.Add(plugin.Warning, "ocsp: the stapled response (%d bytes) cannot be used: %v", len(staple), err)
 		return
@@ -276,7 +273,7 @@ func (o *Options) timings(s *probe.Session, r *plugin.Result) {
 		}
 	}
 	hs := probe.PhaseStartTLS
-	if o.mode == probe.TLSImplicit {
+	if o.Mode() == probe.TLSImplicit {
 		hs = probe.PhaseTLS
 	}
 	if d, ok := s.Duration(hs); ok {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/plugintest"
+	"github.com/smtpcheck/smtpcheck/internal/probe"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -58,8 +59,8 @@ func TestDaysAndModeOptions(t *testing.T) {
 		if err := o.Validate(context.Background()); err != nil {
 			t.Fatalf("%v: %v", c.args, err)
 		}
-		if o.days.Warn.String() != c.warn || o.days.Crit.String() != c.crit || (o.mode == 2) != c.implicit || o.Port != c.port {
-			t.Errorf("%v: warn %s crit %s mode %d port %d", c.args, o.days.Warn, o.days.Crit, o.mode, o.Port)
+		if o.days.Warn.String() != c.warn || o.days.Crit.String() != c.crit || (o.Mode() == probe.TLSImplicit) != c.implicit || o.Port != c.port {
+			t.Errorf("%v: warn %s crit %s mode %d port %d", c.args, o.days.Warn, o.days.Crit, o.Mode(), o.Port)
 		}
 	}
 }

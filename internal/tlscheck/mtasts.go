@@ -3,7 +3,6 @@ package tlscheck
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -88,9 +87,9 @@ func (o *Options) stsBase() string {
 // trusted by --ca-file or the system roots; redirects are not followed (§3.3).
 // Names are resolved like -H (so --dns-server applies) and no proxy is used.
 func (o *Options) fetchPolicy(ctx context.Context, policyURL string) (string, error) {
-	var roots *x509.CertPool // nil without --ca-file: the system roots
-	if o.haveCAFile {
-		roots = o.roots.Pool
+	roots, err := o.Roots().Pool() // nil without --ca-file: the system roots
+	if err != nil {
+		return "", err
 	}
 	name := "mta-sts." + o.MTASTS
 	dialer := &net.Dialer{Resolver: o.resolver()}

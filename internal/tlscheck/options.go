@@ -5,7 +5,6 @@
 package tlscheck
 
 import (
-	"cmp"
 	"context"
 	"crypto/tls"
 	"net/netip"
@@ -16,7 +15,6 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 	"github.com/smtpcheck/smtpcheck/internal/threshold"
-	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
 )
 
 // Name is the plugin's name; Service prefixes its status line.
@@ -30,13 +28,9 @@ type Options struct {
 	plugin.Common
 	plugin.Server
 
-	Port     int  `short:"p" long:"port" description:"TCP port (default: 25, or 465 with -s); port 465 without -S means implicit TLS"`
-	StartTLS bool `short:"S" long:"starttls" description:"Use STARTTLS (the default, except on port 465)"`
-	SSL      bool `short:"s" long:"ssl" description:"Implicit TLS from the first byte (SMTPS; the default on port 465)"`
+	Port int `short:"p" long:"port" description:"TCP port (default: 25, or 465 with -s); port 465 without -S means implicit TLS"`
 
-	SNI        string `long:"sni" value-name:"NAME" description:"Send this name as SNI; the certificate is verified for it unless --verify-name is given (default: -H when it is a name)"`
-	VerifyName string `long:"verify-name" value-name:"NAME" description:"Verify the certificate for this name (default: --sni, else -H)"`
-	CAFile     string `long:"ca-file" value-name:"FILE" description:"Trust the CAs in this PEM file instead of the system's"`
+	plugin.TLS
 
 	Warning  string `short:"w" long:"warning" value-name:"DAYS|RANGE" description:"Days of validity left that give WARNING, for every chain element: N means fewer than N days; a Nagios range (e.g. 30:) is taken as is (default: 30)"`
 	Critical string `short:"c" long:"critical" value-name:"DAYS|RANGE" description:"Days of validity left that give CRITICAL (default: 14)"`
@@ -45,7 +39,6 @@ type Options struct {
 	MinRSABits   int    `long:"min-rsa-bits" default:"2048" value-name:"BITS" description:"CRITICAL for an RSA key shorter than this in the chain"`
 	SHA1State    string `long:"sha1-state" default:"WARNING" value-name:"STATE" description:"State for a SHA-1 signed certificate"`
 	MD5State     string `long:"md5-state" default:"CRITICAL" value-name:"STATE" description:"State for an MD5 (or MD2) signed certificate"`
-	MinTLS       string `long:"min-tls" default:"1.2" value-name:"VERSION" description:"Lowest acceptable negotiated TLS version (1.0, 1.1, 1.2, 1.3); below is CRITICAL"`
 	ScanVersions bool   `long:"scan-versions" description:"Try TLS 1.0, 1.1, 1.2 and 1.3 one by one and report which the server accepts"`
 	LegacyState  string `long:"legacy-tls-state" default:"WARNING" value-name:"STATE" description:"State when --scan-versions finds TLS 1.0 or 1.1 accepted"`
 	RequireOCSP  bool   `long:"require-ocsp-staple" description:"CRITICAL unless the server staples an OCSP response"`
@@ -60,35 +53,38 @@ type Options struct {
 
 	// Derived by Validate.
 	days        threshold.Pair
-	roots       tlsaudit.Roots
-	haveCAFile  bool
-	minTLS      uint16
 	sha1State   plugin.State
 	md5State    plugin.State
 	legacyState plugin.State
-	mode        probe.TLSMode
 
 	daneInsecureState plugin.State
 	dnsServer         string // --dns-server with its port
 }
 
+// tlsUse is how check_smtp_tls uses the TLS flags: STARTTLS unless told
+// otherwise (or port 465); it judges the certificate itself, so the flags
+// that would skip TLS or its verification make no sense here.
+var tlsUse = plugin.TLSUse{Default: probe.TLSStartTLS, FlagAdjust: plugin.FlagAdjust{
+	Help: map[string]string{
+		"min-tls": "Lowest acceptable negotiated TLS version (1.0, 1.1, 1.2, 1.3); below is CRITICAL",
+	},
+	Refuse: map[string]string{
+		"no-tls":   "check_smtp_tls judges TLS, so it needs TLS (check_smtp_conn checks a plain session)",
+		"insecure": "check_smtp_tls judges the certificate itself and goes on whatever it finds: leave --insecure out",
+	},
+}}
+
+// FlagAdjust words the shared TLS flags for check_smtp_tls and hides those
+// it does not take.
+func (*Options) FlagAdjust() plugin.FlagAdjust { return tlsUse.FlagAdjust }
+
 // Validate checks combinations and derives what the run needs.
 func (o *Options) Validate(ctx context.Context) error {
-	if o.SSL && o.StartTLS {
-		return plugin.Usagef("-s (implicit TLS) and -S (STARTTLS) exclude each other")
-	}
-	if err := o.Server.Validate(&o.Common, &o.Port, 25, o.SSL); err != nil {
+	if err := o.Server.Validate(&o.Common, &o.Port, 25, o.ImplicitAsked()); err != nil {
 		return err
 	}
-	var err1, err2 error // refused here, before anything is dialled
-	o.SNI, err1 = plugin.HostName("--sni", o.SNI)
-	o.VerifyName, err2 = plugin.HostName("--verify-name", o.VerifyName)
-	if err := cmp.Or(err1, err2); err != nil {
+	if err := o.TLS.Validate(ctx, &o.Common, o.Port, tlsUse); err != nil {
 		return err
-	}
-	o.mode = probe.TLSStartTLS
-	if o.SSL || (o.Port == 465 && !o.StartTLS) {
-		o.mode = probe.TLSImplicit
 	}
 	if err := o.parseDays(); err != nil {
 		return err
@@ -97,9 +93,6 @@ func (o *Options) Validate(ctx context.Context) error {
 		return plugin.Usagef("--min-rsa-bits %d: want a number of bits", o.MinRSABits)
 	}
 	var err error
-	if o.minTLS, err = tlsaudit.ParseVersion(o.MinTLS); err != nil {
-		return plugin.Usagef("--min-tls: %v", err)
-	}
 	for _, s := range []struct {
 		flag, val string
 		dst       *plugin.State
@@ -108,14 +101,6 @@ func (o *Options) Validate(ctx context.Context) error {
 		if *s.dst, err = plugin.ParseState(s.val); err != nil {
 			return plugin.Usagef("%s: %v", s.flag, err)
 		}
-	}
-	o.roots = tlsaudit.Roots{Label: "the system roots"}
-	if o.CAFile != "" {
-		if o.roots, err = tlsaudit.LoadRoots(ctx, o.CAFile); err != nil {
-			return plugin.Usagef("--ca-file: %v", err)
-		}
-		o.roots.Label = "--ca-file " + o.CAFile
-		o.haveCAFile = true
 	}
 	return o.validateDNS()
 }
@@ -212,14 +197,9 @@ func daysRange(s string) (threshold.Range, error) {
 
 // target is the probe target of the main session; version scans narrow it.
 func (o *Options) target() probe.Target {
-	t := probe.Target{
-		Host: o.Host, Port: o.Port, Network: o.Network(), TLS: o.mode,
-		ServerName: o.SNI, VerifyName: o.VerifyName,
-		Insecure:   true, // the chain is verified and judged by tlsaudit
-		MinVersion: o.minTLS,
-		HeloName:   o.HeloName(),
-		Resolver:   o.resolver(),
-	}
+	t := probe.Target{Host: o.Host, Port: o.Port, Network: o.Network(), HeloName: o.HeloName(), Resolver: o.resolver()}
+	o.ApplyTo(&t)
+	t.Insecure = true // the chain is verified and judged by tlsaudit
 	if t.MinVersion > tls.VersionTLS12 {
 		t.MinVersion = tls.VersionTLS12 // judge a 1.2 server against --min-tls 1.3 rather than fail the handshake
 	}
@@ -228,5 +208,5 @@ func (o *Options) target() probe.Target {
 
 // verifyName is the name the certificate must carry.
 func (o *Options) verifyName() string {
-	return probe.Target{Host: o.Host, ServerName: o.SNI, VerifyName: o.VerifyName}.CheckedName()
+	return probe.Target{Host: o.Host, ServerName: o.SNIName, VerifyName: o.VerifyName}.CheckedName()
 }

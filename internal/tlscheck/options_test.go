@@ -40,7 +40,7 @@ func TestBadValuesBeforeDialling(t *testing.T) {
 		{[]string{"-H", strings.Repeat("x", 64) + ".test"}, `-H "` + strings.Repeat("x", 64) + `"...: the label "` + strings.Repeat("x", 64) + `" is longer than 63 characters`},
 		{[]string{"-H", "localhost\r\n"}, `-H "localhost\r\n": a host name cannot contain control characters ("\r")`},
 		{[]string{"-F", "monitor\r\nQUIT"}, `-F "monitor\r\nQUIT": a host name cannot contain control characters ("\r")`},
-		{[]string{"--sni", "mx.test\x00"}, `--sni "mx.test\x00": a host name cannot contain control characters ("\x00")`},
+		{[]string{"--sni-name", "mx.test\x00"}, `--sni-name "mx.test\x00": a host name cannot contain control characters ("\x00")`},
 		{[]string{"--verify-name", "mx.test:25"}, `--verify-name "mx.test:25": a host name carries no port`},
 		{[]string{"--verify-name", "mx.test", "--mta-sts", "192.0.2.1"}, `--mta-sts "192.0.2.1": want a domain name, not an IP address`},
 		{[]string{"--verify-name", "mx.test", "--mta-sts", "example.test\n"}, `--mta-sts "example.test\n": a host name cannot contain control characters ("\n")`},

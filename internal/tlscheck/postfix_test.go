@@ -3,7 +3,6 @@ package tlscheck
 import (
 	"context"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/plugintest"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 	"github.com/smtpcheck/smtpcheck/internal/smtp"
-	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
 )
 
 // TestPostfix runs check_smtp_tls against the real Postfix of
@@ -69,16 +67,25 @@ func TestPostfixDANE(t *testing.T) {
 	pf := plugintest.Postfix(t)
 	name := pf["HOSTNAME"]
 	host, port, _ := strings.Cut(pf["SMTP"], ":")
-	o := Options{Server: plugin.Server{Host: host}, Port: atoi(t, port)}
-	o.mode = probe.TLSStartTLS
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	var o Options
+	if _, _, err := plugin.Parse(ctx, Name, []string{"-H", host, "-p", port, "-S"}, &o); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Validate(ctx); err != nil {
+		t.Fatal(err)
+	}
 	s, err := o.session(ctx, o.target(), smtp.NewTranscript())
 	if err != nil || s.TLS == nil {
 		t.Fatalf("no TLS session with %s: %v", pf["SMTP"], err)
 	}
 	leaf := s.TLS.PeerCertificates[0]
-	ca, lerr := tlsaudit.LoadRoots(context.Background(), pf["CA"])
+	ca, lerr := probe.LoadRoots(ctx, "--ca-file", pf["CA"])
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	caCerts, lerr := ca.Certs()
 	if lerr != nil {
 		t.Fatal(lerr)
 	}
@@ -91,7 +98,7 @@ func TestPostfixDANE(t *testing.T) {
 	}{
 		{"3 1 1", tlsaRR(tlsaName, 3, 1, 1, leaf), 0, `dane: TLSA 3 1 1 matches certificate "` + name + `"`},
 		{"3 0 2", tlsaRR(tlsaName, 3, 0, 2, leaf), 0, `dane: TLSA 3 0 2 matches certificate "` + name + `"`},
-		{"mismatch", tlsaRR(tlsaName, 3, 1, 1, ca.Certs[0]), 2, "dane: no TLSA record at " + tlsaName + " matches"},
+		{"mismatch", tlsaRR(tlsaName, 3, 1, 1, caCerts[0]), 2, "dane: no TLSA record at " + tlsaName + " matches"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dnsAddr := dnstest.Start(t, true, tc.rr, name+". 60 IN A "+host)
@@ -101,12 +108,4 @@ func TestPostfixDANE(t *testing.T) {
 			}
 		})
 	}
-}
-
-func atoi(t *testing.T, s string) int {
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }

@@ -132,7 +132,7 @@ func TestCertificates(t *testing.T) {
 			`SMTP TLS CRITICAL - certificate "localhost" is self-signed and not trusted by the system roots`},
 		{"wrong name", serve(t, root, valid, smtptest.Config{}, nil), []string{"--verify-name", "mx.other.test"}, 2,
 			`SMTP TLS CRITICAL - certificate "localhost" is not valid for mx.other.test (valid for [localhost 127.0.0.1])`},
-		{"wrong name via --sni", serve(t, root, valid, smtptest.Config{}, nil), []string{"--sni", "mx.other.test"}, 2,
+		{"wrong name via --sni-name", serve(t, root, valid, smtptest.Config{}, nil), []string{"--sni-name", "mx.other.test"}, 2,
 			`SMTP TLS CRITICAL - certificate "localhost" is not valid for mx.other.test (valid for [localhost 127.0.0.1])`},
 		{"RSA 1024", serve(t, root, inter.MustIssue(t, leafOpts(func(o *smtptest.LeafOptions) { o.RSABits = 1024 })), smtptest.Config{}, nil), nil, 2,
 			`SMTP TLS CRITICAL - certificate "localhost" has a 1024-bit RSA key (--min-rsa-bits 2048)`},

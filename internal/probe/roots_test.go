@@ -1,0 +1,186 @@
+package probe
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smtpcheck/smtpcheck/internal/smtptest"
+)
+
+// testDER is a self-signed certificate for roots.test, and unparsableDER
+// the same with a letter in its notBefore: its outer shape is intact, so
+// only the full parse (in the background) refuses it.
+var testDER, unparsableDER = func() ([]byte, []byte) {
+	c, err := smtptest.SelfSigned(smtptest.LeafOptions{DNSNames: []string{"roots.test"}})
+	if err != nil {
+		panic(err)
+	}
+	der := c.Certificate[0]
+	parsed, err := x509.ParseCertificate(der)
+	if err != nil {
+		panic(err)
+	}
+	when := []byte(parsed.NotBefore.UTC().Format("060102150405Z"))
+	i := bytes.Index(der, when)
+	if i < 0 {
+		panic("notBefore not found in the DER")
+	}
+	bad := bytes.Clone(der)
+	bad[i] = 'x'
+	return der, bad
+}()
+
+// writeBundle writes a bundle made of parts (PEM blocks or raw text).
+func writeBundle(t *testing.T, name string, parts ...any) string {
+	t.Helper()
+	var b bytes.Buffer
+	for _, p := range parts {
+		switch p := p.(type) {
+		case *pem.Block:
+			_ = pem.Encode(&b, p)
+		case string:
+			b.WriteString(p)
+		}
+	}
+	path := t.TempDir() + "/" + name
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func certBlock(der []byte) *pem.Block { return &pem.Block{Type: "CERTIFICATE", Bytes: der} }
+
+// TestLoadRoots: the one acceptance rule of --ca-file. Text between blocks
+// and blocks of other types are skipped; a block that cannot be decoded, a
+// CERTIFICATE block that is no certificate, and a bundle without
+// certificates are refused at once, naming the position; a certificate that
+// only the full parse refuses is refused by Pool and Certs, again by
+// position.
+func TestLoadRoots(t *testing.T) {
+	ctx := context.Background()
+	good := certBlock(testDER)
+	key := &pem.Block{Type: "PRIVATE KEY", Bytes: []byte{1, 2, 3}}
+	junk := certBlock([]byte{0x30, 0x03, 0x02, 0x01, 0x01})
+	trailing := certBlock(append(bytes.Clone(testDER), 0))
+	headered := &pem.Block{Type: "CERTIFICATE", Headers: map[string]string{"Proc-Type": "4,ENCRYPTED"}, Bytes: testDER}
+	goodLines := strings.Count(string(pem.EncodeToMemory(good)), "\n")
+	cut := strings.Join(strings.Split(string(pem.EncodeToMemory(good)), "\n")[:3], "\n") + "\n"
+
+	refused := []struct {
+		name  string
+		parts []any
+		want  string // after the path
+	}{
+		{"no certificate", []any{"# nothing here\n", key}, ""},
+		{"junk DER", []any{junk}, ": certificate 1 (line 1) is not an X.509 certificate"},
+		{"a certificate's outer shape, but no subject", []any{certBlock([]byte{0x30, 0x04, 0x30, 0x02, 0x02, 0x00})}, ": certificate 1 (line 1) is not an X.509 certificate"},
+		{"junk after a key and a good one", []any{"# roots\n", good, key, junk}, ": certificate 2 (line " + strconv.Itoa(2+goodLines+3) + ") is not an X.509 certificate"},
+		{"trailing bytes", []any{good, trailing}, ": certificate 2 (line " + strconv.Itoa(1+goodLines) + ") is not an X.509 certificate"},
+		{"PEM headers", []any{headered}, ": certificate 1 (line 1) is not an X.509 certificate"},
+		{"cut short before a good one", []any{cut, good}, " line 1: a PEM block that cannot be decoded (cut short or edited?)"},
+		{"cut short at the end", []any{good, cut}, " line " + strconv.Itoa(1+goodLines) + ": a PEM block that cannot be decoded (cut short or edited?)"},
+	}
+	for _, c := range refused {
+		path := writeBundle(t, "ca.pem", c.parts...)
+		want := path + c.want
+		if c.want == "" {
+			want = "no PEM certificates in " + path
+		}
+		if _, err := LoadRoots(ctx, "--ca-file", path); err == nil || err.Error() != want {
+			t.Errorf("%s: got %v, want %s", c.name, err, want)
+		}
+	}
+	absent := t.TempDir() + "/absent.pem"
+	if _, err := LoadRoots(ctx, "--ca-file", absent); err == nil || err.Error() != absent+": no such file" {
+		t.Errorf("absent: %v", err)
+	}
+
+	path := writeBundle(t, "ca.pem", "Subject: roots.test\n", good, key, "\n", certBlock(testDER))
+	r, err := LoadRoots(ctx, "--ca-file", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := r.Pool()
+	certs, cerr := r.Certs()
+	if err != nil || cerr != nil || len(pool.Subjects()) != 1 || len(certs) != 2 || r.Label() != "--ca-file "+path {
+		t.Errorf("good bundle: %v %v, %d certificates, label %q", err, cerr, len(certs), r.Label())
+	}
+
+	path = writeBundle(t, "ca.pem", good, certBlock(unparsableDER))
+	if r, err = LoadRoots(ctx, "--ca-file", path); err != nil {
+		t.Fatalf("a certificate only the full parse refuses is refused by Pool: %v", err)
+	}
+	want := path + ": certificate 2 (line " + strconv.Itoa(1+goodLines) + ") does not parse: x509: "
+	if _, err := r.Pool(); err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Pool: got %v, want %s...", err, want)
+	}
+	if _, err := r.Certs(); err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Certs: got %v, want %s...", err, want)
+	}
+
+	var none *Roots
+	if pool, err := none.Pool(); pool != nil || err != nil || none.Label() != "the system roots" {
+		t.Errorf("nil Roots: %v %v %q", pool, err, none.Label())
+	}
+}
+
+// TestBadBundleEndsHandshake: a --ca-file certificate that fails the full
+// parse ends the handshake as a usage error of its phase, with or without
+// verification, before anything is sent inside TLS.
+func TestBadBundleEndsHandshake(t *testing.T) {
+	cert, err := smtptest.SelfSigned(smtptest.LeafOptions{DNSNames: []string{"roots.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := writeBundle(t, "ca.pem", certBlock(unparsableDER))
+	roots, err := LoadRoots(context.Background(), "--ca-file", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		mode     TLSMode
+		insecure bool
+		phase    Phase
+	}{{TLSImplicit, false, PhaseTLS}, {TLSStartTLS, false, PhaseStartTLS}, {TLSImplicit, true, PhaseTLS}} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if server, err := ln.Accept(); err == nil {
+				_ = server.SetDeadline(time.Now().Add(5 * time.Second))
+				_ = tls.Server(server, &tls.Config{Certificates: []tls.Certificate{cert}}).Handshake()
+				server.Close()
+			}
+		}()
+		client, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = client.SetDeadline(time.Now().Add(5 * time.Second))
+		var verifyErr error
+		tgt := Target{Host: "roots.test", TLS: c.mode, Roots: roots, Insecure: c.insecure}
+		err = tls.Client(client, tgt.tlsConfig(&verifyErr)).Handshake()
+		client.Close()
+		<-done
+		ln.Close()
+		var pe *Error
+		want := c.phase.String() + ": --ca-file: " + path + ": certificate 1 (line 1) does not parse: x509: "
+		if !errors.As(err, &pe) || pe.Kind != KindUsage || pe.Phase != c.phase || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%+v: got %v, want a usage error %s...", c, err, want)
+		}
+	}
+}
