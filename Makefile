@@ -11,8 +11,10 @@ BIN      := bin
 .PHONY: help build test demo bench lint fuzz package generate clean
 
 ## help: list the targets
+# Split at the first ": " only, so that HOST:PORT stays whole; plain awk, as
+# column(1) is not installed everywhere (Debian: bsdextrautils).
 help:
-	@sed -n 's/^## //p' $(MAKEFILE_LIST) | column -t -s ':'
+	@awk '/^## / { sub(/^## /, ""); i = index($$0, ": "); printf "  %-9s %s\n", substr($$0, 1, i - 1), substr($$0, i + 2) }' $(MAKEFILE_LIST)
 
 ## build: static builds of every plugin, the secret helper and the lab server into bin/
 build:

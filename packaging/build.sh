@@ -29,12 +29,14 @@ for b in bin/check_smtp_* bin/smtpcheck-secret; do
 done
 
 stage=dist/stage
-rm -rf "$stage" dist/gen
+rm -rf "$stage" dist/gen dist/gen-rpm
 mkdir -p "$stage/man" "$stage/contrib"
 
 # Generated files, fresh from the option definitions (the committed copies
 # are identical: packaging/gen's test sees to that).
 go run ./packaging/gen -root dist/gen >/dev/null
+# The RPM installs the plugins elsewhere: its Zabbix UserParameters call them there.
+go run ./packaging/gen -root dist/gen-rpm -packager rpm >/dev/null
 for b in bin/check_smtp_*; do
 	n=$(basename "$b")
 	[ -f "dist/gen/packaging/man/$n.1" ] || { echo "$n has no man page: add it to packaging/gen's plugin list" >&2; exit 1; }
@@ -51,6 +53,9 @@ for d in icinga2 nagios zabbix; do
 	cp contrib/"$d"/* "$stage/contrib/$d/"
 	cp dist/gen/contrib/"$d"/* "$stage/contrib/$d/"
 done
+mkdir -p "$stage/rpm/contrib"
+cp -r "$stage/contrib/zabbix" "$stage/rpm/contrib/"
+cp dist/gen-rpm/contrib/zabbix/* "$stage/rpm/contrib/zabbix/"
 
 # Debian wants /usr/share/doc/<pkg>/copyright.
 {
@@ -65,7 +70,31 @@ done
 	sed 's/^$/./; s/^/ /' LICENSE
 } >"$stage/copyright"
 
+# Debian policy 12.3 and 12.7: docs over 4 KB gzipped, the upstream
+# changelog as changelog.gz, and a changelog.Debian.gz (the .deb is built
+# here, not from a debian/ directory: one entry for this version).
+release=$(sed -n 's/^release: *"\{0,1\}\([0-9]*\)"\{0,1\}$/\1/p' packaging/nfpm.yaml)
+maintainer=$(sed -n 's/^maintainer: *"\(.*\)"$/\1/p' packaging/nfpm.yaml)
+[ -n "$release" ] && [ -n "$maintainer" ] || { echo "no release or maintainer in packaging/nfpm.yaml" >&2; exit 1; }
+mkdir -p "$stage/deb"
+gzip -9n <README.md >"$stage/deb/README.md.gz"
+gzip -9n <CHANGELOG.md >"$stage/deb/changelog.gz"
+{
+	echo "smtpcheck ($SMTPCHECK_VERSION-$release) unstable; urgency=medium"
+	echo
+	echo "  * Upstream release $SMTPCHECK_VERSION: see /usr/share/doc/smtpcheck/changelog.gz."
+	echo
+	# The date of the commit built, so that the same tree gives the same package.
+	echo " -- $maintainer  $(git log -1 --format=%aD 2>/dev/null || date -R)"
+} | gzip -9n >"$stage/deb/changelog.Debian.gz"
+
+# The .deb's synopsis is the .rpm's summary; the .rpm's description is the
+# body alone (see nfpm.yaml's description).
+synopsis=$(sed -n 's/^  summary: *//p' packaging/nfpm.yaml)
+[ -n "$synopsis" ] || { echo "no rpm summary in packaging/nfpm.yaml" >&2; exit 1; }
 for p in deb rpm; do
-	go tool nfpm package --config packaging/nfpm.yaml --packager "$p" --target dist/
+	SMTPCHECK_DEB_SYNOPSIS=""
+	[ "$p" = deb ] && SMTPCHECK_DEB_SYNOPSIS="$synopsis"$'\n'
+	SMTPCHECK_DEB_SYNOPSIS=$SMTPCHECK_DEB_SYNOPSIS go tool nfpm package --config packaging/nfpm.yaml --packager "$p" --target dist/
 done
 ls -l dist/*.deb dist/*.rpm

@@ -66,17 +66,18 @@ func TestBinaries(t *testing.T) {
 				t.Errorf("links %s", heavy[2])
 			}
 
-			// The helper reads a request on stdin; an empty one is refused
-			// with exit 3 after every package init has run.
-			want := name + " v9.8.7\n"
-			if secretReaders[name] {
-				want = ""
-			}
+			// Every binary prints the stamped version after every package
+			// init has run; a plugin exits 3 as monitoring-plugins do, the
+			// helper, which no engine runs, 0.
 			cmd := exec.Command(bin, "-V")
 			cmd.Env = []string{"PATH=" + dir + ":/usr/bin:/bin", "HOME=" + dir, "XDG_RUNTIME_DIR=" + dir}
 			out, err := cmd.Output()
 			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() != 3 || string(out) != want {
+			if secretReaders[name] {
+				if err != nil || string(out) != name+" v9.8.7\n" {
+					t.Errorf("-V: %q, %v", out, err)
+				}
+			} else if !errors.As(err, &ee) || ee.ExitCode() != 3 || string(out) != name+" v9.8.7\n" {
 				t.Errorf("-V: %q, %v", out, err)
 			}
 			if _, err := os.Stat(marker); err == nil {

@@ -9,6 +9,19 @@ PLUGDIR=/usr/lib/nagios/plugins
 fail() { echo "50-packages: FAIL: $*" >&2; exit 1; }
 say() { echo "--- $*"; }
 
+# check_userparameters FILE LISTING: every UserParameter in FILE runs a
+# program that LISTING (the package's file list) holds.
+check_userparameters() {
+	local cmds n=0
+	cmds=$(sed -n 's/^UserParameter=[^,]*,\([^ ]*\).*/\1/p' "$1")
+	[ -n "$cmds" ] || fail "$1: no UserParameter"
+	for c in $cmds; do
+		grep -qx "$c" <<<"$2" || fail "$1 calls $c, which the package does not install"
+		n=$((n + 1))
+	done
+	echo "ok: $n UserParameters call installed plugins"
+}
+
 say "build packages"
 rm -f dist/*.deb dist/*.rpm
 bash packaging/build.sh
@@ -20,6 +33,11 @@ plugins=$(cd bin && ls check_smtp_*)
 say "package sizes"
 for f in "$deb" "$rpmf"; do printf '%10d bytes  %s\n' "$(stat -c %s "$f")" "$f"; done
 du -h "$deb" "$rpmf"
+
+# Errors and warnings fail; packaging/lintian-overrides (installed with the
+# package) says, with reasons, what does not apply to static Go binaries.
+say "lintian $deb"
+lintian --fail-on error,warning --no-tag-display-limit "$deb" || fail "lintian flags $deb (fix it, or override it with a reason in packaging/lintian-overrides)"
 
 say "dpkg -i $deb"
 dpkg -i "$deb"
@@ -36,6 +54,11 @@ for p in $plugins; do
 	[ "$rc" = 3 ] || fail "$p --version exited $rc, want 3"
 	[ "$out" = "$p $version" ] || fail "$p --version printed '$out', want '$p $version'"
 done
+
+say "--version of the installed helper (exit 0)"
+out=$("$PLUGDIR/smtpcheck-secret" --version) || fail "smtpcheck-secret --version exited $?"
+[ "$out" = "smtpcheck-secret $version" ] || fail "smtpcheck-secret --version printed '$out', want 'smtpcheck-secret $version'"
+echo "$out"
 
 say "installed plugins against the embedded lab server"
 lab=$(mktemp -d)
@@ -90,13 +113,16 @@ say "man -l every installed page"
 pages=$(dpkg -L smtpcheck | grep '^/usr/share/man/man1/.*\.1\.gz$')
 [ "$(wc -l <<<"$pages")" = "$(($(wc -w <<<"$plugins") + 1))" ] || fail "want one man page per plugin and one for smtpcheck-secret, got: $pages"
 for m in $pages; do
-	err=$(MANWIDTH=80 man -l "$m" 2>&1 >/dev/null)
+	err=$(MANWIDTH=80 man --warnings -l "$m" 2>&1 >/dev/null)
 	[ -z "$err" ] || fail "man -l $m: $err"
 	want=--hostname
 	[ "$(basename "$m")" = smtpcheck-secret.1.gz ] && want=check_smtp_auth
 	MANWIDTH=80 man -l "$m" 2>/dev/null | grep -q -- "$want" || fail "$m does not mention $want"
 	echo "ok $m"
 done
+
+say "Zabbix UserParameters in the .deb"
+check_userparameters /usr/share/doc/smtpcheck/examples/zabbix/userparameter_smtpcheck.conf "$(dpkg -L smtpcheck)"
 
 say "installed config files"
 test -f /usr/share/icinga2/include/plugins-contrib.d/smtpcheck.conf || fail "no Icinga 2 CheckCommands"
@@ -146,5 +172,23 @@ echo "$rpmi" | grep -E '^(Name|Version|License|URL)'
 grep -Eq '^License *: MIT$' <<<"$rpmi" || fail "rpm license is not MIT"
 grep -Eq '^URL *: https://github.com/smtpcheck/smtpcheck$' <<<"$rpmi" || fail "rpm URL is not the homepage"
 rpm -qp --qf '%{VERSION}\n' "$rpmf" 2>/dev/null | grep -qx "$version" || fail "rpm version is not $version"
+summary=$(rpm -qp --qf '%{SUMMARY}' "$rpmf" 2>/dev/null)
+description=$(rpm -qp --qf '%{DESCRIPTION}' "$rpmf" 2>/dev/null)
+[ "$(head -1 <<<"$description")" != "$summary" ] || fail "rpm description repeats its summary"
+
+# Each package's Zabbix UserParameters call the plugins where that package
+# installs them (the .deb's were checked against dpkg -L above).
+say "Zabbix UserParameters in the .rpm"
+x=$(mktemp -d)
+# Debian 12's rpm2cpio (rpm 4.18) exits 1 even after writing the whole
+# archive: cpio, which fails on a truncated one, is the check.
+rpm2cpio "$rpmf" >"$x/rpm.cpio" || true
+# The archive holds absolute paths: without --no-absolute-filenames cpio
+# would write into /.
+(cd "$x" && cpio -idm --quiet --no-absolute-filenames <rpm.cpio)
+up="$x/usr/share/doc/smtpcheck/examples/zabbix/userparameter_smtpcheck.conf"
+[ -f "$up" ] || fail "rpm lacks the Zabbix UserParameters"
+check_userparameters "$up" "$rpml"
+rm -rf "$x"
 
 say "50-packages: ok"

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	flags "github.com/jessevdk/go-flags"
@@ -30,12 +31,17 @@ var defaultIniFiles = []string{
 	"/etc/opt/nagios-plugins.ini",
 }
 
+// DefaultIniFiles are the files a bare --extra-opts searches after
+// $MP_CONFIG_FILE and $NAGIOS_CONFIG_PATH, for the man pages.
+func DefaultIniFiles() []string { return slices.Clone(defaultIniFiles) }
+
 // expandExtraOpts replaces --extra-opts[=section][@file] with the options
 // the ini section holds, placed first so that the command line wins. p is
 // the plugin's parser: its name is the default section, and what is not one
 // of its options is refused here, where the ini line is known.
 func expandExtraOpts(ctx context.Context, p *flags.Parser, args []string) ([]string, error) {
-	var specs []string
+	type extra struct{ spec, next string } // next: the argument after a bare --extra-opts
+	var specs []extra
 	var rest []string
 	for i, a := range args {
 		if a == "--" {
@@ -44,16 +50,32 @@ func expandExtraOpts(ctx context.Context, p *flags.Parser, args []string) ([]str
 		}
 		switch {
 		case a == "--extra-opts":
-			specs = append(specs, "")
+			e := extra{}
+			if i+1 < len(args) && args[i+1] != "" && !strings.HasPrefix(args[i+1], "-") {
+				e.next = args[i+1]
+			}
+			// SECTION@FILE or @FILE can only be meant for --extra-opts,
+			// whose optional value must be joined with "=" (as with
+			// monitoring-plugins); apart, it would be a positional argument.
+			if strings.Contains(e.next, "@") {
+				return nil, fmt.Errorf("--extra-opts takes its value with '=': write --extra-opts=%s, not --extra-opts %s", e.next, e.next)
+			}
+			specs = append(specs, e)
 		case strings.HasPrefix(a, "--extra-opts="):
-			specs = append(specs, strings.TrimPrefix(a, "--extra-opts="))
+			specs = append(specs, extra{spec: strings.TrimPrefix(a, "--extra-opts=")})
 		default:
 			rest = append(rest, a)
 		}
 	}
 	var out []string
-	for _, spec := range specs {
-		opts, err := loadExtraOpts(ctx, p, spec)
+	for _, e := range specs {
+		opts, err := loadExtraOpts(ctx, p, e.spec)
+		if _, missing := errors.AsType[missingIni](err); missing && e.next != "" {
+			// A lone word may be a section name or a positional host:
+			// the hint is given only when the bare --extra-opts found
+			// nothing to read.
+			return nil, fmt.Errorf("%w; if %q is the section to read, write --extra-opts=%s (--extra-opts takes its value with '=')", err, e.next, e.next)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -71,7 +93,7 @@ func loadExtraOpts(ctx context.Context, p *flags.Parser, spec string) ([]string,
 	if !hasFile || file == "" {
 		file, from = findIni()
 		if file == "" {
-			return nil, fmt.Errorf("--extra-opts: no ini file found (looked in $MP_CONFIG_FILE, $NAGIOS_CONFIG_PATH and %s)", strings.Join(defaultIniFiles, ", "))
+			return nil, missingIni(fmt.Sprintf("--extra-opts: no ini file found (looked in $MP_CONFIG_FILE, $NAGIOS_CONFIG_PATH and %s)", strings.Join(defaultIniFiles, ", ")))
 		}
 	}
 	data, err := boundedfile.Read(ctx, "--extra-opts", file, boundedfile.MaxIni, nil)
@@ -92,10 +114,15 @@ func loadExtraOpts(ctx context.Context, p *flags.Parser, spec string) ([]string,
 		return nil, fmt.Errorf("--extra-opts: %s: %w", file, err)
 	}
 	if !found {
-		return nil, fmt.Errorf("--extra-opts: section [%s] not found in %s", section, file)
+		return nil, missingIni(fmt.Sprintf("--extra-opts: section [%s] not found in %s", section, file))
 	}
 	return opts, nil
 }
+
+// missingIni is --extra-opts finding no ini file or no section to read.
+type missingIni string
+
+func (m missingIni) Error() string { return string(m) }
 
 // findIni returns the first ini file that exists and the variable that
 // named it ("" for the default list).

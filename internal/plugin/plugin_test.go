@@ -196,21 +196,31 @@ func TestExpandExtraOptsCommandLineWins(t *testing.T) {
 	}
 }
 
-// TestRenderText pins go-nagios' layout as we use it: status line, long
-// output, perfdata last, exit code from the state.
+// TestRenderText pins the text layout, whole outputs byte for byte: status
+// line, long output below it with no blank or space-only line between, the
+// perfdata ending the last line, no line ending in a space (go-nagios would
+// write " \n" everywhere), exit code from the state.
 func TestRenderText(t *testing.T) {
-	r := &Result{Service: "SMTP"}
-	r.Add(Warning, "banner: slow | really")
-	r.Detail("line one")
-	r.Transcript = []string{"S: 220 hi"}
 	warn, _ := threshold.Parse("1")
-	r.AddPerf(Seconds("banner", 1500*time.Millisecond, threshold.Pair{Warn: warn}), Seconds("time", 2*time.Second, threshold.Pair{}))
+	result := func(details ...string) *Result {
+		r := &Result{Service: "SMTP"}
+		r.Add(Warning, "banner: slow | really")
+		for _, d := range details {
+			r.Detail("%s", d)
+		}
+		r.Transcript = []string{"S: 220 hi "}
+		r.AddPerf(Seconds("banner", 1500*time.Millisecond, threshold.Pair{Warn: warn}), Seconds("time", 2*time.Second, threshold.Pair{}))
+		return r
+	}
 	for _, c := range []struct {
+		r       *Result
 		verbose int
 		want    string
 	}{
-		{0, "SMTP WARNING - banner: slow ¦ really \n \nline one \n | 'banner'=1.5s;1;;0; 'time'=2s;;;0; \n"},
-		{1, "SMTP WARNING - banner: slow ¦ really \n \nline one\nS: 220 hi \n | 'banner'=1.5s;1;;0; 'time'=2s;;;0; \n"},
+		{result(), 0, "SMTP WARNING - banner: slow ¦ really | 'banner'=1.5s;1;;0; 'time'=2s;;;0;\n"},
+		{result("line one"), 0, "SMTP WARNING - banner: slow ¦ really\nline one | 'banner'=1.5s;1;;0; 'time'=2s;;;0;\n"},
+		{result("line one", "line two "), 1, "SMTP WARNING - banner: slow ¦ really\nline one\nline two\nS: 220 hi | 'banner'=1.5s;1;;0; 'time'=2s;;;0;\n"},
+		{result(), 1, "SMTP WARNING - banner: slow ¦ really\nS: 220 hi | 'banner'=1.5s;1;;0; 'time'=2s;;;0;\n"},
 	} {
 		var buf bytes.Buffer
 		p := nagios.NewPlugin()
@@ -218,7 +228,7 @@ func TestRenderText(t *testing.T) {
 		p.SkipOSExit()
 		func() {
 			defer p.ReturnCheckResults()
-			Render(p, r, &Common{Output: "text", Verbose: make([]bool, c.verbose)})
+			Render(p, c.r, &Common{Output: "text", Verbose: make([]bool, c.verbose)})
 		}()
 		if buf.String() != c.want || p.ExitStatusCode != 1 {
 			t.Errorf("-v x%d: exit %d, output\n%q\nwant\n%q", c.verbose, p.ExitStatusCode, buf.String(), c.want)
@@ -261,7 +271,7 @@ func TestStatusLineCut(t *testing.T) {
 	}()
 	first, rest, _ := strings.Cut(buf.String(), "\n")
 	x := strings.Repeat("x", 120)
-	want := "SMTP CRITICAL - finding 0 " + x + "; finding 1 " + x + " (+3 more below) "
+	want := "SMTP CRITICAL - finding 0 " + x + "; finding 1 " + x + " (+3 more below)"
 	if first != want {
 		t.Errorf("status line\n got %q\nwant %q", first, want)
 	}

@@ -40,7 +40,7 @@ func Render(p *nagios.Plugin, r *Result, c *Common) {
 		return
 	}
 	status, omitted := statusLine(r)
-	p.ServiceOutput = Sanitize(status, maxStatusLen)
+	status = Sanitize(status, maxStatusLen)
 
 	metrics := r.Perf
 	if !slices.ContainsFunc(metrics, func(m Perf) bool { return m.Label == "time" }) {
@@ -60,8 +60,35 @@ func Render(p *nagios.Plugin, r *Result, c *Common) {
 		// validation is weaker than that, so it is skipped.
 		_ = p.AddPerfData(true, perf...)
 	}
-	budget := MaxOutput - len(p.ServiceOutput) - perfLen - outputReserve
-	p.LongServiceOutput = longOutput(r, c, omitted, budget)
+	budget := MaxOutput - len(status) - perfLen - outputReserve
+	// The long output goes into ServiceOutput, below the status line: given
+	// as LongServiceOutput, go-nagios would put a line holding one space
+	// between the two. Perfdata then ends the last line, as in the plugin
+	// API's multi-line layout ("TEXT | PERFDATA").
+	p.ServiceOutput, p.LongServiceOutput = status, ""
+	if long := longOutput(r, c, omitted, budget); long != "" {
+		p.ServiceOutput += "\n" + long
+	}
+	p.SetOutputTarget(lineEnds{p.OutputTarget()})
+}
+
+// lineEnds drops the spaces before line ends in what go-nagios writes (its
+// CheckOutputEOL is " \n", a workaround for Nagios XI's web UI): Nagios Core
+// and Icinga 2 read plain "\n", as monitoring-plugins print it, and a
+// trailing space is noise on a dashboard and in every mail.
+type lineEnds struct{ w io.Writer }
+
+// Write takes go-nagios' whole output in one piece, as its emitOutput
+// writes it.
+func (l lineEnds) Write(b []byte) (int, error) {
+	lines := strings.Split(string(b), "\n")
+	for i, line := range lines {
+		lines[i] = strings.TrimRight(line, " ")
+	}
+	if _, err := io.WriteString(l.w, strings.Join(lines, "\n")); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 // statusLine names as many of the deciding findings as fit a dashboard line;

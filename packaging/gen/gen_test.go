@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/smtpcheck/smtpcheck/internal/conncheck"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
+	"github.com/smtpcheck/smtpcheck/internal/tlscheck"
 )
 
 const root = "../.."
@@ -93,6 +96,149 @@ func TestEveryFlagExposed(t *testing.T) {
 		man := string(files["packaging/man/"+pd.name+".1"])
 		if !strings.Contains(man, ".SH NAME\n") || !strings.Contains(man, pd.short) || !strings.Contains(man, "\\-\\-hostname") && !strings.Contains(man, "--hostname") {
 			t.Errorf("%s: man page lacks NAME, description or options", pd.name)
+		}
+	}
+}
+
+// TestManPages: every page has the sections an operator looks for, lists
+// the allowed values of enumerated options, keeps names whole across lines
+// and renders without a warning from groff.
+func TestManPages(t *testing.T) {
+	files, err := generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := map[string][]string{"smtpcheck-secret": {"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "ENVIRONMENT", "EXAMPLES", "SEE ALSO"}}
+	for _, pd := range plugins {
+		pages[pd.name] = []string{"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "PERFDATA", "ENVIRONMENT", "FILES", "EXAMPLES", "SEE ALSO"}
+	}
+	for name, sections := range pages {
+		page := string(files["packaging/man/"+name+".1"])
+		if page == "" {
+			t.Errorf("%s: no man page", name)
+			continue
+		}
+		var got []string
+		for line := range strings.Lines(page) {
+			if s, ok := strings.CutPrefix(line, ".SH "); ok {
+				got = append(got, strings.TrimSpace(s))
+			}
+		}
+		if strings.Join(got, ", ") != strings.Join(sections, ", ") {
+			t.Errorf("%s: sections\n got %s\nwant %s", name, strings.Join(got, ", "), strings.Join(sections, ", "))
+		}
+		if !strings.Contains(page, "\n"+noHyphenation) {
+			t.Errorf("%s: hyphenation is not turned off", name)
+		}
+		for _, env := range []string{"MP_CONFIG_FILE", "SSL_CERT_FILE", "VAULT_ADDR", "VAULT_TOKEN", "DBUS_SESSION_BUS_ADDRESS"} {
+			want := name != conncheck.Name && name != tlscheck.Name || !strings.HasPrefix(env, "VAULT") && env != "DBUS_SESSION_BUS_ADDRESS"
+			if name == "smtpcheck-secret" && (env == "MP_CONFIG_FILE" || env == "SSL_CERT_FILE") {
+				want = false
+			}
+			if strings.Contains(page, env) != want {
+				t.Errorf("%s: mentions %s: %v, want %v", name, env, !want, want)
+			}
+		}
+		renders(t, name, page)
+	}
+	for _, pd := range plugins {
+		page := string(files["packaging/man/"+pd.name+".1"])
+		p := plugin.NewParser(pd.name, pd.opts)
+		if _, err := p.ParseArgs(nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range options(p) {
+			if len(o.Choices) > 0 && !strings.Contains(page, "Allowed values: "+roff(strings.Join(o.Choices, ", "))+".") {
+				t.Errorf("%s --%s: the man page does not list its values %v", pd.name, o.LongName, o.Choices)
+			}
+		}
+		// Every perfdata label the page names is one the plugin's code
+		// can emit (a label is written as 'label' in a Seconds/Days call
+		// or a constant; the lab runs of manExtras are the other half).
+		for _, l := range manExtras[pd.name].perf {
+			if !strings.Contains(page, ".TP\n\\fB"+l+"\\fP\n") {
+				t.Errorf("%s: PERFDATA lacks %s", pd.name, l)
+			}
+		}
+	}
+}
+
+// renders runs the page through groff with every warning on, and through
+// man at 60 columns to see that no word is split with a hyphen.
+func renders(t *testing.T, name, page string) {
+	t.Helper()
+	groff, err := exec.LookPath("groff")
+	if err != nil {
+		t.Skip("groff is not installed (Debian: groff-base)")
+	}
+	cmd := exec.Command(groff, "-ww", "-z", "-man", "-Tutf8")
+	cmd.Stdin = strings.NewReader(page)
+	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("%s: groff -ww: %v\n%s", name, err, out)
+	}
+	cmd = exec.Command(groff, "-man", "-Tutf8", "-rLL=60n", "-P-c")
+	cmd.Stdin = strings.NewReader(page)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: groff: %v", name, err)
+	}
+	for line := range strings.Lines(string(out)) {
+		if l := strings.TrimRight(line, " \n"); strings.HasSuffix(l, "‐") || strings.HasSuffix(l, "-") && !strings.HasSuffix(l, " -") {
+			t.Errorf("%s: a word is split across lines at 60 columns: %q", name, l)
+		}
+	}
+}
+
+// TestPluginDirs: each package's Zabbix UserParameters call the plugins in
+// the directory packaging/nfpm.yaml installs them to for that package.
+func TestPluginDirs(t *testing.T) {
+	yaml, err := os.ReadFile(filepath.Join(root, "packaging/nfpm.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	installed := map[string]string{} // packager: dst of bin/check_smtp_*
+	for _, entry := range strings.Split(string(yaml), "\n  - ") {
+		if !strings.HasPrefix(entry, "src: bin/check_smtp_*\n") {
+			continue
+		}
+		var dst, packager string
+		for line := range strings.Lines(entry) {
+			line = strings.TrimSpace(line)
+			if v, ok := strings.CutPrefix(line, "dst: "); ok {
+				dst = strings.TrimSuffix(v, "/")
+			}
+			if v, ok := strings.CutPrefix(line, "packager: "); ok {
+				packager = v
+			}
+		}
+		installed[packager] = dst
+	}
+	if len(installed) != 2 {
+		t.Fatalf("plugin directories in nfpm.yaml: %v, want one for deb and one for rpm", installed)
+	}
+	for packager, dir := range installed {
+		if pluginDirs[packager] != dir {
+			t.Errorf("%s: nfpm.yaml installs the plugins into %s, packaging/gen says %s", packager, dir, pluginDirs[packager])
+		}
+		files, err := generateFor(packager)
+		if err != nil {
+			t.Fatal(err)
+		}
+		up := string(files["contrib/zabbix/userparameter_smtpcheck.conf"])
+		n := 0
+		for line := range strings.Lines(up) {
+			if !strings.HasPrefix(line, "UserParameter=") {
+				continue
+			}
+			n++
+			_, cmd, _ := strings.Cut(line, ",")
+			prog, _, _ := strings.Cut(cmd, " ")
+			if filepath.Dir(prog) != dir {
+				t.Errorf("%s: %s calls %s, not in %s", packager, strings.TrimSpace(line), prog, dir)
+			}
+		}
+		if n != len(plugins) {
+			t.Errorf("%s: %d UserParameters, want %d", packager, n, len(plugins))
 		}
 	}
 }

@@ -3,17 +3,58 @@
 // its deadline) as JSON on stdin, the value or a one-line error as JSON on
 // stdout. The plugins run it from their own directory only when a reference
 // needs a secret store, so that their own start stays free of vault/api and
-// keyring; it is not meant to be run by hand.
+// keyring; it is not meant to be run by hand, but says so on --help.
 package main
 
 import (
+	"fmt"
+	"io"
 	"os"
 
+	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	_ "github.com/smtpcheck/smtpcheck/internal/prefault" // a cheaper start, as for the plugins
 	"github.com/smtpcheck/smtpcheck/internal/secret"
 	"github.com/smtpcheck/smtpcheck/internal/secret/store"
 )
 
+const help = secret.HelperName + ` reads vault: and keyring: secret references, and
+fetches OAuth 2 access tokens, for the smtpcheck plugins (check_smtp_auth).
+The plugins run it themselves, from their own directory, when a credential
+needs a secret store; env: and file: references they read on their own. It
+is not meant to be run by hand or by a monitoring engine.
+
+Usage: ` + secret.HelperName + ` < REQUEST
+       ` + secret.HelperName + ` -h | --help | -V | --version
+
+REQUEST is one JSON object from a plugin (the reference, the plugin's
+secret-store options, its deadline); the value, or a one-line error that never
+holds a secret, goes back as JSON on stdout. Exit 0 with an answer, 3 when the
+request cannot be read.
+
+The secret-store options: check_smtp_auth --help. More: man ` + secret.HelperName + `
+`
+
 func main() {
-	os.Exit(secret.Serve(os.Stdin, os.Stdout, store.Read))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run serves one request when there are no arguments, as the plugins call
+// it; --help and --version answer a person (exit 0, as they ask for nothing
+// a plugin would); anything else is refused with exit 3.
+func run(args []string, in io.Reader, out, errOut io.Writer) int {
+	if len(args) == 0 {
+		return secret.Serve(in, out, store.Read)
+	}
+	if len(args) == 1 {
+		switch args[0] {
+		case "-h", "--help":
+			fmt.Fprint(out, help)
+			return 0
+		case "-V", "--version":
+			fmt.Fprintf(out, "%s %s\n", secret.HelperName, plugin.VersionString())
+			return 0
+		}
+	}
+	fmt.Fprintf(errOut, "%s: unexpected argument %q: it takes none but --help or --version; plugins send their request on stdin\n", secret.HelperName, args[0])
+	return 3
 }

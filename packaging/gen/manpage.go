@@ -1,0 +1,188 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	flags "github.com/jessevdk/go-flags"
+
+	"github.com/smtpcheck/smtpcheck/internal/authcheck"
+	"github.com/smtpcheck/smtpcheck/internal/conncheck"
+	"github.com/smtpcheck/smtpcheck/internal/plugin"
+	"github.com/smtpcheck/smtpcheck/internal/tlscheck"
+)
+
+// manExtra is what a plugin's man page says beyond its options. The
+// examples and perfdata labels come from runs against the lab server
+// (make demo): keep them to what the plugin really prints.
+type manExtra struct {
+	examples [][2]string // a command line, what it checks
+	perf     []string    // the perfdata labels it can emit, keys of perfLabels
+}
+
+var manExtras = map[string]manExtra{
+	conncheck.Name: {
+		examples: [][2]string{
+			{"check_smtp_conn -H mx.example.org", "Banner and EHLO on port 25; WARNING or CRITICAL when the server cannot be reached or refuses."},
+			{"check_smtp_conn -H mx.example.org -S -w 2 -c 5", "Also STARTTLS; WARNING when the whole session takes more than 2 seconds, CRITICAL above 5."},
+			{"check_smtp_conn -H mx.example.org -S --verify -D 30,14", "Verify the certificate (CRITICAL if it does not) and warn when it expires within 30 days, CRITICAL within 14."},
+			{"check_smtp_conn -H mx.example.org -f monitor@example.org --rcpt postmaster@example.org", "Send MAIL FROM and RCPT TO and judge the replies (nothing is delivered: the session ends with RSET and QUIT)."},
+			{"check_smtp_conn -H mx.example.org --output json", "The same facts as one JSON object, for scripts and Zabbix."},
+		},
+		perf: []string{"dns", "connect", "tls", "banner", "ehlo", "starttls", "ehlo_tls", "auth", "mail", "rcpt", "rset", "command", "quit", "total", "time", "cert_days"},
+	},
+	tlscheck.Name: {
+		examples: [][2]string{
+			{"check_smtp_tls -H mx.example.org", "STARTTLS on port 25; the chain verified for mx.example.org, WARNING when an element expires within 30 days, CRITICAL within 14."},
+			{"check_smtp_tls -H 192.0.2.25 --verify-name mx.example.org", "Connect to an address, verify the certificate for the server's name."},
+			{"check_smtp_tls -H mx.example.org -p 465 -s -w 60 -c 21", "Implicit TLS (SMTPS) with other day limits."},
+			{"check_smtp_tls -H mx.example.org --scan-versions", "Also try TLS 1.0 to 1.3 one by one and report which the server accepts."},
+		},
+		perf: []string{"dns", "connect", "tls", "banner", "ehlo", "starttls", "ehlo_tls", "handshake", "quit", "time", "cert_days", "chain_min_days"},
+	},
+	authcheck.Name: {
+		examples: [][2]string{
+			{"check_smtp_auth -H smtp.example.org --user monitor@example.org --password-ref file:/etc/smtpcheck/monitor.pass", "Log in over STARTTLS on port 587 with the strongest mechanism offered; the file must not be readable by group or others."},
+			{"SMTP_PASSWORD=... check_smtp_auth -H smtp.example.org --user monitor@example.org --password-ref env:SMTP_PASSWORD", "The password from the plugin's environment."},
+			{"check_smtp_auth -H smtp.example.org -p 465 --user monitor@example.org --password-ref vault:secret/monitoring/smtp#password", "Implicit TLS; the password from HashiCorp Vault (VAULT_ADDR, VAULT_TOKEN), read by smtpcheck-secret."},
+			{"check_smtp_auth -H smtp.example.org --user monitor --password-ref keyring:smtp/monitor --keyring-backend keyctl", "The password from the kernel keyring of the plugin's user."},
+		},
+		perf: []string{"dns", "connect", "tls", "banner", "ehlo", "starttls", "ehlo_tls", "auth", "quit", "total", "time"},
+	},
+}
+
+// perfLabels says what each perfdata label measures.
+var perfLabels = map[string]string{
+	"dns":            "Name resolution, in seconds.",
+	"connect":        "TCP connect, in seconds.",
+	"tls":            "TLS handshake of implicit TLS (\\-s, port 465), in seconds.",
+	"banner":         "Wait for the 220 greeting, in seconds.",
+	"ehlo":           "EHLO (or HELO, LHLO) and its reply, in seconds.",
+	"starttls":       "STARTTLS and its TLS handshake, in seconds.",
+	"ehlo_tls":       "EHLO again after STARTTLS, in seconds.",
+	"handshake":      "The TLS handshake alone, in seconds.",
+	"auth":           "The AUTH exchange, in seconds; \\-w and \\-c of check_smtp_auth apply to it.",
+	"mail":           "MAIL FROM, in seconds.",
+	"rcpt":           "RCPT TO, in seconds (each).",
+	"rset":           "RSET after the envelope, in seconds.",
+	"command":        "The \\-C command, in seconds.",
+	"quit":           "QUIT, in seconds.",
+	"total":          "The whole session, in seconds; \\-w and \\-c of check_smtp_conn apply to it.",
+	"time":           "The plugin's run time, in seconds, as check_smtp reports it.",
+	"cert_days":      "Days until the server certificate expires, with its limits (check_smtp_conn: with \\-D only).",
+	"chain_min_days": "Days until the first element of the chain expires, with the limits of \\-w and \\-c.",
+}
+
+// A timing is only emitted for a phase that ran: the labels above are what
+// each plugin can print, not what every run prints.
+const perfNote = "Labels are lower_snake, times in seconds with unit s and minimum 0, days without a unit. A phase that did not run has no label; one that ran before a failure keeps its timing."
+
+// allowValues adds the allowed values of every enumerated option to its
+// description while the man page is written (go-flags' page does not list
+// them; the engine configs show them their own way); restore undoes it.
+func allowValues(opts []*flags.Option) (restore func()) {
+	was := make([]string, len(opts))
+	for i, o := range opts {
+		was[i] = o.Description
+		if len(o.Choices) > 0 {
+			sep := ". "
+			if strings.HasSuffix(o.Description, ".") {
+				sep = " "
+			}
+			o.Description += sep + "Allowed values: " + strings.Join(o.Choices, ", ") + "."
+		}
+	}
+	return func() {
+		for i, o := range opts {
+			o.Description = was[i]
+		}
+	}
+}
+
+// hasOption reports whether opts hold the long option name.
+func hasOption(opts []*flags.Option, long string) bool {
+	for _, o := range opts {
+		if o.LongName == long {
+			return true
+		}
+	}
+	return false
+}
+
+// manSections are the PERFDATA, ENVIRONMENT and EXAMPLES sections of a
+// plugin's page; the environment follows from the options it has.
+func manSections(pd pluginDef, opts []*flags.Option) (perfdata, environment, examples string, err error) {
+	extra, ok := manExtras[pd.name]
+	if !ok || len(extra.examples) == 0 || len(extra.perf) == 0 {
+		return "", "", "", fmt.Errorf("%s: no examples or perfdata labels in packaging/gen's manExtras", pd.name)
+	}
+	var b strings.Builder
+	b.WriteString(".SH PERFDATA\n" + perfNote + "\n")
+	for _, l := range extra.perf {
+		what, ok := perfLabels[l]
+		if !ok {
+			return "", "", "", fmt.Errorf("%s: perfdata label %q has no description in perfLabels", pd.name, l)
+		}
+		fmt.Fprintf(&b, ".TP\n\\fB%s\\fP\n%s\n", l, what)
+	}
+	perfdata = b.String()
+
+	b.Reset()
+	b.WriteString(".SH ENVIRONMENT\n")
+	env := [][2]string{
+		{"MP_CONFIG_FILE", "The ini file \\fB\\-\\-extra\\-opts\\fP reads when it names none; then the files monitoring\\-plugins.ini, plugins.ini and nagios\\-plugins.ini in each directory of NAGIOS_CONFIG_PATH (colon\\-separated); then the first of these that exists:\n.RS\n.nf\n" + roff(strings.Join(plugin.DefaultIniFiles(), "\n")) + "\n.fi\n.RE"},
+		{"NAGIOS_CONFIG_PATH", "See MP_CONFIG_FILE."},
+	}
+	if hasOption(opts, "ca-file") {
+		env = append(env, [2]string{"SSL_CERT_FILE, SSL_CERT_DIR", "The system CA bundle and directory that certificates are verified against when \\fB\\-\\-ca\\-file\\fP is not given (as for every Go program)."})
+	}
+	if hasOption(opts, "keyring-backend") {
+		env = append(env,
+			[2]string{"NAME of env:NAME", "An \\fBenv:\\fP reference reads the variable it names; unset or empty is an error."},
+			[2]string{"VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT, VAULT_NAMESPACE, VAULT_TLS_SERVER_NAME, VAULT_CLIENT_TIMEOUT, VAULT_AGENT_ADDR", "For \\fBvault:\\fP references: Vault's own client variables. The token is VAULT_TOKEN unless \\fB\\-\\-vault\\-token\\-file\\fP or an AppRole login (\\fB\\-\\-vault\\-approle\\-role\\-id\\fP) gives one, or a Vault Agent at VAULT_AGENT_ADDR adds it."},
+			[2]string{"DBUS_SESSION_BUS_ADDRESS", "The session bus of the \\fBsecret\\-service\\fP keyring backend. Unset, no bus is tried (and no \\fBdbus\\-launch\\fP started)."},
+			[2]string{"PASSWORD_STORE_DIR, GNUPGHOME", "Where the \\fBpass\\fP keyring backend and gpg find the store and the keys."},
+		)
+	}
+	for _, e := range env {
+		fmt.Fprintf(&b, ".TP\n%s\n%s\n", e[0], e[1])
+	}
+	environment = b.String()
+
+	b.Reset()
+	b.WriteString(".SH EXAMPLES\n")
+	for _, ex := range extra.examples {
+		fmt.Fprintf(&b, ".TP\n\\fB%s\\fP\n%s\n", roff(ex[0]), ex[1])
+	}
+	examples = b.String()
+	return perfdata, environment, examples, nil
+}
+
+// roff escapes a command line for a man page: '-' is a minus there, so that
+// it can be copied and pasted.
+func roff(s string) string { return strings.ReplaceAll(s, "-", "\\-") }
+
+// noHyphenation keeps names and options whole across lines: hyphenated,
+// "smtpcheck" became "smt‐ pcheck" and could not be searched for.
+const noHyphenation = ".nh\n"
+
+// minusSigns turns every '-' of a page's text (not its requests) into
+// roff's \-: groff breaks lines after a plain '-', even with .nh, which
+// split "smtpcheck-secret" and "--allow-plaintext", and renders it as a
+// hyphen that does not paste into a shell.
+func minusSigns(page string) string {
+	var b strings.Builder
+	for line := range strings.Lines(page) {
+		if strings.HasPrefix(line, ".") {
+			b.WriteString(line)
+			continue
+		}
+		for i := 0; i < len(line); i++ {
+			if line[i] == '-' && (i == 0 || line[i-1] != '\\') {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(line[i])
+		}
+	}
+	return b.String()
+}
