@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -71,6 +72,11 @@ func TestSystemRootsForPicksIssuer(t *testing.T) {
 	want := "$SSL_CERT_FILE /dev/null: a device, not a regular file; give the path of a regular file"
 	if _, err := SystemRootsFor([]*x509.Certificate{root}); err == nil || err.Error() != want {
 		t.Errorf("SSL_CERT_FILE=/dev/null: %v, want %s", err, want)
+	}
+	// Verifying against them then says the roots, not the chain, failed.
+	err = VerifyChain([]*x509.Certificate{root}, "", nil)
+	if _, ok := errors.AsType[*RootsError](err); !ok || err.Error() != "cannot read the system roots: "+want {
+		t.Errorf("VerifyChain with SSL_CERT_FILE=/dev/null: %v, want a RootsError", err)
 	}
 	dir := t.TempDir()
 	t.Setenv("SSL_CERT_FILE", dir+"/absent.pem")

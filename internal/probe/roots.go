@@ -218,6 +218,13 @@ func (r *Roots) Label() string {
 // needs them (the network wait of connect, banner and EHLO pays for it).
 func PreloadRoots(ctx context.Context) { go func() { _, _ = systemDER(ctx) }() }
 
+// RootsError is a chain left unverified because the system roots could
+// not be read: a fault of this host, not of the server.
+type RootsError struct{ Err error }
+
+func (e *RootsError) Error() string { return "cannot read the system roots: " + e.Err.Error() }
+func (e *RootsError) Unwrap() error { return e.Err }
+
 // SystemRootsFor returns the system roots whose subject is the subject or
 // issuer of one of certs. It never leaves the choice to crypto/x509 (a nil
 // pool), which would read $SSL_CERT_FILE or a FIFO in the certificate

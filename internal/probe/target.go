@@ -121,7 +121,7 @@ func VerifyChain(certs []*x509.Certificate, name string, roots *x509.CertPool) e
 	if roots == nil {
 		var err error
 		if roots, err = SystemRootsFor(certs); err != nil {
-			return err
+			return &RootsError{Err: err}
 		}
 	}
 	_, err := certs[0].Verify(x509.VerifyOptions{DNSName: name, Roots: roots, Intermediates: inter})
