@@ -11,89 +11,69 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/smtp"
 )
 
-// refusal is why the credentials were not sent.
-type refusal int
+// Refusal is why the credentials were not sent.
+type Refusal int
 
 const (
-	refuseNone       refusal = iota
-	refuseNoStartTLS         // STARTTLS wanted but not offered
-	refuseNoTLS              // --no-tls without --allow-plaintext
-	refuseUnverified         // TLS whose certificate does not verify
+	RefuseNone       Refusal = iota
+	RefuseNoStartTLS         // STARTTLS wanted but not offered
+	RefuseNoTLS              // --no-tls without --allow-plaintext
+	RefuseUnverified         // TLS whose certificate does not verify (S.VerifyErr says why)
 )
 
-// facts is everything one run showed; judge turns it into findings.
-type facts struct {
-	S          *probe.Session
-	Tr         *smtp.Transcript
+// Facts is everything one run of check_smtp_auth showed, as data.
+type Facts struct {
+	// The session: S is nil when the credentials could not be had (then
+	// only Total is set), and Err is also AuthErr when AUTH ended it.
+	probe.Outcome
+	Tr         *smtp.Transcript // the run's transcript, the token endpoint's note included
 	User       string
-	CredErr    error        // the credentials could not be obtained
-	Err        *probe.Error // what ended the session before AUTH
-	NoStartTLS bool         // STARTTLS wanted, not offered; went on in plaintext
-	Refused    refusal
+	CredErr    error // the credentials could not be obtained
+	Refused    Refusal
 	Offered    []string // AUTH mechanisms offered
 	Mech       string   // the mechanism used or asked for
 	NotOffered bool     // Mech is not among Offered
 	AuthRan    bool
 	AuthReply  smtp.Reply
 	AuthErr    *probe.Error
-	Outcome    sasl.Outcome
-	QuitErr    *probe.Error
-	Total      time.Duration
+	SASL       sasl.Outcome
 }
 
 // Check runs check_smtp_auth with validated options.
 func Check(ctx context.Context, o *Options) *plugin.Result {
-	r := &plugin.Result{Service: Service}
-	o.judge(o.run(ctx), r)
-	return r
+	return o.Judge(Gather(ctx, o), time.Now())
 }
 
-// run gets the credentials, opens the session, and logs in if it is safe to.
-func (o *Options) run(ctx context.Context) *facts {
+// Gather gets the credentials (their time counts in Total), opens the
+// session, and logs in if it is safe to.
+func Gather(ctx context.Context, o *Options) *Facts {
 	start := time.Now()
-	f := &facts{Tr: smtp.NewTranscript(), Mech: o.mech}
-	defer func() { f.Total = time.Since(start) }()
-
+	f := &Facts{Tr: smtp.NewTranscript(), Mech: o.mech}
 	creds, err := o.credentials(ctx, f.Tr)
 	f.User = creds.User
 	if err != nil {
-		f.CredErr = err
+		f.CredErr, f.Total = err, time.Since(start)
 		return f
 	}
-	s, err := probe.Dial(ctx, o.target(), f.Tr)
-	f.S = s
-	if err != nil {
-		f.Err = probe.AsError(err)
-		return f
-	}
-	defer s.Close()
-	if f.Err = o.session(ctx, s, f, creds); f.Err != nil {
-		if f.Err.Kind == probe.KindReply { // the server still listens: say goodbye
-			_, _ = s.Quit(ctx, false)
-		}
-		return f
-	}
-	if _, err := s.Quit(ctx, true); err != nil {
-		f.QuitErr = probe.AsError(err)
-	}
+	f.Outcome = probe.Run(ctx, probe.Plan{Target: o.target(), Transcript: f.Tr, Start: start,
+		Steps: func(ctx context.Context, s *probe.Session) error { return o.login(ctx, s, f, creds) }})
 	return f
 }
 
-func (o *Options) session(ctx context.Context, s *probe.Session, f *facts, creds sasl.Credentials) *probe.Error {
-	var err error
-	if f.NoStartTLS, err = s.Establish(ctx); err != nil {
-		return probe.AsError(err)
-	}
+// login decides whether the credentials may be sent and sends them. A
+// refusal, or a failed AUTH after which the server still listens in turn,
+// ends in a polite QUIT.
+func (o *Options) login(ctx context.Context, s *probe.Session, f *Facts, creds sasl.Credentials) error {
 	f.Offered = s.Ext.AuthMechanisms()
 	switch {
-	case !s.Encrypted() && !o.AllowPlaintext && f.NoStartTLS:
-		f.Refused = refuseNoStartTLS
+	case !s.Encrypted() && !o.AllowPlaintext && s.NoStartTLS:
+		f.Refused = RefuseNoStartTLS
 	case !s.Encrypted() && !o.AllowPlaintext:
-		f.Refused = refuseNoTLS
+		f.Refused = RefuseNoTLS
 	case s.Encrypted() && s.VerifyErr != nil && !o.Insecure:
-		f.Refused = refuseUnverified
+		f.Refused = RefuseUnverified
 	}
-	if f.Refused != refuseNone {
+	if f.Refused != RefuseNone {
 		return nil
 	}
 	f.Mech = o.pick(f.Offered, creds)
@@ -108,19 +88,17 @@ func (o *Options) session(ctx context.Context, s *probe.Session, f *facts, creds
 	}
 	f.AuthRan = true
 	f.AuthReply, err = s.Auth(ctx, client) // the wire registers what it sends
-	f.Outcome = client.Outcome()
+	f.SASL = client.Outcome()
 	// Server text decoded from a challenge: scrubbed as its replies are,
 	// then shortened (in that order, so no cut shows half a secret).
-	f.Outcome.ServerError = plugin.Sanitize(f.Tr.Scrub(f.Outcome.ServerError), plugin.MaxTextLen)
-	if err != nil {
-		f.AuthErr = probe.AsError(err)
-		switch f.AuthErr.Kind {
-		case probe.KindReply, probe.KindProtocol, probe.KindOther:
-			return nil // the exchange ended in step: carry on to QUIT
-		}
-		return f.AuthErr
+	f.SASL.ServerError = plugin.Sanitize(f.Tr.Scrub(f.SASL.ServerError), plugin.MaxTextLen)
+	if err == nil {
+		return nil
 	}
-	return nil
+	if f.AuthErr = probe.AsError(err); probe.InStep(f.AuthErr) {
+		return nil
+	}
+	return f.AuthErr
 }
 
 // pick chooses the mechanism: the one asked for, or with auto the strongest

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/smtpcheck/smtpcheck/internal/dnstest"
 	"github.com/smtpcheck/smtpcheck/internal/fanout"
@@ -24,13 +25,13 @@ func TestMXPanic(t *testing.T) {
 		"mx2.pan.test. 60 IN A 127.0.0.1",
 	)
 	panicking := func(ctx context.Context, o *Options) *plugin.Result {
-		return o.check(ctx, func(tg mxTarget) fanout.Job[*plugin.Result] {
+		return o.Judge(o.gather(ctx, func(tg MXTarget) fanout.Job[*Facts] {
 			j := o.mxJob(tg)
-			if tg.host == "mx2.pan.test" {
-				j.Run = func(context.Context) *plugin.Result { panic("boom") }
+			if tg.Host == "mx2.pan.test" {
+				j.Run = func(context.Context) *Facts { panic("boom") }
 			}
 			return j
-		})
+		}), time.Now())
 	}
 	p := strconv.Itoa(srv.Port)
 	o := plugintest.Run(t, Name, Service, &Options{}, panicking, "--mx", "pan.test", "--dns-server", dnsAddr, "-p", p, "-t", "3", "-4")

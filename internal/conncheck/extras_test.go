@@ -99,12 +99,15 @@ func TestAllMX(t *testing.T) {
 	o = check(t, "--mx", "example.test", "--dns-server", dnsAddr, "-p", p, "-t", "3", "-6")
 	o.Expect(t, 2, "SMTP CRITICAL - 2 of 2 MX addresses of example.test failed; mx1.example.test: dns: no IPv6 address for mx1.example.test: no such host (asked "+dnsAddr+"); mx2.example.test: connect: connection refused (mx2.example.test ([::1]:"+p+")) - is the MTA running and listening on this address and port?")
 
+	// No MX records (NODATA): the domain's own address, and the output says so.
 	o = check(t, "--mx", "nomx.test", "--dns-server", dnsAddr, "-p", p, "-t", "3")
-	o.Expect(t, 0, "SMTP OK - all 1 MX addresses of nomx.test answered in T s")
+	o.Expect(t, 0, "SMTP OK - all 1 MX addresses of nomx.test (no MX records: implicit MX, its own address) answered in T s")
+	o.Contains(t, "[OK] implicit MX (RFC 5321 §5.1) nomx.test (127.0.0.1:"+p+"): nomx.test (127.0.0.1:"+p+") answered in")
 
 	o = check(t, "--mx", "nullmx.test", "--dns-server", dnsAddr, "-p", p, "-t", "3")
 	o.Expect(t, 2, "SMTP CRITICAL - dns: nullmx.test publishes a null MX (RFC 7505): it accepts no mail")
 
+	// A domain that does not exist (NXDOMAIN) has no implicit MX.
 	o = check(t, "--mx", "missing.test", "--dns-server", dnsAddr, "-p", p, "-t", "3")
-	o.Expect(t, 2, "SMTP CRITICAL - 1 of 1 MX addresses of missing.test failed; missing.test: dns: no IP address for missing.test: no such host (asked "+dnsAddr+")")
+	o.Expect(t, 2, "SMTP CRITICAL - dns: missing.test does not exist (NXDOMAIN, asked "+dnsAddr+") - check the domain given to --mx")
 }

@@ -15,25 +15,37 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
 )
 
-// judge turns the facts of one session into findings, details and perfdata.
-// It is the one place where check_smtp_conn decides states.
-func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
+// Judge turns the facts of a run into the result. It is pure (no
+// network, no file, no clock: now is given) and the one place where
+// check_smtp_conn decides states.
+func (o *Options) Judge(f *Facts, now time.Time) *plugin.Result {
+	r := &plugin.Result{Service: Service}
+	if f.MX != nil {
+		o.judgeMX(f.MX, r, now)
+	} else {
+		o.judge(f, r, now)
+	}
+	return r
+}
+
+// judge judges one session.
+func (o *Options) judge(f *Facts, r *plugin.Result, now time.Time) {
 	s := f.S
 	if o.passOnArgv {
 		r.Detail("note: -P puts the password on the command line, where other users can read it; check_smtp_auth takes a reference (env:, file:, vault:, keyring:) instead")
 	}
 	o.details(f, r)
-	o.perfdata(f, r)
+	plugin.SessionPerf(r, s, f.Total, o.phases, threshold.Pair{Warn: o.Warning, Crit: o.Critical})
 	if f.Err != nil {
-		r.Add(plugin.FailureState(f.Err, o.Timeout), "%s", f.Err.Describe(s.String(), o.Timeout.Duration))
+		r.Add(plugin.FailureState(f.Err, o.Timeout), "%s", plugin.Describe(f.Err, s, o.Timeout.Duration))
 		o.judgeSteps(f, r) // the replies read before it count as well
 		return
 	}
 	o.judgeGreeting(s, r)
-	if f.NoStartTLS && !f.Stripped { // else judgeAuth says it, louder
+	if s.NoStartTLS && f.Withheld != AuthNoStartTLS { // else judgeAuth says it, louder
 		r.Add(plugin.Warning, "starttls: %s does not offer STARTTLS", s)
 	}
-	o.judgeTLS(s, r, now)
+	o.judgeTLS(f, r, now)
 	o.judgeAuth(f, r)
 	o.judgeSteps(f, r)
 	o.judgeQuit(f, r)
@@ -45,18 +57,18 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 
 // judgeQuit: a QUIT that failed is a WARNING (-q ignores it); a wrong code
 // is said as what it is, not as a broken server.
-func (o *Options) judgeQuit(f *facts, r *plugin.Result) {
+func (o *Options) judgeQuit(f *Facts, r *plugin.Result) {
 	switch {
 	case f.QuitErr == nil:
 	case f.QuitErr.Kind == probe.KindProtocol && f.QuitReply.Code != 0:
-		r.Add(plugin.Warning, "quit: %s instead of 221 (%s) - add -q to ignore QUIT replies", quoteReply(f.QuitReply), f.S)
+		r.Add(plugin.Warning, "quit: %s instead of 221 (%s) - add -q to ignore QUIT replies", plugin.Quote(f.QuitReply), f.S)
 	default:
-		r.Add(plugin.Warning, "%s (add -q to ignore QUIT failures)", f.QuitErr.Describe(f.S.String(), o.Timeout.Duration))
+		r.Add(plugin.Warning, "%s (add -q to ignore QUIT failures)", plugin.Describe(f.QuitErr, f.S, o.Timeout.Duration))
 	}
 }
 
 // okSuffix lists what was established, e.g. " (STARTTLS TLS 1.3, AUTH PLAIN)".
-func (o *Options) okSuffix(f *facts) string {
+func (o *Options) okSuffix(f *Facts) string {
 	var parts []string
 	if f.S.TLS != nil {
 		mode := "STARTTLS"
@@ -80,7 +92,7 @@ func (o *Options) okSuffix(f *facts) string {
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
-func countPhase(f *facts, ph probe.Phase) int {
+func countPhase(f *Facts, ph probe.Phase) int {
 	n := 0
 	for _, st := range f.Steps {
 		if st.Phase == ph {
@@ -94,14 +106,14 @@ func (o *Options) judgeGreeting(s *probe.Session, r *plugin.Result) {
 	if o.Expect != "" {
 		raw := rawReply(s.Banner) + "\n" + rawReply(s.Hello)
 		if !strings.Contains(raw, o.Expect) {
-			r.Add(plugin.Warning, "banner: expected %q not found in the greeting or %s reply: %s", o.Expect, s.HelloVerb, quoteReply(s.Banner))
+			r.Add(plugin.Warning, "banner: expected %q not found in the greeting or %s reply: %s", o.Expect, s.HelloVerb, plugin.Quote(s.Banner))
 		}
 	}
 	if o.expectRe != nil && !o.expectRe.MatchString(rawReply(s.Banner)) {
-		r.Add(plugin.Warning, "banner: %s does not match --expect-regex %q", quoteReply(s.Banner), o.ExpectRegex)
+		r.Add(plugin.Warning, "banner: %s does not match --expect-regex %q", plugin.Quote(s.Banner), o.ExpectRegex)
 	}
 	if s.EHLOErr != nil {
-		r.Detail("ehlo: refused with %s; HELO accepted, so no extensions are known", quoteReply(*s.EHLOErr))
+		r.Detail("ehlo: refused with %s; HELO accepted, so no extensions are known", plugin.Quote(*s.EHLOErr))
 	}
 	for _, kw := range o.RequireExt {
 		if !s.Ext.Has(kw) {
@@ -115,14 +127,19 @@ func (o *Options) judgeGreeting(s *probe.Session, r *plugin.Result) {
 	}
 }
 
-func (o *Options) judgeTLS(s *probe.Session, r *plugin.Result, now time.Time) {
+func (o *Options) judgeTLS(f *Facts, r *plugin.Result, now time.Time) {
+	s := f.S
 	if s.TLS == nil {
 		if o.CertDays != "" {
 			r.Detail("certificate: not checked, there was no TLS session")
 		}
 		return
 	}
-	if s.VerifyErr != nil && o.Verify {
+	switch {
+	case plugin.RootsUnreadable(s.VerifyErr) && (o.Verify || f.Withheld == AuthUnverified):
+		// This host's fault, not the server's: judgeAuth says no more.
+		r.Add(plugin.Unknown, "%s", plugin.RootsUnreadableText(s.VerifyErr))
+	case s.VerifyErr != nil && o.Verify:
 		r.Add(plugin.Critical, "tls: certificate does not verify: %v", s.VerifyErr)
 	}
 	if o.CertDays == "" || len(s.TLS.PeerCertificates) == 0 {
@@ -164,54 +181,53 @@ func atLeast(n int) threshold.Range {
 	return r
 }
 
-func (o *Options) judgeAuth(f *facts, r *plugin.Result) {
-	switch {
-	case f.AuthSkip != "" && strings.HasPrefix(f.AuthSkip, "refused"):
-		r.Add(plugin.Unknown, "auth: %s", f.AuthSkip)
-	case f.AuthSkip != "":
-		r.Add(plugin.Critical, "auth: %s (offers: %s)", f.AuthSkip, orNone(strings.Join(f.S.Ext.AuthMechanisms(), " ")))
-	case f.Unverified: // the server's fault: it cannot be talked to safely
-		r.Add(plugin.Critical, "auth: %s", plugin.CredentialsUnverified(f.S.String(), f.S.VerifyErr, o.CAFile))
-	case f.Stripped:
-		r.Add(plugin.Critical, "auth: %s", plugin.CredentialsNoStartTLS(f.S.String()))
-	case f.AuthErr != nil:
-		r.Add(plugin.FailureState(f.AuthErr, o.Timeout), "%s", f.AuthErr.Describe(f.S.String(), o.Timeout.Duration))
+func (o *Options) judgeAuth(f *Facts, r *plugin.Result) {
+	s := f.S
+	switch f.Withheld {
+	case AuthPlaintext: // our options' fault
+		r.Add(plugin.Unknown, "auth: refused to send the password unencrypted: add -S (STARTTLS) or -s, or --allow-plaintext")
+	case AuthNoMech:
+		r.Add(plugin.Critical, "auth: server does not offer AUTH %s (offers: %s)", o.AuthType, plugin.OrNone(strings.Join(s.Ext.AuthMechanisms(), " ")))
+	case AuthUnverified:
+		if plugin.RootsUnreadable(s.VerifyErr) { // judgeTLS said why
+			r.Detail("auth: credentials not sent: the certificate could not be verified")
+		} else { // the server's fault: it cannot be talked to safely
+			r.Add(plugin.Critical, "auth: %s", plugin.CredentialsUnverified(s.String(), s.VerifyErr, o.CAFile))
+		}
+	case AuthNoStartTLS:
+		r.Add(plugin.Critical, "auth: %s", plugin.CredentialsNoStartTLS(s.String()))
 	}
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
+	if f.AuthErr != nil {
+		r.Add(plugin.FailureState(f.AuthErr, o.Timeout), "%s", plugin.Describe(f.AuthErr, s, o.Timeout.Duration))
 	}
-	return s
 }
 
 // accepted are the codes by which MAIL, RCPT (RFC 5321 §4.3.2) and RSET succeed.
 var accepted = map[probe.Phase][]int{probe.PhaseMail: {250}, probe.PhaseRcpt: {250, 251}, probe.PhaseRset: {250}}
 
 // accepted reports whether the server took the step.
-func (st step) accepted() bool { return slices.Contains(accepted[st.Phase], st.Reply.Code) }
+func (st Step) accepted() bool { return slices.Contains(accepted[st.Phase], st.Reply.Code) }
 
 // judgeSteps: a refused MAIL or RCPT is judged by plugin.FailureState (4xx
 // WARNING, 5xx CRITICAL), any other code but the accepted ones CRITICAL; a
 // refused RSET (the transaction was accepted, only not closed) and a refused
 // -C are WARNING. -C replies are judged by their -R when given, else by
 // their class; a 354 to a -C left the server reading a message.
-func (o *Options) judgeSteps(f *facts, r *plugin.Result) {
+func (o *Options) judgeSteps(f *Facts, r *plugin.Result) {
 	for _, st := range f.Steps {
 		if st.Phase == probe.PhaseCommand && st.Reply.Code == 354 {
-			r.Add(plugin.Warning, "%s: %s opened a message body; check_smtp_conn does not send mail, so it hung up: drop this -C", stepName(st), quoteReply(st.Reply))
+			r.Add(plugin.Warning, "%s: %s opened a message body; check_smtp_conn does not send mail, so it hung up: drop this -C", stepName(st), plugin.Quote(st.Reply))
 		}
 		if st.Phase == probe.PhaseCommand && st.Index < len(o.responses) {
 			if re := o.responses[st.Index]; !re.MatchString(rawReply(st.Reply)) {
-				r.Add(plugin.Warning, "command %q: reply %s does not match %q", st.Line, quoteReply(st.Reply), re)
+				r.Add(plugin.Warning, "command %q: reply %s does not match %q", st.Line, plugin.Quote(st.Reply), re)
 			}
 			continue
 		}
 		if want, ok := accepted[st.Phase]; ok {
 			cmd, _, _ := strings.Cut(st.Line, ":")
 			if err := smtp.Expect(st.Reply, cmd, want...); errors.As(err, new(*smtp.ProtocolError)) {
-				what, todo := (&probe.Error{Phase: st.Phase, Kind: probe.KindProtocol, Err: err}).Explain(o.Timeout.Duration)
+				what, todo := plugin.Explain(&probe.Error{Phase: st.Phase, Kind: probe.KindProtocol, Err: err}, f.S, o.Timeout.Duration)
 				r.Add(plugin.Critical, "%s: %s - %s", stepName(st), what, todo)
 				continue
 			}
@@ -223,12 +239,12 @@ func (o *Options) judgeSteps(f *facts, r *plugin.Result) {
 		if st.Phase == probe.PhaseMail || st.Phase == probe.PhaseRcpt {
 			state = plugin.FailureState(&probe.Error{Phase: st.Phase, Kind: probe.KindReply, Reply: &st.Reply}, o.Timeout)
 		}
-		r.Add(state, "%s: %s%s", stepName(st), quoteReply(st.Reply), hint(st.Reply))
+		r.Add(state, "%s: %s%s", stepName(st), plugin.Quote(st.Reply), hint(st.Phase, st.Reply))
 	}
 }
 
 // stepName leads with the phase: "mail <a@b>", "rcpt <c@d>", "command \"VRFY x\"", "rset".
-func stepName(st step) string {
+func stepName(st Step) string {
 	switch st.Phase {
 	case probe.PhaseCommand:
 		return fmt.Sprintf("command %q", st.Line)
@@ -239,7 +255,7 @@ func stepName(st step) string {
 	return string(st.Phase)
 }
 
-func (o *Options) judgeTimes(f *facts, r *plugin.Result) {
+func (o *Options) judgeTimes(f *Facts, r *plugin.Result) {
 	total := threshold.Pair{Warn: o.Warning, Crit: o.Critical}
 	o.judgeTime(r, "response time", f.Total, total)
 	for _, ph := range knownPhases {
@@ -266,41 +282,17 @@ func (o *Options) judgeTime(r *plugin.Result, what string, d time.Duration, p th
 	}
 }
 
-// perfdata emits every measured phase, then total and check_smtp's "time".
-func (o *Options) perfdata(f *facts, r *plugin.Result) {
-	for _, ph := range knownPhases {
-		if d, ok := f.S.Duration(ph); ok {
-			r.AddPerf(plugin.Seconds(string(ph), d, o.phases[ph]))
-		}
-	}
-	total := o.phases["total"]
-	if total.Warn.IsZero() && total.Crit.IsZero() {
-		total = threshold.Pair{Warn: o.Warning, Crit: o.Critical}
-	}
-	r.AddPerf(plugin.Seconds("total", f.Total, total),
-		plugin.Seconds("time", f.Total, threshold.Pair{Warn: o.Warning, Crit: o.Critical}))
-}
-
 // details are the long output: one line per phase that happened.
-func (o *Options) details(f *facts, r *plugin.Result) {
+func (o *Options) details(f *Facts, r *plugin.Result) {
 	s := f.S
-	if s.Banner.Code != 0 {
-		r.Detail("banner: %s", quoteReply(s.Banner))
+	note := ""
+	if s.VerifyErr != nil && !o.Verify && !s.Target.Insecure && !plugin.RootsUnreadable(s.VerifyErr) {
+		note = " (reported only; --verify makes it CRITICAL, check_smtp_tls audits it)"
 	}
-	if s.HelloVerb != "" {
-		r.Detail("%s: %s; extensions: %s", strings.ToLower(s.HelloVerb), quoteReply(s.Hello), orNone(extList(s.Ext)))
-	}
-	if s.TLS != nil {
-		line := s.TLSLine()
-		if s.VerifyErr != nil && !o.Verify && !s.Target.Insecure {
-			line += " (reported only; --verify makes it CRITICAL, check_smtp_tls audits it)"
-		}
-		r.Detail("%s", line)
-	}
+	plugin.SessionLines(r, s, &o.Common, "extensions: "+plugin.OrNone(extList(s.Ext)), note)
 	for _, st := range f.Steps {
-		r.Detail("%s: %s", stepName(st), quoteReply(st.Reply))
+		r.Detail("%s: %s", stepName(st), plugin.Quote(st.Reply))
 	}
-	r.Transcript = s.Transcript.ForVerbosity(o.Verbosity())
 }
 
 func extList(e smtp.Extensions) string {
@@ -325,12 +317,8 @@ func rawReply(r smtp.Reply) string {
 	return b.String()
 }
 
-// quoteReply shows a reply's first line with its code, short; rendering
-// sanitises it.
-func quoteReply(r smtp.Reply) string { return probe.Quote(r) }
-
-func hint(r smtp.Reply) string {
-	if h := smtp.Hint(r); h != "" {
+func hint(ph probe.Phase, r smtp.Reply) string {
+	if h := plugin.Hint(ph, r); h != "" {
 		return " - " + h
 	}
 	return ""

@@ -138,7 +138,7 @@ func (t *TLS) AuditRoots(certs []*x509.Certificate) (tlsaudit.Roots, error) {
 	if t.roots == nil {
 		pool, err := probe.SystemRootsFor(certs)
 		if err != nil {
-			return tlsaudit.Roots{}, fmt.Errorf("cannot read the system roots: %v (or give --ca-file)", err)
+			return tlsaudit.Roots{}, &probe.RootsError{Err: err}
 		}
 		return tlsaudit.Roots{Pool: pool, Label: t.roots.Label()}, nil
 	}

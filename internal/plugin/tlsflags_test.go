@@ -187,7 +187,7 @@ func TestTLSFlagsInHelp(t *testing.T) {
 		if !errors.Is(err, plugin.ErrHelp) {
 			t.Fatalf("%s --help: %v", p.name, err)
 		}
-		for _, f := range []string{"-s, --ssl", "--tls", "-S, --starttls", "--no-tls", "--sni ", "--sni-name=NAME",
+		for _, f := range []string{"-s, --ssl", "--tls", "-S, --starttls", "--no-tls", "--sni\n", "--sni-name=NAME",
 			"--verify-name=NAME", "--ca-file=FILE", "--insecure", "--min-tls=VERSION"} {
 			shown := strings.Contains(help, f)
 			if hide := containsPrefix(hidden[p.name], f); shown == hide {

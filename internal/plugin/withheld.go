@@ -1,6 +1,11 @@
 package plugin
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/smtpcheck/smtpcheck/internal/probe"
+)
 
 // CredentialsUnverified words why credentials were not sent to where, a
 // server whose certificate does not verify (err): alike in every plugin
@@ -25,4 +30,14 @@ func InsecureNote(certErr error) string {
 		return "certificate NOT verified: --insecure"
 	}
 	return "certificate not verified: --insecure"
+}
+
+// RootsUnreadable reports whether a certificate went unverified (err)
+// only because this host's system roots could not be read: our host's
+// fault, not the server's, so UNKNOWN in every plugin.
+func RootsUnreadable(err error) bool { return errors.As(err, new(*probe.RootsError)) }
+
+// RootsUnreadableText words that fact alike in every plugin.
+func RootsUnreadableText(err error) string {
+	return "tls: " + PlainErr(err) + " - repair this host's CA store (ca-certificates, $SSL_CERT_FILE) or give --ca-file"
 }

@@ -27,6 +27,9 @@ type Plan struct {
 	Steps func(ctx context.Context, s *Session) error
 	// NoWaitQuit sends QUIT without reading the reply (check_smtp's -q).
 	NoWaitQuit bool
+	// OwnChainCheck: the caller judges the chain itself (check_smtp_tls),
+	// so Run does not verify it for Session.CertErr.
+	OwnChainCheck bool
 }
 
 // Outcome is what a Plan's run showed, as data: the session (its replies,
@@ -52,7 +55,7 @@ func Run(ctx context.Context, p Plan) (out Outcome) {
 	}
 	defer func() {
 		out.Total = time.Since(start)
-		if out.S.TLS != nil {
+		if out.S.TLS != nil && !p.OwnChainCheck {
 			_ = out.S.CertErr() // decided here, so that judging it reads no file
 		}
 	}()

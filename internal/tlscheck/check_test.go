@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/plugintest"
@@ -44,15 +45,13 @@ func TestJobPanic(t *testing.T) {
 			l := serve(t, root, cert, smtptest.Config{}, &tls.Config{MinVersion: tc.min})
 			injected := false
 			panicking := func(ctx context.Context, o *Options) *plugin.Result {
-				return o.check(ctx, func() []job {
-					jobs := o.jobs()
-					for i := range jobs {
-						if jobs[i].Name == tc.job {
-							jobs[i].Run, injected = func(context.Context) func(*facts) { panic("boom") }, true
-						}
+				jobs := o.jobs()
+				for i := range jobs {
+					if jobs[i].Name == tc.job {
+						jobs[i].Run, injected = func(context.Context) func(*Facts) { panic("boom") }, true
 					}
-					return jobs
-				})
+				}
+				return o.Judge(o.gather(ctx, jobs), time.Now())
 			}
 			o := plugintest.Run(t, Name, Service, &Options{}, panicking, l.args(tc.args...)...)
 			if !injected {

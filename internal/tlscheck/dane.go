@@ -11,8 +11,8 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
 )
 
-// daneFacts is what the TLSA lookup returned.
-type daneFacts struct {
+// DANEFacts is what the TLSA lookup returned.
+type DANEFacts struct {
 	Name    string // _25._tcp.mx.example.com
 	Server  string // who answered
 	Records []tlsaudit.TLSA
@@ -31,7 +31,7 @@ type daneFacts struct {
 // When HOST is an alias (CNAME) and DNSSEC vouches for the whole chain, the
 // fully expanded name is asked first, and HOST itself only when that has no
 // TLSA records (RFC 7672 §2.2.2); an insecure alias is only noted.
-func (o *Options) lookupTLSA(ctx context.Context) *daneFacts {
+func (o *Options) lookupTLSA(ctx context.Context) *DANEFacts {
 	host := strings.TrimSuffix(o.mxName(), ".")
 	alias, secure := o.expandCNAME(ctx, host)
 	if alias != "" && secure {
@@ -74,8 +74,8 @@ func (o *Options) expandCNAME(ctx context.Context, host string) (alias string, s
 }
 
 // tlsaAt asks for the TLSA records of _PORT._tcp.BASE.
-func (o *Options) tlsaAt(ctx context.Context, base string) *daneFacts {
-	d := &daneFacts{Name: "_" + strconv.Itoa(o.Port) + "._tcp." + base}
+func (o *Options) tlsaAt(ctx context.Context, base string) *DANEFacts {
+	d := &DANEFacts{Name: "_" + strconv.Itoa(o.Port) + "._tcp." + base}
 	ans, err := o.query(ctx, d.Name, dns.TypeTLSA)
 	d.Server = ans.Server
 	if err != nil {

@@ -15,18 +15,43 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
 )
 
-// judge turns the facts into findings, details and perfdata. It is the one
-// place where check_smtp_tls decides states.
-func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
+// Judge turns the facts into findings, details and perfdata. It is the one
+// place where check_smtp_tls decides states, and pure: now is when the
+// certificates are judged.
+func (o *Options) Judge(f *Facts, now time.Time) *plugin.Result {
+	r := &plugin.Result{Service: Service}
+	o.judge(f, r, now)
+	o.judgeFailed(f, r)
+	r.Transcript = f.S.Transcript.ForVerbosity(o.Verbosity())
+	return r
+}
+
+// judgeFailed adds the findings of the jobs that failed, judged beside the
+// rest: the status line names one when it decides the state, the long
+// output otherwise.
+func (o *Options) judgeFailed(f *Facts, r *plugin.Result) {
+	fs := make([]plugin.Finding, len(f.Failed))
+	for i, err := range f.Failed {
+		fs[i] = plugin.JobFailure(err, o.Timeout, "jobs")
+	}
+	r.Findings = append(r.Findings, fs...)
+	for _, fi := range fs {
+		if fi.State != r.State() {
+			r.Detail("[%s] %s", fi.State, fi.Text)
+		}
+	}
+}
+
+// judge judges the main session and what the jobs found.
+func (o *Options) judge(f *Facts, r *plugin.Result, now time.Time) {
 	s := f.S
-	o.timings(s, r)
-	if f.Err != nil {
-		r.Add(plugin.FailureState(f.Err, o.Timeout), "%s", o.describe(f.Err, s.String()))
+	o.timings(f, r)
+	if e := tlsFailure(f.Err); e != nil {
+		r.Add(plugin.FailureState(e, o.Timeout), "%s", plugin.Describe(e, s, o.Timeout.Duration))
 		o.judgeScan(f, r)
 		if f.STS != nil {
 			o.judgeSTS(f.STS, r) // the policy does not depend on the session
 		}
-		r.Transcript = s.Transcript.ForVerbosity(o.Verbosity())
 		return
 	}
 	if s.TLS == nil {
@@ -36,7 +61,7 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 	sess := tlsaudit.FromState(s.TLS, now)
 	certs := s.TLS.PeerCertificates
 	r.Detail("tls: %s %s via %s, SNI %s", tlsaudit.VersionName(sess.Version), tls.CipherSuiteName(sess.Cipher),
-		modeName(o.Mode()), orNone(sess.ServerName))
+		modeName(o.Mode()), plugin.OrNone(sess.ServerName))
 
 	// A DNSSEC-validated TLSA match changes what the PKIX problems below mean.
 	trust, daneOK := daneNone, ""
@@ -46,12 +71,11 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 
 	// Trust, validity periods and name: each problem is its own CRITICAL,
 	// unless a DANE match takes its verdict away (RFC 7672 §3.1).
-	roots, err := o.AuditRoots(certs)
-	if err != nil {
+	roots := f.Roots
+	if f.RootsErr != nil {
 		// Without the roots, trust cannot be judged, nor the chain
 		// called good: that is the verdict.
-		r.Add(plugin.Unknown, "tls: %v", err)
-		r.Transcript = s.Transcript.ForVerbosity(o.Verbosity())
+		r.Add(plugin.Unknown, "%s", plugin.RootsUnreadableText(f.RootsErr))
 		return
 	}
 	probs := tlsaudit.Verify(certs, o.verifyName(), roots, now)
@@ -103,7 +127,7 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 		}
 	}
 
-	o.judgeOCSP(sess.OCSPStaple, certs, now, r)
+	o.judgeOCSP(sess.OCSPStaple, certs, roots.Certs, now, r)
 	o.judgeScan(f, r)
 	o.chainPerf(sess.Chain, r)
 	if ok {
@@ -123,12 +147,11 @@ func (o *Options) judge(f *facts, r *plugin.Result, now time.Time) {
 	if f.STS != nil {
 		o.judgeSTS(f.STS, r)
 	}
-	r.Transcript = s.Transcript.ForVerbosity(o.Verbosity())
 }
 
 // judgeOCSP reads a stapled OCSP response: revoked is CRITICAL, unknown or
 // stale (nextUpdate passed) WARNING, unusable WARNING.
-func (o *Options) judgeOCSP(staple []byte, certs []*x509.Certificate, now time.Time, r *plugin.Result) {
+func (o *Options) judgeOCSP(staple []byte, certs, caCerts []*x509.Certificate, now time.Time, r *plugin.Result) {
 	if len(staple) == 0 {
 		r.Detail("ocsp: no stapled response")
 		if o.RequireOCSP {
@@ -136,7 +159,6 @@ func (o *Options) judgeOCSP(staple []byte, certs []*x509.Certificate, now time.T
 		}
 		return
 	}
-	caCerts, _ := o.Roots().Certs() // parsed already: the session's handshake waited for them
 	resp, err := tlsaudit.ParseStaple(staple, certs, caCerts, now)
 	if err != nil {
 		r.Add(plugin.Warning, "ocsp: the stapled response (%d bytes) cannot be used: %v", len(staple), err)
@@ -219,7 +241,7 @@ func sanList(c *tlsaudit.Cert) string {
 }
 
 // judgeScan reports which versions the server accepts.
-func (o *Options) judgeScan(f *facts, r *plugin.Result) {
+func (o *Options) judgeScan(f *Facts, r *plugin.Result) {
 	if f.Scan == nil {
 		return
 	}
@@ -239,7 +261,7 @@ func (o *Options) judgeScan(f *facts, r *plugin.Result) {
 			what := sr.Err.Error()
 			st := plugin.Unknown
 			if pe, ok := sr.Err.(*probe.Error); ok {
-				what = o.describe(pe, f.S.String())
+				what = plugin.Describe(pe, f.S, o.Timeout.Duration)
 				if pe.Kind == probe.KindTimeout {
 					st = o.Timeout.State
 				}
@@ -250,11 +272,11 @@ func (o *Options) judgeScan(f *facts, r *plugin.Result) {
 			}
 			unsure = append(unsure, name)
 		default:
-			r.Detail("scan: %s refused (%s)", name, probe.PlainErr(sr.Err))
+			r.Detail("scan: %s refused (%s)", name, plugin.PlainErr(sr.Err))
 		}
 	}
-	r.Detail("scan: accepted: %s", orNone(strings.Join(accepted, ", ")))
-	if len(unsure) > 0 && f.Err == nil { // when the main session failed, its finding says it all
+	r.Detail("scan: accepted: %s", plugin.OrNone(strings.Join(accepted, ", ")))
+	if len(unsure) > 0 && tlsFailure(f.Err) == nil { // when the main session failed, its finding says it all
 		r.Add(firstState, "scan: %s inconclusive: %s", strings.Join(unsure, ", "), firstWhat)
 	}
 	if len(legacy) > 0 {
@@ -262,21 +284,15 @@ func (o *Options) judgeScan(f *facts, r *plugin.Result) {
 	}
 }
 
-// timings emits the probe's phase timings and the handshake time.
-func (o *Options) timings(s *probe.Session, r *plugin.Result) {
-	var seen []probe.Phase
-	for _, t := range s.Timings {
-		if !contains(seen, t.Phase) {
-			seen = append(seen, t.Phase)
-			d, _ := s.Duration(t.Phase)
-			r.AddPerf(plugin.Seconds(string(t.Phase), d, threshold.Pair{}))
-		}
-	}
+// timings emits the perfdata of the main session, every plugin's (each
+// phase, total and time), and the TLS handshake's time.
+func (o *Options) timings(f *Facts, r *plugin.Result) {
+	plugin.SessionPerf(r, f.S, f.Total, nil, threshold.Pair{})
 	hs := probe.PhaseStartTLS
 	if o.Mode() == probe.TLSImplicit {
 		hs = probe.PhaseTLS
 	}
-	if d, ok := s.Duration(hs); ok {
+	if d, ok := f.S.Duration(hs); ok {
 		r.AddPerf(plugin.Seconds("handshake", d, threshold.Pair{}))
 	}
 }
@@ -290,25 +306,16 @@ func (o *Options) chainPerf(chain []tlsaudit.Cert, r *plugin.Result) {
 		plugin.Perf{Label: "chain_min_days", Value: float64(e.DaysLeft), Warn: o.days.Warn, Crit: o.days.Crit})
 }
 
-func contains(ps []probe.Phase, p probe.Phase) bool {
-	for _, q := range ps {
-		if q == p {
-			return true
-		}
+func modeName(m probe.TLSMode) string {
+	if m == probe.TLSImplicit {
+		return "implicit TLS"
 	}
-	return false
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
+	return "STARTTLS"
 }
 
 // judgeDANE reports the TLSA records against the chain the server sent and
 // says what a validated match changes.
-func (o *Options) judgeDANE(d *daneFacts, certs []*x509.Certificate, chain []tlsaudit.Cert, r *plugin.Result) (daneTrust, string) {
+func (o *Options) judgeDANE(d *DANEFacts, certs []*x509.Certificate, chain []tlsaudit.Cert, r *plugin.Result) (daneTrust, string) {
 	asked := ""
 	if d.Server != "" {
 		asked = " (asked " + d.Server + ")"
@@ -323,7 +330,7 @@ func (o *Options) judgeDANE(d *daneFacts, certs []*x509.Certificate, chain []tls
 	}
 	switch {
 	case d.Timeout:
-		r.Add(o.Timeout.State, "dane: no answer for the TLSA records at %s within the %s s timeout%s", d.Name, secs(o), asked)
+		r.Add(o.Timeout.State, "dane: no answer for the TLSA records at %s within the %s s timeout%s", d.Name, plugin.Secs(o.Timeout.Duration), asked)
 		return daneNone, ""
 	case d.Err != nil:
 		r.Add(plugin.Critical, "dane: the TLSA lookup for %s failed: %v", d.Name, d.Err)
@@ -382,11 +389,11 @@ func (o *Options) judgeDANE(d *daneFacts, certs []*x509.Certificate, chain []tls
 }
 
 // judgeSTS checks that the MX name is among the policy's mx patterns.
-func (o *Options) judgeSTS(s *stsFacts, r *plugin.Result) {
+func (o *Options) judgeSTS(s *STSFacts, r *plugin.Result) {
 	host := o.mxName()
 	switch {
 	case s.Timeout:
-		r.Add(o.Timeout.State, "mta-sts: no answer for %s within the %s s timeout", orURL(s), secs(o))
+		r.Add(o.Timeout.State, "mta-sts: no answer for %s within the %s s timeout", orURL(s), plugin.Secs(o.Timeout.Duration))
 		return
 	case s.TXTErr != nil:
 		r.Add(plugin.Critical, "mta-sts: no MTA-STS record at %s: %v", s.TXTName, s.TXTErr)
@@ -398,7 +405,7 @@ func (o *Options) judgeSTS(s *stsFacts, r *plugin.Result) {
 		return
 	}
 	p := s.Policy
-	r.Detail("mta-sts: policy %s: mode %s, max_age %d s, mx %s", s.URL, p.Mode, p.MaxAge, orNone(strings.Join(p.MX, ", ")))
+	r.Detail("mta-sts: policy %s: mode %s, max_age %d s, mx %s", s.URL, p.Mode, p.MaxAge, plugin.OrNone(strings.Join(p.MX, ", ")))
 	pat, ok := p.MatchMX(host)
 	switch {
 	case p.Mode == "none":

@@ -14,12 +14,13 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
 )
 
-// stsFacts is what the MTA-STS lookup and policy fetch returned.
-type stsFacts struct {
+// STSFacts is what the MTA-STS lookup and policy fetch returned.
+type STSFacts struct {
 	Domain    string
 	TXTName   string
 	TXTServer string
@@ -35,8 +36,8 @@ type stsFacts struct {
 const maxPolicy = 64 << 10
 
 // lookupSTS reads _mta-sts.DOMAIN and then fetches the policy (RFC 8461 §3).
-func (o *Options) lookupSTS(ctx context.Context) *stsFacts {
-	s := &stsFacts{Domain: o.MTASTS, TXTName: "_mta-sts." + o.MTASTS}
+func (o *Options) lookupSTS(ctx context.Context) *STSFacts {
+	s := &STSFacts{Domain: o.MTASTS, TXTName: "_mta-sts." + o.MTASTS}
 	ans, err := o.query(ctx, s.TXTName, dns.TypeTXT)
 	s.TXTServer = ans.Server
 	switch {
@@ -122,7 +123,7 @@ func (o *Options) fetchPolicy(ctx context.Context, policyURL string) (string, er
 		if errors.As(err, &ue) {
 			err = ue.Err // drop Go's `Get "url":` prefix: the message names the URL itself
 		}
-		return "", fmt.Errorf("%s", probe.PlainErr(err))
+		return "", fmt.Errorf("%s", plugin.PlainErr(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -136,7 +137,7 @@ func (o *Options) fetchPolicy(ctx context.Context, policyURL string) (string, er
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPolicy+1))
 	if err != nil {
-		return "", fmt.Errorf("reading the body: %s", probe.PlainErr(err))
+		return "", fmt.Errorf("reading the body: %s", plugin.PlainErr(err))
 	}
 	if len(body) > maxPolicy {
 		return "", fmt.Errorf("the policy is larger than %d KiB", maxPolicy>>10)
@@ -144,11 +145,9 @@ func (o *Options) fetchPolicy(ctx context.Context, policyURL string) (string, er
 	return string(body), nil
 }
 
-func orURL(s *stsFacts) string {
+func orURL(s *STSFacts) string {
 	if s.URL != "" {
 		return s.URL
 	}
 	return s.TXTName
 }
-
-func secs(o *Options) string { return probe.Secs(o.Timeout.Duration) }

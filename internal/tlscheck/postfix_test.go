@@ -11,7 +11,6 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/plugintest"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
-	"github.com/smtpcheck/smtpcheck/internal/smtp"
 )
 
 // TestPostfix runs check_smtp_tls against the real Postfix of
@@ -76,11 +75,11 @@ func TestPostfixDANE(t *testing.T) {
 	if err := o.Validate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s, err := o.session(ctx, o.target(), smtp.NewTranscript())
-	if err != nil || s.TLS == nil {
+	out := o.session(ctx, o.target(), time.Time{})
+	if err := tlsFailure(out.Err); err != nil || out.S.TLS == nil {
 		t.Fatalf("no TLS session with %s: %v", pf["SMTP"], err)
 	}
-	leaf := s.TLS.PeerCertificates[0]
+	leaf := out.S.TLS.PeerCertificates[0]
 	ca, lerr := probe.LoadRoots(ctx, "--ca-file", pf["CA"])
 	if lerr != nil {
 		t.Fatal(lerr)

@@ -1,0 +1,151 @@
+package tlscheck
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"time"
+
+	"github.com/smtpcheck/smtpcheck/internal/fanout"
+	"github.com/smtpcheck/smtpcheck/internal/plugin"
+	"github.com/smtpcheck/smtpcheck/internal/probe"
+	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
+)
+
+// Facts is everything one run showed, as data: the main session (its
+// timings, replies, TLS state and transcript; Total is the whole run, jobs
+// included), the version scan, the DANE and MTA-STS lookups, and the roots
+// the chain is judged against.
+type Facts struct {
+	probe.Outcome
+
+	Scan []tlsaudit.ScanResult // with --scan-versions
+	DANE *DANEFacts            // with --dane
+	STS  *STSFacts             // with --mta-sts
+
+	// Roots are what the main session's chain is judged against, read once
+	// TLS was up; RootsErr says why they could not be read.
+	Roots    tlsaudit.Roots
+	RootsErr error
+
+	Failed []error // jobs that gave no facts: a panic, or the deadline before they began
+}
+
+// job is work beside the main session: a handshake of the version scan, the
+// DANE or the MTA-STS lookup. It returns how to record what it found, which
+// Gather applies once all are in, so that no two goroutines touch the facts.
+type job = fanout.Job[func(*Facts)]
+
+// Check runs check_smtp_tls with validated options.
+func Check(ctx context.Context, o *Options) *plugin.Result {
+	return o.Judge(Gather(ctx, o), time.Now())
+}
+
+// Gather does all the network and file work of one run: the main session,
+// the jobs the options ask for beside it, and the roots its chain is judged
+// against.
+func Gather(ctx context.Context, o *Options) *Facts { return o.gather(ctx, o.jobs()) }
+
+// gather is Gather with the jobs given, which tests change to make one fail.
+func (o *Options) gather(ctx context.Context, jobs []job) *Facts {
+	start := time.Now()
+	// The jobs run beside the main session, under the same deadline; they
+	// are a handful, so all at once.
+	wait := fanout.Start(ctx, 0, jobs)
+	if o.Roots() == nil {
+		// Read while the network is waited for, under the run's context,
+		// which names the read should it hang; the roots below and the
+		// MTA-STS fetch take them from there.
+		probe.PreloadRoots(ctx)
+	}
+	f := &Facts{Outcome: o.session(ctx, o.target(), start)}
+	if tlsFailure(f.Err) == nil && f.S.TLS != nil {
+		f.Roots, f.RootsErr = o.AuditRoots(f.S.TLS.PeerCertificates)
+	}
+	for _, jr := range wait() {
+		if jr.Err != nil {
+			f.Failed = append(f.Failed, jr.Err)
+			continue
+		}
+		jr.Value(f)
+	}
+	f.Total = time.Since(start)
+	return f
+}
+
+// jobs lists the work the options ask for beside the main session.
+func (o *Options) jobs() []job {
+	var jobs []job
+	if o.ScanVersions {
+		for _, v := range tlsaudit.Versions {
+			jobs = append(jobs, job{Name: "the " + tlsaudit.VersionName(v) + " handshake of the version scan", Run: func(ctx context.Context) func(*Facts) {
+				sr := o.scan(ctx, v)
+				return func(f *Facts) { f.Scan = append(f.Scan, sr) }
+			}})
+		}
+	}
+	if o.DANE {
+		jobs = append(jobs, job{Name: "the DANE (TLSA) lookup", Run: func(ctx context.Context) func(*Facts) {
+			d := o.lookupTLSA(ctx)
+			return func(f *Facts) { f.DANE = d }
+		}})
+	}
+	if o.MTASTS != "" {
+		jobs = append(jobs, job{Name: "the MTA-STS lookup", Run: func(ctx context.Context) func(*Facts) {
+			sts := o.lookupSTS(ctx)
+			return func(f *Facts) { f.STS = sts }
+		}})
+	}
+	return jobs
+}
+
+// session connects to t and upgrades to TLS the way it says: implicit TLS
+// is judged right after the handshake and the banner (no EHLO, as before),
+// STARTTLS needs the server to offer it. QUIT is not waited for: nothing
+// after TLS is this check's business.
+func (o *Options) session(ctx context.Context, t probe.Target, start time.Time) probe.Outcome {
+	return probe.Run(ctx, probe.Plan{Target: t, Start: start, BannerOnly: t.TLS == probe.TLSImplicit, RequireTLS: true, NoWaitQuit: true, OwnChainCheck: true})
+}
+
+// tlsFailure is the failure that ended a session before TLS was up: nil
+// when there was none or when only the EHLO inside TLS failed, which leaves
+// the handshake to judge.
+func tlsFailure(e *probe.Error) *probe.Error {
+	if e != nil && e.Phase == probe.PhaseEHLOTLS {
+		return nil
+	}
+	return e
+}
+
+// allSuites is every suite crypto/tls implements, insecure ones included:
+// the scan asks "does the server speak this version at all", and the main
+// session keeps Go's safe defaults.
+var allSuites = func() []uint16 {
+	var ids []uint16
+	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		ids = append(ids, s.ID)
+	}
+	return ids
+}()
+
+// scan tries one TLS version alone.
+func (o *Options) scan(ctx context.Context, v uint16) tlsaudit.ScanResult {
+	t := o.target()
+	t.MinVersion, t.MaxVersion = v, v
+	t.CipherSuites = allSuites
+	out := o.session(ctx, t, time.Time{})
+	res := tlsaudit.ScanResult{Version: v}
+	switch e := tlsFailure(out.Err); {
+	case e == nil && out.S.TLS != nil:
+		res.Accepted, res.Cipher = true, out.S.TLS.CipherSuite
+	case e == nil:
+		res.Err, res.Inconclusive = errors.New("no TLS session"), true
+	default:
+		res.Err = e
+		// A refusal is an alert or a dropped handshake; anything
+		// else (timeout, refused connection, 4xx) says nothing.
+		inTLS := e.Phase == probe.PhaseTLS || e.Phase == probe.PhaseStartTLS
+		res.Inconclusive = !inTLS || !(e.Kind == probe.KindTLS || e.Kind == probe.KindClosed || e.Kind == probe.KindReset)
+	}
+	return res
+}
