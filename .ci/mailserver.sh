@@ -13,6 +13,9 @@
 #   127.0.0.1:465  submissions, implicit TLS, AUTH (Dovecot SASL)
 #   127.0.0.2:25   SMTP, STARTTLS with an EXPIRED certificate
 #   127.0.0.3:25   SMTP, STARTTLS with a certificate for wrong.example.invalid
+#   127.0.0.4:25   SMTP, STARTTLS, and 127.0.0.4:587 submission with AUTH, both
+#                  with a certificate that names only mail.smtpcheck.test (no IP
+#                  address): a host known to the engine by its address
 #   127.0.0.1:143  IMAP (STARTTLS), 127.0.0.1:993 IMAPS  (Dovecot)
 #
 # `start` writes $SMTPCHECK_MAIL_DIR/env (shell KEY=value lines) for tests:
@@ -66,6 +69,8 @@ LISTENERS=(
   "127.0.0.1 465 smtps submissions(implicit-TLS,AUTH)"
   "127.0.0.2 25 smtp SMTP+STARTTLS(expired-cert)"
   "127.0.0.3 25 smtp SMTP+STARTTLS(wrong-name-cert)"
+  "127.0.0.4 25 smtp SMTP+STARTTLS(DNS-name-only-cert)"
+  "127.0.0.4 587 smtp submission(DNS-name-only-cert,AUTH)"
 )
 IMAP_LISTENERS=(
   "127.0.0.1 143 imap IMAP+STARTTLS"
@@ -197,13 +202,15 @@ EOF
 certs_usable() {
   local f
   for f in "$CA_PEM" "$TLS_DIR/ca.key" "$TLS_DIR/valid.crt" "$TLS_DIR/valid.key" \
-    "$TLS_DIR/expired.crt" "$TLS_DIR/expired.key" "$TLS_DIR/wrongname.crt" "$TLS_DIR/wrongname.key"; do
+    "$TLS_DIR/expired.crt" "$TLS_DIR/expired.key" "$TLS_DIR/wrongname.crt" "$TLS_DIR/wrongname.key" \
+    "$TLS_DIR/dnsonly.crt" "$TLS_DIR/dnsonly.key"; do
     [ -s "$f" ] || return 1
   done
   # still valid for at least a week?
   openssl x509 -in "$CA_PEM" -noout -checkend 604800 >/dev/null 2>&1 || return 1
   openssl x509 -in "$TLS_DIR/valid.crt" -noout -checkend 604800 >/dev/null 2>&1 || return 1
   openssl x509 -in "$TLS_DIR/wrongname.crt" -noout -checkend 604800 >/dev/null 2>&1 || return 1
+  openssl x509 -in "$TLS_DIR/dnsonly.crt" -noout -checkend 604800 >/dev/null 2>&1 || return 1
   openssl verify -CAfile "$CA_PEM" "$TLS_DIR/valid.crt" >/dev/null 2>&1 || return 1
   return 0
 }
@@ -230,6 +237,9 @@ make_certs() {
     dates 20200101000000Z 20200201000000Z
   # Wrong name: valid dates and chain, but only for a name nobody asks for.
   sign_leaf wrongname "wrong.example.invalid" "DNS:wrong.example.invalid" days 3650
+  # DNS name only, as most real certificates: verifies for mail.smtpcheck.test,
+  # never for the address it is served on (.ci/steps/60-engines.sh).
+  sign_leaf dnsonly "$HOSTNAME_FQDN" "DNS:$HOSTNAME_FQDN" days 3650
   openssl verify -CAfile "$CA_PEM" "$TLS_DIR/valid.crt" >/dev/null ||
     die "generated valid certificate does not verify"
   if openssl x509 -in "$TLS_DIR/expired.crt" -noout -checkend 0 >/dev/null 2>&1; then
@@ -264,7 +274,7 @@ myhostname = $HOSTNAME_FQDN
 mydomain = $DOMAIN
 myorigin = \$mydomain
 mydestination = \$myhostname, $DOMAIN, localhost
-# Only 127.0.0.1 is an interface address; master.cf binds 127.0.0.2/.3 explicitly.
+# Only 127.0.0.1 is an interface address; master.cf binds 127.0.0.2-.4 explicitly.
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 # Nobody relays by IP address: only SASL-authenticated clients may.
@@ -336,6 +346,18 @@ EOF
   -o syslog_name=postfix/smtp-wrongname
   -o smtpd_tls_cert_file=$TLS_DIR/wrongname.crt
   -o smtpd_tls_key_file=$TLS_DIR/wrongname.key
+127.0.0.4:25         inet  n       -       n       -       -       smtpd
+  -o syslog_name=postfix/smtp-dnsonly
+  -o smtpd_tls_cert_file=$TLS_DIR/dnsonly.crt
+  -o smtpd_tls_key_file=$TLS_DIR/dnsonly.key
+127.0.0.4:587        inet  n       -       n       -       -       smtpd
+  -o syslog_name=postfix/submission-dnsonly
+  -o smtpd_tls_cert_file=$TLS_DIR/dnsonly.crt
+  -o smtpd_tls_key_file=$TLS_DIR/dnsonly.key
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_tls_auth_only=yes
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
 pickup     unix  n       -       n       60      1       pickup
 cleanup    unix  n       -       n       -       0       cleanup
 qmgr       unix  n       -       n       300     1       qmgr
@@ -479,6 +501,7 @@ write_env_file() {
     echo "SMTPCHECK_POSTFIX_SUBMISSIONS=127.0.0.1:465"
     echo "SMTPCHECK_POSTFIX_EXPIRED=127.0.0.2:25"
     echo "SMTPCHECK_POSTFIX_WRONGNAME=127.0.0.3:25"
+    echo "SMTPCHECK_POSTFIX_DNSONLY=127.0.0.4"
     if [ "$imap" = 1 ]; then
       echo "SMTPCHECK_IMAP=1"
       echo "SMTPCHECK_IMAP_ADDR=127.0.0.1:143"

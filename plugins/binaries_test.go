@@ -52,6 +52,7 @@ func TestBinaries(t *testing.T) {
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			bin := buildPlugin(t, dir, name)
+			checkHelp(t, bin, name)
 
 			mods, err := exec.Command("go", "version", "-m", bin).Output()
 			if err != nil {

@@ -8,7 +8,8 @@
 #   4. Icinga 2 for real (private config and directories, API on
 #      127.0.0.1:15665): force the checks through the REST API and read
 #      state, output and perfdata back
-# Needs the Postfix of .ci/mailserver.sh (127.0.0.1:25/465/587, 127.0.0.2:25).
+# Needs the Postfix of .ci/mailserver.sh (127.0.0.1:25/465/587, 127.0.0.2:25,
+# and 127.0.0.4:25/587, whose certificate names only mail.smtpcheck.test).
 # Everything stays on loopback; the plugins come from bin/ (step 50 tests the
 # installed package).
 set -euo pipefail
@@ -92,12 +93,33 @@ say "icinga2 daemon -C: ITL + contrib CheckCommands + services.conf"
 	echo '	vars.smtp_submission = true'
 	echo '	vars.smtp_smtps = true'
 	echo "	vars.smtp_ca_file = \"$SMTPCHECK_POSTFIX_CA\""
+	echo "	vars.smtp_login_user = \"$SMTPCHECK_POSTFIX_USER\""
+	echo "	vars.smtp_login_password_ref = \"file:$SMTPCHECK_POSTFIX_PASSWORD_FILE\""
 	echo '}'
 	echo 'object Host "expired" {'
 	echo '	check_command = "dummy"'
 	echo '	address = "127.0.0.2"'
 	echo '	vars.smtp_server = true'
 	echo "	vars.smtp_ca_file = \"$SMTPCHECK_POSTFIX_CA\""
+	echo '}'
+	# Checked by address, named by its DNS name: the only name its certificate carries.
+	echo "object Host \"$SMTPCHECK_POSTFIX_HOSTNAME\" {"
+	echo '	check_command = "dummy"'
+	echo "	address = \"$SMTPCHECK_POSTFIX_DNSONLY\""
+	echo '	vars.smtp_server = true'
+	echo '	vars.smtp_submission = true'
+	echo "	vars.smtp_ca_file = \"$SMTPCHECK_POSTFIX_CA\""
+	echo "	vars.smtp_login_user = \"$SMTPCHECK_POSTFIX_USER\""
+	echo "	vars.smtp_login_password_ref = \"file:$SMTPCHECK_POSTFIX_PASSWORD_FILE\""
+	echo '}'
+	# The README's way to a password kept in Icinga: the variable fills the environment.
+	echo "object Service \"smtp-login-env\" {"
+	echo "	host_name = \"$SMTPCHECK_POSTFIX_HOSTNAME\""
+	echo '	check_command = "smtpcheck_auth"'
+	echo "	vars.smtpcheck_auth_user = \"$SMTPCHECK_POSTFIX_USER\""
+	echo "	vars.smtpcheck_auth_password = \"$(cat "$SMTPCHECK_POSTFIX_PASSWORD_FILE")\""
+	echo '	vars.smtpcheck_auth_password_ref = "env:SMTPCHECK_PASSWORD"'
+	echo "	vars.smtpcheck_auth_ca_file = \"$SMTPCHECK_POSTFIX_CA\""
 	echo '}'
 } >"$I/icinga2.conf"
 icinga_check "$I/icinga2.conf"
@@ -264,7 +286,7 @@ fresh=0
 total=0
 res=""
 for _ in $(seq 60); do
-	res=$(api "https://127.0.0.1:15665/v1/objects/services?attrs=state&attrs=last_check_result")
+	res=$(api "https://127.0.0.1:15665/v1/objects/services?attrs=state&attrs=last_check_result&attrs=host_name")
 	fresh=$(jq "[.results[] | select(.attrs.last_check_result != null and .attrs.last_check_result.execution_end >= $since)] | length" <<<"$res")
 	total=$(jq '.results | length' <<<"$res")
 	if [ "$fresh" = "$total" ] && [ "$total" -gt 0 ]; then break; fi
@@ -286,8 +308,29 @@ want_state 'mail!smtp' 0 'SMTP OK - 127.0.0.1:25 answered'
 want_state 'mail!smtp-submission' 0 'SMTP OK - 127.0.0.1:587'
 want_state 'mail!smtps' 0 'SMTP OK - 127.0.0.1:465'
 want_state 'mail!smtp-cert' 0 'SMTP TLS OK'
+want_state 'mail!smtp-login' 0 'SMTP AUTH OK - 127.0.0.1:587 accepted'
 want_state 'expired!smtp' 0 'SMTP OK - 127.0.0.2:25'
 want_state 'expired!smtp-cert' 2 'SMTP TLS CRITICAL'
+# An IP address as -H and a certificate without it: verified for the host's name.
+dns="$SMTPCHECK_POSTFIX_HOSTNAME"
+ip="$SMTPCHECK_POSTFIX_DNSONLY"
+want_state "$dns!smtp" 0 "SMTP OK - $ip:25 answered"
+want_state "$dns!smtp-submission" 0 "SMTP OK - $ip:587"
+want_state "$dns!smtp-cert" 0 "SMTP TLS OK - $ip:25: TLSv1.[23] via STARTTLS, chain verified for $dns"
+want_state "$dns!smtp-login" 0 "SMTP AUTH OK - $ip:587 accepted $SMTPCHECK_POSTFIX_USER"
+want_state "$dns!smtp-login-env" 0 "SMTP AUTH OK - $ip:587 accepted $SMTPCHECK_POSTFIX_USER"
+command_of() { jq -r '.last_check_result.command | join(" ")' <<<"$(svc "$1")"; }
+for s in smtp-cert smtp-login; do
+	grep -qE -- "(^| )--sni-name=$dns( |\$)" <<<"$(command_of "$dns!$s")" ||
+		fail "$dns!$s: no --sni-name=$dns: $(command_of "$dns!$s")"
+done
+# A host name that is not a DNS name (mail) sends none: 127.0.0.1 is verified.
+if grep -q -- --sni-name <<<"$(command_of 'mail!smtp-cert')"; then fail "mail!smtp-cert: --sni-name for a host named mail"; fi
+# The env variable carries the password; the command line only its reference.
+if grep -qF -- "$(cat "$SMTPCHECK_POSTFIX_PASSWORD_FILE")" <<<"$(command_of "$dns!smtp-login-env")"; then
+	fail "$dns!smtp-login-env: the password is on the command line"
+fi
+grep -q -- '--password-ref=env:SMTPCHECK_PASSWORD' <<<"$(command_of "$dns!smtp-login-env")" || fail "smtp-login-env: no env: reference"
 
 # The smtp service: STARTTLS, -H from $check_address$, thresholds and phase
 # thresholds as --long=value, and the perfdata labels carrying them.

@@ -27,34 +27,34 @@ const (
 
 // Options are check_smtp_auth's flags.
 type Options struct {
-	plugin.Common
-	plugin.Server
-	secret.Options `group:"Secret stores (for vault: and keyring: references)"`
+	plugin.Common  `group:"Output and run"`
+	plugin.Server  `group:"Connection"`
+	secret.Options `group:"Secret stores"`
 
-	Port int `short:"p" long:"port" description:"TCP port (default: 587 with STARTTLS; 465 means implicit TLS)"`
+	Port int `short:"p" long:"port" value-name:"PORT" section:"Connection" description:"TCP port (default: 587 with STARTTLS; 465 means implicit TLS)"`
 
-	plugin.TLS
+	plugin.TLS `group:"TLS"`
 
-	AllowPlaintext bool `long:"allow-plaintext" description:"Send credentials without TLS when there is none (said in the output)"`
+	AllowPlaintext bool `long:"allow-plaintext" section:"AUTH" description:"Send credentials without TLS when there is none (said in the output)"`
 
-	Mech        string `short:"m" long:"mech" default:"auto" value-name:"MECH" description:"SASL mechanism: auto, SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER; auto picks the strongest offered"`
-	User        string `unquote:"false" long:"user" value-name:"NAME" description:"User name to log in as"`
-	PasswordRef string `unquote:"false" long:"password-ref" value-name:"REF" description:"Password reference: env:NAME, file:PATH, vault:MOUNT/PATH#FIELD, keyring:SERVICE/KEY (vault:MOUNT/PATH without #FIELD gives user and password)"`
-	TokenRef    string `unquote:"false" long:"token-ref" value-name:"REF" description:"OAuth 2 access token reference, for XOAUTH2 and OAUTHBEARER"`
+	Mech        string `short:"m" long:"mech" default:"auto" value-name:"MECH" section:"AUTH" description:"SASL mechanism: auto, SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER; auto picks the strongest offered"`
+	User        string `unquote:"false" long:"user" value-name:"NAME" section:"AUTH" description:"User name to log in as"`
+	PasswordRef string `unquote:"false" long:"password-ref" value-name:"REF" section:"AUTH" description:"Password reference: env:NAME, file:PATH, vault:MOUNT/PATH#FIELD, keyring:SERVICE/KEY (vault:MOUNT/PATH without #FIELD gives user and password)"`
+	TokenRef    string `unquote:"false" long:"token-ref" value-name:"REF" section:"AUTH" description:"OAuth 2 access token reference, for XOAUTH2 and OAUTHBEARER"`
 
-	OAuthTokenURL        string `long:"oauth-token-url" value-name:"URL" description:"Fetch an access token from this OAuth 2 token endpoint (client-credentials grant)"`
-	OAuthClientIDRef     string `unquote:"false" long:"oauth-client-id-ref" value-name:"REF" description:"OAuth client ID reference (env:, file:, vault:, keyring:)"`
-	OAuthClientSecretRef string `unquote:"false" long:"oauth-client-secret-ref" value-name:"REF" description:"OAuth client secret reference"`
-	OAuthScope           string `long:"oauth-scope" value-name:"SCOPE" description:"Scope to ask the token endpoint for, e.g. https://outlook.office365.com/.default"`
+	OAuthTokenURL        string `long:"oauth-token-url" value-name:"URL" section:"OAuth 2 token" description:"Fetch an access token from this OAuth 2 token endpoint (client-credentials grant)"`
+	OAuthClientIDRef     string `unquote:"false" long:"oauth-client-id-ref" value-name:"REF" section:"OAuth 2 token" description:"OAuth client ID reference (env:, file:, vault:, keyring:)"`
+	OAuthClientSecretRef string `unquote:"false" long:"oauth-client-secret-ref" value-name:"REF" section:"OAuth 2 token" description:"OAuth client secret reference"`
+	OAuthScope           string `long:"oauth-scope" value-name:"SCOPE" section:"OAuth 2 token" description:"Scope to ask the token endpoint for, e.g. https://outlook.office365.com/.default"`
 
-	AuthType string `short:"A" long:"authtype" value-name:"MECH" description:"check_smtp compatibility: same as --mech"`
-	AuthUser string `unquote:"false" short:"U" long:"authuser" value-name:"USER" description:"check_smtp compatibility: same as --user"`
-	AuthPass string `unquote:"false" short:"P" long:"authpass" value-name:"PASSWORD" description:"check_smtp compatibility: a literal password, visible to other users (the output warns); prefer --password-ref"`
+	AuthType string `short:"A" long:"authtype" value-name:"MECH" section:"AUTH" description:"check_smtp compatibility: same as --mech"`
+	AuthUser string `unquote:"false" short:"U" long:"authuser" value-name:"USER" section:"AUTH" description:"check_smtp compatibility: same as --user"`
+	AuthPass string `unquote:"false" short:"P" long:"authpass" value-name:"PASSWORD" section:"AUTH" description:"check_smtp compatibility: a literal password, visible to other users (the output warns); prefer --password-ref"`
 
-	ExpectFail bool `long:"expect-fail" description:"OK when the server refuses the credentials, CRITICAL when it accepts them (a disabled account must stay disabled)"`
+	ExpectFail bool `long:"expect-fail" section:"AUTH" description:"OK when the server refuses the credentials, CRITICAL when it accepts them (a disabled account must stay disabled)"`
 
-	Warning  threshold.Range `short:"w" long:"warning" value-name:"RANGE" description:"AUTH time in seconds that gives WARNING (Nagios range)"`
-	Critical threshold.Range `short:"c" long:"critical" value-name:"RANGE" description:"AUTH time in seconds that gives CRITICAL"`
+	Warning  threshold.Range `short:"w" long:"warning" value-name:"RANGE" section:"Thresholds" description:"AUTH time in seconds that gives WARNING (Nagios range)"`
+	Critical threshold.Range `short:"c" long:"critical" value-name:"RANGE" section:"Thresholds" description:"AUTH time in seconds that gives CRITICAL"`
 
 	// Derived by Validate.
 	mech        string // upper-cased; "AUTO" for auto

@@ -25,45 +25,45 @@ const (
 // Options are check_smtp_conn's flags: every flag of monitoring-plugins'
 // check_smtp, with the same meaning, plus our own.
 type Options struct {
-	plugin.Common
-	plugin.Server
+	plugin.Common `group:"Output and run"`
+	plugin.Server `group:"Connection"`
 
-	Port  int  `short:"p" long:"port" description:"TCP port (default: 25, or 465 with -s); port 465 means implicit TLS unless -S or --no-tls is given (check_smtp spoke plaintext there and timed out at the banner)"`
-	LMTP  bool `short:"L" long:"lmtp" description:"Speak LMTP (LHLO instead of EHLO)"`
-	Proxy bool `short:"r" long:"proxy" description:"Send a PROXY protocol v1 header with the real addresses first"`
+	Port  int  `short:"p" long:"port" value-name:"PORT" section:"Connection" description:"TCP port (default: 25, or 465 with -s); port 465 means implicit TLS unless -S or --no-tls is given (check_smtp spoke plaintext there and timed out at the banner)"`
+	LMTP  bool `short:"L" long:"lmtp" section:"Connection" description:"Speak LMTP (LHLO instead of EHLO)"`
+	Proxy bool `short:"r" long:"proxy" section:"Connection" description:"Send a PROXY protocol v1 header with the real addresses first"`
 
-	ProxyVersion int `long:"proxy-version" choice:"1" choice:"2" value-name:"1|2" description:"Send a PROXY protocol header of this version first"`
+	ProxyVersion int `long:"proxy-version" choice:"1" choice:"2" value-name:"VERSION" section:"Connection" description:"Send a PROXY protocol header of this version first"`
 
-	plugin.TLS
-	Verify    bool   `long:"verify" description:"CRITICAL if the certificate does not verify (default: only reported, as check_smtp does)"`
-	CertDays  string `short:"D" long:"certificate" value-name:"WARN[,CRIT]" description:"Minimum days of certificate validity left (implies STARTTLS unless -s or port 465)"`
-	IgnoreExp bool   `long:"ignore-certificate-expiration" description:"Report the certificate's days left but never alert on them"`
+	plugin.TLS `group:"TLS"`
+	Verify     bool   `long:"verify" section:"TLS" description:"CRITICAL if the certificate does not verify (default: only reported, as check_smtp does)"`
+	CertDays   string `short:"D" long:"certificate" value-name:"WARN[,CRIT]" section:"TLS" description:"Minimum days of certificate validity left (implies STARTTLS unless -s or port 465)"`
+	IgnoreExp  bool   `long:"ignore-certificate-expiration" section:"TLS" description:"Report the certificate's days left but never alert on them"`
 
-	Expect      string   `short:"e" long:"expect" default:"220" value-name:"TEXT" description:"Text expected in the banner or EHLO reply; WARNING if missing"`
-	ExpectRegex string   `long:"expect-regex" value-name:"REGEX" description:"Regular expression the banner must match; WARNING if not"`
-	RequireExt  []string `long:"require-ext" value-name:"KEYWORD" description:"CRITICAL unless EHLO offers this extension (repeatable)"`
-	ForbidExt   []string `long:"forbid-ext" value-name:"KEYWORD" description:"CRITICAL if EHLO offers this extension (repeatable)"`
+	Expect      string   `short:"e" long:"expect" default:"220" value-name:"TEXT" section:"SMTP session" description:"Text expected in the banner or EHLO reply; WARNING if missing"`
+	ExpectRegex string   `long:"expect-regex" value-name:"REGEX" section:"SMTP session" description:"Regular expression the banner must match; WARNING if not"`
+	RequireExt  []string `long:"require-ext" value-name:"KEYWORD" section:"SMTP session" description:"CRITICAL unless EHLO offers this extension (repeatable)"`
+	ForbidExt   []string `long:"forbid-ext" value-name:"KEYWORD" section:"SMTP session" description:"CRITICAL if EHLO offers this extension (repeatable)"`
 
-	From      string   `unquote:"false" short:"f" long:"from" value-name:"ADDRESS" description:"Send MAIL FROM with this address; its reply is judged"`
-	MailFrom  string   `unquote:"false" long:"mail-from" value-name:"ADDRESS" description:"Same as --from"`
-	Rcpt      []string `unquote:"false" long:"rcpt" value-name:"ADDRESS" description:"Send RCPT TO for this address after MAIL FROM (repeatable; default sender <>)"`
-	Commands  []string `unquote:"false" short:"C" long:"command" value-name:"COMMAND" description:"Send this command after MAIL/RCPT (repeatable)"`
-	Responses []string `unquote:"false" short:"R" long:"response" value-name:"REGEX" description:"Expected reply to the matching -C, an extended regex; WARNING if it does not match"`
+	From      string   `unquote:"false" short:"f" long:"from" value-name:"ADDRESS" section:"Transaction" description:"Send MAIL FROM with this address; its reply is judged"`
+	MailFrom  string   `unquote:"false" long:"mail-from" value-name:"ADDRESS" section:"Transaction" description:"Same as --from"`
+	Rcpt      []string `unquote:"false" long:"rcpt" value-name:"ADDRESS" section:"Transaction" description:"Send RCPT TO for this address after MAIL FROM (repeatable; default sender <>)"`
+	Commands  []string `unquote:"false" short:"C" long:"command" value-name:"COMMAND" section:"Transaction" description:"Send this command after MAIL/RCPT (repeatable)"`
+	Responses []string `unquote:"false" short:"R" long:"response" value-name:"REGEX" section:"Transaction" description:"Expected reply to the matching -C, an extended regex; WARNING if it does not match"`
 
-	AuthType       string `short:"A" long:"authtype" value-name:"LOGIN|PLAIN" description:"Authenticate with this SASL mechanism"`
-	AuthUser       string `unquote:"false" short:"U" long:"authuser" value-name:"USER" description:"User for -A"`
-	AuthPass       string `unquote:"false" short:"P" long:"authpass" value-name:"PASSWORD" description:"Password for -A (visible to other users: check_smtp_auth takes references instead)"`
-	AllowPlaintext bool   `long:"allow-plaintext" description:"Allow AUTH over an unencrypted connection"`
+	AuthType       string `short:"A" long:"authtype" value-name:"LOGIN|PLAIN" section:"AUTH" description:"Authenticate with this SASL mechanism"`
+	AuthUser       string `unquote:"false" short:"U" long:"authuser" value-name:"USER" section:"AUTH" description:"User for -A"`
+	AuthPass       string `unquote:"false" short:"P" long:"authpass" value-name:"PASSWORD" section:"AUTH" description:"Password for -A (visible to other users: check_smtp_auth takes references instead)"`
+	AllowPlaintext bool   `long:"allow-plaintext" section:"AUTH" description:"Allow AUTH over an unencrypted connection"`
 
-	IgnoreQuit bool            `short:"q" long:"ignore-quit-failure" description:"Do not wait for or judge the reply to QUIT"`
-	Warning    threshold.Range `short:"w" long:"warning" value-name:"RANGE" description:"Total time in seconds that gives WARNING (Nagios range; a negative start needs -w=...)"`
-	Critical   threshold.Range `short:"c" long:"critical" value-name:"RANGE" description:"Total time in seconds that gives CRITICAL"`
+	IgnoreQuit bool            `short:"q" long:"ignore-quit-failure" section:"SMTP session" description:"Do not wait for or judge the reply to QUIT"`
+	Warning    threshold.Range `short:"w" long:"warning" value-name:"RANGE" section:"Thresholds" description:"Total time in seconds that gives WARNING (Nagios range; a negative start needs -w=...)"`
+	Critical   threshold.Range `short:"c" long:"critical" value-name:"RANGE" section:"Thresholds" description:"Total time in seconds that gives CRITICAL"`
 
-	PhaseWarning  map[string]string `long:"phase-warning" value-name:"PHASE:RANGE" description:"Time of one phase (dns, connect, banner, ehlo, starttls, auth, mail, rcpt, quit, ...) that gives WARNING (repeatable)"`
-	PhaseCritical map[string]string `long:"phase-critical" value-name:"PHASE:RANGE" description:"Time of one phase that gives CRITICAL (repeatable)"`
+	PhaseWarning  map[string]string `long:"phase-warning" value-name:"PHASE:RANGE" section:"Thresholds" description:"Time of one phase (dns, connect, banner, ehlo, starttls, auth, mail, rcpt, quit, ...) that gives WARNING (repeatable)"`
+	PhaseCritical map[string]string `long:"phase-critical" value-name:"PHASE:RANGE" section:"Thresholds" description:"Time of one phase that gives CRITICAL (repeatable)"`
 
-	MX        string `long:"mx" value-name:"DOMAIN" description:"Check every address of every MX host of DOMAIN; the worst wins"`
-	DNSServer string `long:"dns-server" value-name:"ADDR[:PORT]" description:"Ask this DNS server instead of the system's resolver"`
+	MX        string `long:"mx" value-name:"DOMAIN" section:"Connection" description:"Check every address of every MX host of DOMAIN; the worst wins"`
+	DNSServer string `long:"dns-server" value-name:"ADDR[:PORT]" section:"Connection" description:"Ask this DNS server instead of the system's resolver"`
 
 	// Derived by Validate.
 	responses   []*regexp.Regexp

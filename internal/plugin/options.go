@@ -77,10 +77,10 @@ func (t Timeout) MarshalFlag() (string, error) {
 
 // Common are the options every plugin takes.
 type Common struct {
-	Timeout   Timeout `short:"t" long:"timeout" default:"10" value-name:"SECONDS[:STATE]" description:"End the check after this many seconds, with STATE (default CRITICAL)"`
+	Timeout   Timeout `short:"t" long:"timeout" default:"10" value-name:"SECONDS[:STATE]" description:"End the check after SECONDS with STATE, CRITICAL unless :STATE is given"`
 	Verbose   []bool  `short:"v" long:"verbose" description:"More detail; -v adds the SMTP transcript (secrets redacted), -vv its timings"`
-	Output    string  `long:"output" choice:"text" choice:"json" default:"text" description:"Output format: Nagios text or one JSON object (same exit code)"`
-	ExtraOpts string  `long:"extra-opts" optional:"yes" value-name:"[SECTION][@FILE]" description:"Read options from an ini file, as monitoring-plugins does (default section: the plugin's name)"`
+	Output    string  `long:"output" choice:"text" choice:"json" default:"text" value-name:"FORMAT" description:"Output format: Nagios text or one JSON object (same exit code)"`
+	ExtraOpts string  `long:"extra-opts" optional:"yes" value-name:"[SECTION][@FILE]" description:"Read options from an ini file, as monitoring-plugins does: SECTION is the plugin's name unless given, FILE is searched for unless given (see the man page); the value needs '=': --extra-opts=SECTION@FILE"`
 	Version   bool    `short:"V" long:"version" description:"Print the version and exit"`
 
 	Args []string `no-flag:"true"` // positional arguments left after parsing
@@ -182,7 +182,9 @@ func Parse(ctx context.Context, name string, args []string, opts Options) (rest 
 	var fe *flags.Error
 	switch {
 	case errors.As(err, &fe) && fe.Type == flags.ErrHelp:
-		return nil, fe.Message, ErrHelp
+		var help strings.Builder
+		WriteHelp(&help, p, opts, helpWidth())
+		return nil, help.String(), ErrHelp
 	case opts.Base().Version:
 		return nil, fmt.Sprintf("%s %s\n", name, VersionString()), ErrVersion
 	case err != nil:

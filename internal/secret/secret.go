@@ -26,14 +26,14 @@ import (
 // Options are the flags every secret-reading plugin embeds (go-flags tags).
 type Options struct {
 	KeyringBackend    string `long:"keyring-backend" choice:"file" choice:"keyctl" choice:"pass" choice:"secret-service" value-name:"BACKEND" description:"Keyring backend for keyring:SERVICE/KEY references (required for them; never guessed)"`
-	KeyringDir        string `long:"keyring-dir" value-name:"DIR" description:"directory of the file backend"`
-	KeyringPassphrase string `long:"keyring-passphrase-ref" value-name:"REF" description:"env:NAME or file:PATH holding the file backend's passphrase"`
-	KeyctlScope       string `long:"keyctl-scope" default:"user" choice:"user" choice:"session" choice:"process" value-name:"SCOPE" description:"kernel keyring that holds the SERVICE keyring (keyctl backend)"`
-	VaultKV           string `long:"vault-kv" default:"auto" choice:"auto" choice:"1" choice:"2" description:"KV engine version; auto asks Vault (sys/internal/ui/mounts)"`
-	VaultTokenFile    string `long:"vault-token-file" value-name:"PATH" description:"read the Vault token from this file (else VAULT_TOKEN)"`
+	KeyringDir        string `long:"keyring-dir" value-name:"DIR" description:"Directory of the file backend's keyrings"`
+	KeyringPassphrase string `long:"keyring-passphrase-ref" value-name:"REF" description:"The file backend's passphrase: env:NAME or file:PATH"`
+	KeyctlScope       string `long:"keyctl-scope" default:"user" choice:"user" choice:"session" choice:"process" value-name:"SCOPE" description:"Kernel keyring that holds the SERVICE keyring (keyctl backend)"`
+	VaultKV           string `long:"vault-kv" default:"auto" choice:"auto" choice:"1" choice:"2" value-name:"VERSION" description:"KV engine version; auto asks Vault (sys/internal/ui/mounts)"`
+	VaultTokenFile    string `long:"vault-token-file" value-name:"PATH" description:"Read the Vault token from this file (else VAULT_TOKEN)"`
 	VaultRoleID       string `long:"vault-approle-role-id" value-name:"REF" description:"AppRole login: role id reference (env:/file:)"`
 	VaultSecretID     string `long:"vault-approle-secret-id" value-name:"REF" description:"AppRole login: secret id reference (env:/file:)"`
-	VaultAppRoleMount string `long:"vault-approle-mount" default:"approle" value-name:"PATH" description:"mount path of the AppRole auth method"`
+	VaultAppRoleMount string `long:"vault-approle-mount" default:"approle" value-name:"PATH" description:"Mount path of the AppRole auth method"`
 
 	// Store answers the vault: and keyring: references and OAuth grants;
 	// nil runs the helper beside this program (Helper("")). The helper

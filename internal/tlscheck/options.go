@@ -25,31 +25,31 @@ const (
 
 // Options are check_smtp_tls's flags.
 type Options struct {
-	plugin.Common
-	plugin.Server
+	plugin.Common `group:"Output and run"`
+	plugin.Server `group:"Connection"`
 
-	Port int `short:"p" long:"port" description:"TCP port (default: 25, or 465 with -s); port 465 without -S means implicit TLS"`
+	Port int `short:"p" long:"port" value-name:"PORT" section:"Connection" description:"TCP port (default: 25, or 465 with -s); port 465 without -S means implicit TLS"`
 
-	plugin.TLS
+	plugin.TLS `group:"TLS"`
 
-	Warning  string `short:"w" long:"warning" value-name:"DAYS|RANGE" description:"Days of validity left that give WARNING, for every chain element: N means fewer than N days; a Nagios range (e.g. 30:) is taken as is (default: 30)"`
-	Critical string `short:"c" long:"critical" value-name:"DAYS|RANGE" description:"Days of validity left that give CRITICAL (default: 14)"`
-	CertDays string `short:"D" long:"certificate" value-name:"WARN[,CRIT]" description:"check_smtp's spelling of -w/-c in days"`
+	Warning  string `short:"w" long:"warning" value-name:"DAYS|RANGE" section:"Thresholds" description:"Days of validity left that give WARNING, for every chain element: N means fewer than N days; a Nagios range (e.g. 30:) is taken as is (default: 30)"`
+	Critical string `short:"c" long:"critical" value-name:"DAYS|RANGE" section:"Thresholds" description:"Days of validity left that give CRITICAL (default: 14)"`
+	CertDays string `short:"D" long:"certificate" value-name:"WARN[,CRIT]" section:"Thresholds" description:"check_smtp's spelling of -w/-c in days"`
 
-	MinRSABits   int    `long:"min-rsa-bits" default:"2048" value-name:"BITS" description:"CRITICAL for an RSA key shorter than this in the chain"`
-	SHA1State    string `long:"sha1-state" default:"WARNING" value-name:"STATE" description:"State for a SHA-1 signed certificate"`
-	MD5State     string `long:"md5-state" default:"CRITICAL" value-name:"STATE" description:"State for an MD5 (or MD2) signed certificate"`
-	ScanVersions bool   `long:"scan-versions" description:"Try TLS 1.0, 1.1, 1.2 and 1.3 one by one and report which the server accepts"`
-	LegacyState  string `long:"legacy-tls-state" default:"WARNING" value-name:"STATE" description:"State when --scan-versions finds TLS 1.0 or 1.1 accepted"`
-	RequireOCSP  bool   `long:"require-ocsp-staple" description:"CRITICAL unless the server staples an OCSP response"`
-	OCSPWarning  int    `long:"ocsp-warning" value-name:"HOURS" description:"WARNING when the stapled OCSP response is valid for fewer hours (its next update), as check_ssl_cert's --ocsp-warning"`
-	OCSPCritical int    `long:"ocsp-critical" value-name:"HOURS" description:"CRITICAL when the stapled OCSP response is valid for fewer hours"`
+	MinRSABits   int    `long:"min-rsa-bits" default:"2048" value-name:"BITS" section:"Certificate and protocol" description:"CRITICAL for an RSA key shorter than this in the chain"`
+	SHA1State    string `long:"sha1-state" default:"WARNING" value-name:"STATE" section:"Certificate and protocol" description:"State for a SHA-1 signed certificate"`
+	MD5State     string `long:"md5-state" default:"CRITICAL" value-name:"STATE" section:"Certificate and protocol" description:"State for an MD5 (or MD2) signed certificate"`
+	ScanVersions bool   `long:"scan-versions" section:"Certificate and protocol" description:"Try TLS 1.0, 1.1, 1.2 and 1.3 one by one and report which the server accepts"`
+	LegacyState  string `long:"legacy-tls-state" default:"WARNING" value-name:"STATE" section:"Certificate and protocol" description:"State when --scan-versions finds TLS 1.0 or 1.1 accepted"`
+	RequireOCSP  bool   `long:"require-ocsp-staple" section:"Certificate and protocol" description:"CRITICAL unless the server staples an OCSP response"`
+	OCSPWarning  int    `long:"ocsp-warning" value-name:"HOURS" section:"Certificate and protocol" description:"WARNING when the stapled OCSP response is valid for fewer hours (its next update), as check_ssl_cert's --ocsp-warning"`
+	OCSPCritical int    `long:"ocsp-critical" value-name:"HOURS" section:"Certificate and protocol" description:"CRITICAL when the stapled OCSP response is valid for fewer hours"`
 
-	DANE              bool   `long:"dane" description:"Look up the TLSA records of _PORT._tcp.HOST and match them against the chain (RFC 7672: DANE-TA and DANE-EE); needs a DNSSEC-validating resolver"`
-	DANEInsecureState string `long:"dane-insecure-state" default:"WARNING" value-name:"STATE" description:"State when the TLSA answer lacks the AD bit (DNSSEC not confirmed)"`
-	MTASTS            string `long:"mta-sts" value-name:"DOMAIN" description:"Check that HOST is an mx of DOMAIN's MTA-STS policy (RFC 8461) and report its mode"`
-	MTASTSURLBase     string `long:"mta-sts-url-base" value-name:"URL" description:"Fetch the MTA-STS policy from URL/.well-known/mta-sts.txt instead of https://mta-sts.DOMAIN (the certificate must still be valid for mta-sts.DOMAIN)"`
-	DNSServer         string `long:"dns-server" value-name:"ADDR[:PORT]" description:"Ask this DNS server (for HOST, TLSA and MTA-STS) instead of the system's resolver"`
+	DANE              bool   `long:"dane" section:"DANE and MTA-STS" description:"Look up the TLSA records of _PORT._tcp.HOST and match them against the chain (RFC 7672: DANE-TA and DANE-EE); needs a DNSSEC-validating resolver"`
+	DANEInsecureState string `long:"dane-insecure-state" default:"WARNING" value-name:"STATE" section:"DANE and MTA-STS" description:"State when the TLSA answer lacks the AD bit (DNSSEC not confirmed)"`
+	MTASTS            string `long:"mta-sts" value-name:"DOMAIN" section:"DANE and MTA-STS" description:"Check that HOST is an mx of DOMAIN's MTA-STS policy (RFC 8461) and report its mode"`
+	MTASTSURLBase     string `long:"mta-sts-url-base" value-name:"URL" section:"DANE and MTA-STS" description:"Fetch the MTA-STS policy from URL/.well-known/mta-sts.txt instead of https://mta-sts.DOMAIN (the certificate must still be valid for mta-sts.DOMAIN)"`
+	DNSServer         string `long:"dns-server" value-name:"ADDR[:PORT]" section:"Connection" description:"Ask this DNS server (for HOST, TLSA and MTA-STS) instead of the system's resolver"`
 
 	// Derived by Validate.
 	days        threshold.Pair

@@ -242,3 +242,46 @@ func TestPluginDirs(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineDefaults: what makes the shipped engine definitions work against
+// a real server (.ci/steps/60-engines.sh runs them): certificates verified
+// for the host's DNS name when -H is an address, a password from an Icinga
+// variable through the environment, and the Nagios login command taking the
+// user and a secret reference.
+func TestEngineDefaults(t *testing.T) {
+	files, err := generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	icinga := string(files["contrib/icinga2/smtpcheck-commands.conf"])
+	for _, pd := range plugins {
+		v := commandName(pd.name) + "_sni_name"
+		for _, want := range []string{
+			"\tvars." + v + " = {{\n\t\tvar target = macro(\"$" + commandName(pd.name) + "_hostname$\")\n",
+			"\t\t\treturn name\n\t\t}\n\t\treturn null\n\t}}\n",
+			"\t\t\tset_if = {{ macro(\"$" + v + "$\") != \"\" }}\n",
+		} {
+			if !strings.Contains(icinga, want) {
+				t.Errorf("%s: CheckCommand lacks %q", pd.name, want)
+			}
+		}
+	}
+	if want := "\tenv = {\n\t\t// vars.smtpcheck_auth_password = \"...\" with vars.smtpcheck_auth_password_ref = \"env:SMTPCHECK_PASSWORD\"\n\t\t\"SMTPCHECK_PASSWORD\" = \"$smtpcheck_auth_password$\"\n\t}\n"; !strings.Contains(icinga, want) {
+		t.Errorf("smtpcheck_auth: no env filled from smtpcheck_auth_password:\nwant %q", want)
+	}
+	if n := strings.Count(icinga, "\tenv = {"); n != 1 {
+		t.Errorf("%d CheckCommands with env, want 1 (smtpcheck_auth)", n)
+	}
+	nagios := string(files["contrib/nagios/check_smtp_auth.cfg"])
+	for _, want := range []string{
+		"\tcommand_line\t$USER1$/check_smtp_auth --hostname='$HOSTADDRESS$' --port='$ARG1$' --warning='$ARG2$' --critical='$ARG3$' --user='$ARG4$' --password-ref='$ARG5$'\n",
+		"# check_smtpcheck_auth!PORT!WARNING!CRITICAL!USER!SECRET_REF    all 5 arguments are needed\n",
+	} {
+		if !strings.Contains(nagios, want) {
+			t.Errorf("check_smtp_auth.cfg lacks %q", want)
+		}
+	}
+	if conn := string(files["contrib/nagios/check_smtp_conn.cfg"]); !strings.Contains(conn, "--critical='$ARG3$'\n") {
+		t.Errorf("check_smtp_conn.cfg: the common command takes more than PORT!WARNING!CRITICAL")
+	}
+}

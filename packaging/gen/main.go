@@ -34,6 +34,9 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/tlscheck"
 )
 
+// nagiosArgNames name the $ARGn$ of the common Nagios command in its usage line.
+var nagiosArgNames = map[string]string{"port": "PORT", "warning": "WARNING", "critical": "CRITICAL", "user": "USER", "password-ref": "SECRET_REF"}
+
 // A pluginDef is one plugin as the generator sees it.
 type pluginDef struct {
 	name  string         // binary name, e.g. check_smtp_conn
@@ -94,6 +97,30 @@ func excluded(pl, long string) (string, bool) {
 	}
 	return "", false
 }
+
+// icingaEnv are environment variables a CheckCommand fills from a variable
+// of its own (name, long flag whose value the variable then carries in words),
+// for secrets kept in Icinga's config: --password-ref=env:NAME reads them.
+var icingaEnv = map[string][][2]string{
+	authcheck.Name: {{"SMTPCHECK_PASSWORD", "password"}},
+}
+
+// dnsName is the value of the --sni-name variables: the host's name when
+// the plugin is pointed at an IP address and the name is a DNS name (a
+// dot, not an address). Certificates name hosts and rarely carry an
+// address, so a check of 192.0.2.25 verifies, and asks by SNI for, the
+// certificate of mail.example.org; --verify-name follows the SNI name.
+// Null (the flag left out) otherwise: a name in -H is sent and verified
+// as it is.
+const dnsName = `{{
+		var target = macro("$%[2]s$")
+		var name = macro("$host.name$")
+		var ip = "^[0-9]+([.][0-9]+){3}$|:"
+		if (typeof(target) == String && regex(ip, target) && regex("^[A-Za-z0-9_-]+([.][A-Za-z0-9_-]+)+[.]?$", name) && !regex(ip, name)) {
+			return name
+		}
+		return null
+	}}`
 
 // pluginDirs are where each package installs the plugins: packaging/nfpm.yaml
 // puts them there, gen_test.go checks that both agree. The committed files
@@ -322,6 +349,9 @@ func icingaCommand(b *bytes.Buffer, pd pluginDef, opts []*flags.Option) {
 			fmt.Fprintf(b, "\t\t\tvalue = \"$%s$\"\n\t\t\trepeat_key = true\n\t\t\tseparator = \"=\"\n", v)
 		default:
 			fmt.Fprintf(b, "\t\t\tvalue = \"$%s$\"\n\t\t\tseparator = \"=\"\n", v)
+			if o.LongName == "sni-name" { // its default (dnsName) may be null: then no flag, not an empty one
+				fmt.Fprintf(b, "\t\t\tset_if = {{ macro(\"$%s$\") != \"\" }}\n", v)
+			}
 		}
 		fmt.Fprintf(b, "\t\t\tdescription = %s\n\t\t}\n", icingaString(describe(o)))
 		switch o.LongName {
@@ -331,39 +361,60 @@ func icingaCommand(b *bytes.Buffer, pd pluginDef, opts []*flags.Option) {
 			if len(o.Default) == 1 {
 				vars = append(vars, fmt.Sprintf("\tvars.%s = %s", v, o.Default[0]))
 			}
+		case "sni-name":
+			vars = append(vars, fmt.Sprintf("\tvars.%s = "+dnsName, v, cmd+"_hostname"))
 		case "use-ipv4", "use-ipv6": // as the ITL: the flag also picks the address family of $check_address$
 			fam := strings.TrimPrefix(o.LongName, "use-")
 			vars = append(vars, fmt.Sprintf("\tvars.check_%s = \"$%s$\"", fam, v))
 		}
 	}
 	b.WriteString("\t}\n\n")
+	if env := icingaEnv[pd.name]; len(env) > 0 {
+		b.WriteString("\tenv = {\n")
+		for _, e := range env {
+			v := cmd + "_" + strings.ReplaceAll(e[1], "-", "_")
+			fmt.Fprintf(b, "\t\t// vars.%s = \"...\" with vars.%s_ref = \"env:%s\"\n\t\t%q = \"$%s$\"\n", v, v, e[0], e[0], v)
+		}
+		b.WriteString("\t}\n\n")
+	}
 	for _, v := range vars {
 		b.WriteString(v + "\n")
 	}
 	b.WriteString("}\n")
 }
 
-// nagiosCommands: the common -H/-p/-w/-c form and a generic one taking the
-// whole argument string in $ARG1$.
+// nagiosCommands: the common -H/-p/-w/-c form (a plugin that logs in also
+// takes the user and a secret reference) and a generic one taking the whole
+// argument string in $ARG1$.
 func nagiosCommands(pd pluginDef, opts []*flags.Option) []byte {
 	cmd := "check_" + commandName(pd.name)
-	var b bytes.Buffer
-	b.WriteString(header("#", fmt.Sprintf("Nagios command definitions for %s: %s.", pd.name, pd.short),
-		"Debian packages install this as /etc/nagios-plugins/config/"+pd.name+".cfg.",
-		"$USER1$ is the plugin directory (/usr/lib/nagios/plugins in Debian's resource.cfg).",
-		"",
-		cmd+"!PORT!WARNING!CRITICAL    all three arguments are needed",
-		cmd+"_args!ARGUMENTS           any flags, see `man "+pd.name+"`",
-		"",
-		"Flags: "+flagList(pd, opts)))
-	var common []string
-	n := 1
-	for _, long := range []string{"port", "warning", "critical"} {
+	var common, names []string
+	for _, long := range []string{"port", "warning", "critical", "user", "password-ref"} {
 		if slices.ContainsFunc(opts, func(o *flags.Option) bool { return o.LongName == long }) {
-			common = append(common, fmt.Sprintf("--%s='$ARG%d$'", long, n))
-			n++
+			common = append(common, fmt.Sprintf("--%s='$ARG%d$'", long, len(common)+1))
+			names = append(names, nagiosArgNames[long])
 		}
 	}
+	usage := []string{fmt.Sprintf("%s!%s    all %d arguments are needed", cmd, strings.Join(names, "!"), len(names))}
+	if slices.Contains(names, nagiosArgNames["user"]) {
+		// $USERn$ macros in arguments are expanded, and resource.cfg is
+		// readable by Nagios alone and never shown by the CGIs.
+		usage = append(usage,
+			"  USER and SECRET_REF are best $USERn$ macros of resource.cfg, e.g.",
+			"    $USER5$=monitor@example.org",
+			"    $USER6$=file:/etc/nagios4/smtp-monitor.pass    (chmod 600, owned by nagios)",
+			"  and "+cmd+"!587!2!5!$USER5$!$USER6$; SECRET_REF is a reference (file:, env:,",
+			"  vault:, keyring:), never the password. The certificate is verified for",
+			"  $HOSTADDRESS$: give the host's address as its DNS name when the certificate",
+			"  does not carry its IP address (most do not), or use the _args form with --verify-name.")
+	}
+	lines := append([]string{fmt.Sprintf("Nagios command definitions for %s: %s.", pd.name, pd.short),
+		"Debian packages install this as /etc/nagios-plugins/config/" + pd.name + ".cfg.",
+		"$USER1$ is the plugin directory (/usr/lib/nagios/plugins in Debian's resource.cfg).",
+		""}, usage...)
+	lines = append(lines, cmd+"_args!ARGUMENTS    any flags, see `man "+pd.name+"`", "", "Flags: "+flagList(pd, opts))
+	var b bytes.Buffer
+	b.WriteString(header("#", lines...))
 	fmt.Fprintf(&b, "\ndefine command {\n\tcommand_name\t%s\n\tcommand_line\t$USER1$/%s --hostname='$HOSTADDRESS$' %s\n}\n", cmd, pd.name, strings.Join(common, " "))
 	fmt.Fprintf(&b, "\ndefine command {\n\tcommand_name\t%s_args\n\tcommand_line\t$USER1$/%s --hostname='$HOSTADDRESS$' $ARG1$\n}\n", cmd, pd.name)
 	return b.Bytes()

@@ -12,41 +12,22 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/tlscheck"
 )
 
-// manExtra is what a plugin's man page says beyond its options. The
-// examples and perfdata labels come from runs against the lab server
-// (make demo): keep them to what the plugin really prints.
+// manExtra is what a plugin's man page says beyond its options and its
+// examples (the plugin's Examples, shared with --help). The perfdata labels
+// come from runs against the lab server (make demo): keep them to what the
+// plugin really prints.
 type manExtra struct {
-	examples [][2]string // a command line, what it checks
-	perf     []string    // the perfdata labels it can emit, keys of perfLabels
+	perf []string // the perfdata labels it can emit, keys of perfLabels
 }
 
 var manExtras = map[string]manExtra{
 	conncheck.Name: {
-		examples: [][2]string{
-			{"check_smtp_conn -H mx.example.org", "Banner and EHLO on port 25; WARNING or CRITICAL when the server cannot be reached or refuses."},
-			{"check_smtp_conn -H mx.example.org -S -w 2 -c 5", "Also STARTTLS; WARNING when the whole session takes more than 2 seconds, CRITICAL above 5."},
-			{"check_smtp_conn -H mx.example.org -S --verify -D 30,14", "Verify the certificate (CRITICAL if it does not) and warn when it expires within 30 days, CRITICAL within 14."},
-			{"check_smtp_conn -H mx.example.org -f monitor@example.org --rcpt postmaster@example.org", "Send MAIL FROM and RCPT TO and judge the replies (nothing is delivered: the session ends with RSET and QUIT)."},
-			{"check_smtp_conn -H mx.example.org --output json", "The same facts as one JSON object, for scripts and Zabbix."},
-		},
 		perf: []string{"dns", "connect", "tls", "banner", "ehlo", "starttls", "ehlo_tls", "auth", "mail", "rcpt", "rset", "command", "quit", "total", "time", "cert_days"},
 	},
 	tlscheck.Name: {
-		examples: [][2]string{
-			{"check_smtp_tls -H mx.example.org", "STARTTLS on port 25; the chain verified for mx.example.org, WARNING when an element expires within 30 days, CRITICAL within 14."},
-			{"check_smtp_tls -H 192.0.2.25 --verify-name mx.example.org", "Connect to an address, verify the certificate for the server's name."},
-			{"check_smtp_tls -H mx.example.org -p 465 -s -w 60 -c 21", "Implicit TLS (SMTPS) with other day limits."},
-			{"check_smtp_tls -H mx.example.org --scan-versions", "Also try TLS 1.0 to 1.3 one by one and report which the server accepts."},
-		},
 		perf: []string{"dns", "connect", "tls", "banner", "ehlo", "starttls", "ehlo_tls", "handshake", "quit", "time", "cert_days", "chain_min_days"},
 	},
 	authcheck.Name: {
-		examples: [][2]string{
-			{"check_smtp_auth -H smtp.example.org --user monitor@example.org --password-ref file:/etc/smtpcheck/monitor.pass", "Log in over STARTTLS on port 587 with the strongest mechanism offered; the file must not be readable by group or others."},
-			{"SMTP_PASSWORD=... check_smtp_auth -H smtp.example.org --user monitor@example.org --password-ref env:SMTP_PASSWORD", "The password from the plugin's environment."},
-			{"check_smtp_auth -H smtp.example.org -p 465 --user monitor@example.org --password-ref vault:secret/monitoring/smtp#password", "Implicit TLS; the password from HashiCorp Vault (VAULT_ADDR, VAULT_TOKEN), read by smtpcheck-secret."},
-			{"check_smtp_auth -H smtp.example.org --user monitor --password-ref keyring:smtp/monitor --keyring-backend keyctl", "The password from the kernel keyring of the plugin's user."},
-		},
 		perf: []string{"dns", "connect", "tls", "banner", "ehlo", "starttls", "ehlo_tls", "auth", "quit", "total", "time"},
 	},
 }
@@ -113,8 +94,15 @@ func hasOption(opts []*flags.Option, long string) bool {
 // plugin's page; the environment follows from the options it has.
 func manSections(pd pluginDef, opts []*flags.Option) (perfdata, environment, examples string, err error) {
 	extra, ok := manExtras[pd.name]
-	if !ok || len(extra.examples) == 0 || len(extra.perf) == 0 {
-		return "", "", "", fmt.Errorf("%s: no examples or perfdata labels in packaging/gen's manExtras", pd.name)
+	if !ok || len(extra.perf) == 0 {
+		return "", "", "", fmt.Errorf("%s: no perfdata labels in packaging/gen's manExtras", pd.name)
+	}
+	var ex []plugin.Example
+	if e, ok := pd.opts.(plugin.Exampler); ok {
+		ex = e.Examples()
+	}
+	if len(ex) == 0 {
+		return "", "", "", fmt.Errorf("%s: no examples: give its Options an Examples method", pd.name)
 	}
 	var b strings.Builder
 	b.WriteString(".SH PERFDATA\n" + perfNote + "\n")
@@ -151,8 +139,8 @@ func manSections(pd pluginDef, opts []*flags.Option) (perfdata, environment, exa
 
 	b.Reset()
 	b.WriteString(".SH EXAMPLES\n")
-	for _, ex := range extra.examples {
-		fmt.Fprintf(&b, ".TP\n\\fB%s\\fP\n%s\n", roff(ex[0]), ex[1])
+	for _, e := range ex {
+		fmt.Fprintf(&b, ".TP\n\\fB%s\\fP\n%s\n", roff(e.Command), e.Checks)
 	}
 	examples = b.String()
 	return perfdata, environment, examples, nil
