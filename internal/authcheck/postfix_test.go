@@ -58,7 +58,7 @@ func TestPostfix(t *testing.T) {
 		{"587 plaintext allowed: no AUTH before TLS", append(host(pf["SUBMISSION"]), "--no-tls", "--allow-plaintext", "--user", user, "--password-ref", "file:"+pf["PASSWORD_FILE"]), nil, 2,
 			"SMTP AUTH CRITICAL - auth: {addr} offers no mechanism usable with a password (offers: none; many servers offer AUTH only inside TLS)"},
 		{"587 certificate not trusted", append(host(pf["SUBMISSION"]), "--user", user, "--password-ref", "file:"+pf["PASSWORD_FILE"]), nil, 2,
-			"SMTP AUTH CRITICAL - credentials not sent: the certificate of {addr} does not verify (x509: certificate signed by unknown authority) - add --ca-file or --verify-name, or --insecure to send them anyway"},
+			"SMTP AUTH CRITICAL - credentials not sent: the certificate of {addr} does not verify (x509: certificate signed by unknown authority) - add --ca-file with the CA that signed it (\"smtpcheck test CA\"), or add --insecure to send them anyway"},
 		{"587 by name, SNI and verification from -H", []string{"-H", pf["HOSTNAME"], "-p", "587", "--ca-file", pf["CA"], "-4", "--user", user, "--password-ref", "file:" + pf["PASSWORD_FILE"]}, nil, 0,
 			"SMTP AUTH OK - " + pf["HOSTNAME"] + " (127.0.0.1:587) accepted " + user + " with SCRAM-SHA-256 in T s (STARTTLS TLSv1.3, server signature verified)"},
 	}

@@ -48,7 +48,7 @@ func TestGoSMTPServer(t *testing.T) {
 		{"mechanism not offered", sub, append(ca, append(login, "--mech", "CRAM-MD5")...), 2,
 			"SMTP AUTH CRITICAL - auth: {addr} does not offer CRAM-MD5 (offers: PLAIN LOGIN)"},
 		{"unverified certificate refused", sub, login, 2,
-			"SMTP AUTH CRITICAL - credentials not sent: the certificate of {addr} does not verify (x509: certificate signed by unknown authority) - add --ca-file with the CA that signed it (self-signed: the certificate itself), or add --insecure to send them anyway"},
+			"SMTP AUTH CRITICAL - credentials not sent: the certificate of {addr} does not verify (x509: certificate signed by unknown authority) - add --ca-file with the CA that signed it (\"smtpcheck auth test CA\"), or add --insecure to send them anyway"},
 		{"wrong name refused", sub, append(ca, append(login, "--verify-name", "mx.other.test")...), 2,
 			"SMTP AUTH CRITICAL - credentials not sent: the certificate of {addr} does not verify (x509: certificate is valid for localhost, not mx.other.test) - give --verify-name with a name the certificate carries, or fix the certificate, or add --insecure to send them anyway"},
 		{"unverified certificate with --insecure", sub, append(login, "--insecure"), 0,

@@ -108,7 +108,7 @@ func TestCredentialsWithheld(t *testing.T) {
 				"the server's certificate (or one of its chain) is expired or not yet valid: renew it, or check this host's clock, or add --insecure to send them anyway"},
 		{"self-signed: --ca-file", selfSigned, "", nil, 2,
 			"SMTP AUTH CRITICAL - credentials not sent: the certificate of {addr} " + unknown +
-				"add --ca-file with the CA that signed it (self-signed: the certificate itself), or add --insecure to send them anyway"},
+				"it is self-signed: add --ca-file with the certificate itself, or add --insecure to send them anyway"},
 		{"self-signed, --ca-file given: not signed by it", selfSigned, "", []string{"--ca-file", otherFile}, 2,
 			"SMTP AUTH CRITICAL - credentials not sent: the certificate of {addr} " + unknown +
 				"it is not signed by a CA in --ca-file " + otherFile + ": give the CA that signed it, or add --insecure to send them anyway"},

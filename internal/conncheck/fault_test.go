@@ -492,12 +492,12 @@ func TestFaultMatrix(t *testing.T) {
 		{
 			name: "-S -A, certificate does not verify", script: authScript(untrusted, false, noAuthExpected),
 			args: append([]string{"-S", "-A", "PLAIN"}, tlsAuth...),
-			code: 2, status: "SMTP CRITICAL - auth: credentials not sent: the certificate of {addr} does not verify (x509: certificate signed by unknown authority) - add --ca-file with the CA that signed it (self-signed: the certificate itself), or add --insecure to send them anyway",
+			code: 2, status: "SMTP CRITICAL - auth: credentials not sent: the certificate of {addr} does not verify (x509: certificate signed by unknown authority) - add --ca-file with the CA that signed it (\"fault matrix CA\"), or add --insecure to send them anyway",
 		},
 		{
 			name: "-s -A, certificate does not verify", script: authScript(untrusted, true, noAuthExpected),
 			args: append([]string{"-s", "-A", "LOGIN"}, tlsAuth...),
-			code: 2, status: "SMTP CRITICAL - auth: credentials not sent: the certificate of {addr} does not verify (x509: certificate signed by unknown authority) - add --ca-file with the CA that signed it (self-signed: the certificate itself), or add --insecure to send them anyway",
+			code: 2, status: "SMTP CRITICAL - auth: credentials not sent: the certificate of {addr} does not verify (x509: certificate signed by unknown authority) - add --ca-file with the CA that signed it (\"fault matrix CA\"), or add --insecure to send them anyway",
 		},
 		// -S asked for TLS: no STARTTLS (stripped by a man in the middle?)
 		// means no credentials, CRITICAL as in check_smtp_auth.

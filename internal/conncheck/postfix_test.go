@@ -33,7 +33,7 @@ func TestPostfix(t *testing.T) {
 		{"587 STARTTLS + AUTH LOGIN", append(host(pf["SUBMISSION"]), append(verified, "-S", "-A", "LOGIN", "-U", user, "-P", pass)...), false, 0,
 			"SMTP OK - {addr} answered in T s (STARTTLS TLSv1.3, AUTH LOGIN)"},
 		{"587 STARTTLS + AUTH LOGIN, certificate not trusted", append(host(pf["SUBMISSION"]), "-S", "-A", "LOGIN", "-U", user, "-P", pass), false, 2,
-			"SMTP CRITICAL - auth: credentials not sent: the certificate of {addr} does not verify (x509: certificate signed by unknown authority) - add --ca-file with the CA that signed it (self-signed: the certificate itself), or add --insecure to send them anyway"},
+			"SMTP CRITICAL - auth: credentials not sent: the certificate of {addr} does not verify (x509: certificate signed by unknown authority) - add --ca-file with the CA that signed it (\"smtpcheck test CA\"), or add --insecure to send them anyway"},
 		{"587 wrong password", append(host(pf["SUBMISSION"]), append(verified, "-S", "-A", "LOGIN", "-U", user, "-P", "wrong-"+pass)...), false, 2,
 			`SMTP CRITICAL - auth: "535 5.7.8 Error: authentication failed: (reason unavailable)" ({addr}) - wrong user name or password`},
 		{"587 AUTH without STARTTLS", append(host(pf["SUBMISSION"]), "-A", "LOGIN", "-U", user, "-P", pass), false, 3,

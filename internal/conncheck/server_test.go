@@ -90,7 +90,7 @@ func TestRealServer(t *testing.T) {
 			"SMTP OK - {addr} answered in T s (STARTTLS TLSv1.3, AUTH LOGIN)"},
 		// check_smtp would send them; whoever is in the middle would get them.
 		{"AUTH with an unverified certificate: credentials not sent", plain, []string{"-S", "-A", "LOGIN", "-U", testUser, "-P", testPass}, 2,
-			"SMTP CRITICAL - auth: credentials not sent: the certificate of {addr} does not verify (x509: certificate signed by unknown authority) - add --ca-file with the CA that signed it (self-signed: the certificate itself), or add --insecure to send them anyway"},
+			"SMTP CRITICAL - auth: credentials not sent: the certificate of {addr} does not verify (x509: certificate signed by unknown authority) - add --ca-file with the CA that signed it (\"smtpcheck test CA\"), or add --insecure to send them anyway"},
 		{"AUTH with an unverified certificate and --insecure", plain, []string{"-S", "--insecure", "-A", "LOGIN", "-U", testUser, "-P", testPass}, 0,
 			"SMTP OK - {addr} answered in T s (STARTTLS TLSv1.3, certificate NOT verified: --insecure, AUTH LOGIN)"},
 		{"AUTH PLAIN over implicit TLS", smtps, []string{"-s", "--ca-file", smtps.caFile, "-A", "plain", "-U", testUser, "-P", testPass}, 0,

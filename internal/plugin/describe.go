@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -164,8 +165,12 @@ func certAdvice(err error, caFile string) string {
 		return "give --verify-name with a name the certificate carries, or fix the certificate"
 	case errors.As(err, &ua) && caFile != "":
 		return "it is not signed by a CA in --ca-file " + caFile + ": give the CA that signed it"
+	case errors.As(err, &ua) && ua.Cert != nil && bytes.Equal(ua.Cert.RawIssuer, ua.Cert.RawSubject):
+		return "it is self-signed: add --ca-file with the certificate itself"
+	case errors.As(err, &ua) && ua.Cert != nil && ua.Cert.Issuer.CommonName != "":
+		return fmt.Sprintf("add --ca-file with the CA that signed it (%q)", ua.Cert.Issuer.CommonName)
 	case errors.As(err, &ua):
-		return "add --ca-file with the CA that signed it (self-signed: the certificate itself)"
+		return "add --ca-file with the CA that signed it"
 	}
 	return "look at the certificate with check_smtp_tls"
 }
