@@ -25,7 +25,7 @@ echo "== check_smtp_conn against the lab (CA: $LAB_CA) =="
 echo
 run "$conn" -H 127.0.0.1 -p "$LAB_PLAIN_PORT"
 run "$conn" -H 127.0.0.1 -p "$LAB_PLAIN_PORT" -S --verify --ca-file "$LAB_CA" -D 30,14 -w 1 -c 2
-run "$conn" -H 127.0.0.1 -p "$LAB_SUBMISSION_PORT" -S -A LOGIN -U "$LAB_USER" -P "$(cat "$LAB_PASSWORD_FILE")"
+run "$conn" -H 127.0.0.1 -p "$LAB_SUBMISSION_PORT" -S --ca-file "$LAB_CA" -A LOGIN -U "$LAB_USER" -P "$(cat "$LAB_PASSWORD_FILE")"
 run "$conn" -H 127.0.0.1 -p "$LAB_SMTPS_PORT" -s --ca-file "$LAB_CA" --verify -A PLAIN -U "$LAB_USER" -P "$(cat "$LAB_PASSWORD_FILE")" -f monitor@lab.test --rcpt postmaster@lab.test
 run "$conn" -H 127.0.0.1 -p "$LAB_PLAIN_PORT" -S --output json
 tls="$bin/check_smtp_tls"

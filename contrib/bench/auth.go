@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -32,10 +33,13 @@ func runAuth(ours, conn, checkSMTP, target, ca, name, user, pwFile string, n, wa
 		{name: "check_smtp_auth", bin: ours, args: []string{"-H", host, "-p", port, "-S", "--mech", "LOGIN",
 			"--user", user, "--password-ref", "file:" + pwFile, "--ca-file", ca}},
 		{name: "check_smtp -A LOGIN", bin: checkSMTP, args: legacy},
-		{name: "check_smtp_conn -A", bin: conn, args: legacy},
+		// check_smtp's flags, plus the CA: it sends credentials only to a
+		// server whose certificate verifies.
+		{name: "check_smtp_conn -A", bin: conn, args: append(slices.Clone(legacy), "--ca-file", ca)},
 	}
 	if name != "" {
 		cs[0].args = append(cs[0].args, "--verify-name", name)
+		cs[2].args = append(cs[2].args, "--verify-name", name)
 	}
 	rounds := compete(cs, n, warmup, maxTime)
 	fmt.Printf("AUTH LOGIN over STARTTLS at %s, %d interleaved rounds\n", target, rounds)

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	flags "github.com/jessevdk/go-flags"
@@ -213,15 +214,18 @@ func onCommandLine(name string, opts Options, argv []string) func(long string) b
 	return setBy(p)
 }
 
-// badValue matches go-flags' message for a value of the wrong kind: the
-// flag's names, the Go type wanted, the converter's own error.
-var badValue = regexp.MustCompile("(?s)^invalid argument for flag `([^']*)'(?: \\(expected [^)]*\\))?: (.*)$")
-
-// boolValue matches go-flags' message for a value given to a switch.
-var boolValue = regexp.MustCompile("^bool flag `([^']*)' cannot have an argument$")
-
-// parsedNumber is the value strconv quotes in its errors.
-var parsedNumber = regexp.MustCompile(`parsing ("(?:[^"\\]|\\.)*")`)
+// The patterns of go-flags' messages that flagMessage rewords. They are
+// compiled on the first usage error, not at every start: a plugin that runs
+// every minute should not pay for its error path.
+var flagPatterns = sync.OnceValue(func() (p struct{ badValue, boolValue, parsedNumber *regexp.Regexp }) {
+	// a value of the wrong kind: the flag's names, the Go type wanted, the converter's own error
+	p.badValue = regexp.MustCompile("(?s)^invalid argument for flag `([^']*)'(?: \\(expected [^)]*\\))?: (.*)$")
+	// a value given to a switch
+	p.boolValue = regexp.MustCompile("^bool flag `([^']*)' cannot have an argument$")
+	// the value strconv quotes in its errors
+	p.parsedNumber = regexp.MustCompile(`parsing ("(?:[^"\\]|\\.)*")`)
+	return p
+})
 
 // flagMessage words go-flags' errors for people: a value of the wrong kind
 // names the flag and what it wants, never Go's types or functions; the trap
@@ -231,13 +235,14 @@ func flagMessage(p *flags.Parser, err error) string {
 	if strings.Contains(msg, "expected argument for flag") && strings.Contains(msg, "but got option") {
 		return msg + " (a value starting with '-' needs '=', e.g. -w=-5:5)"
 	}
-	if m := boolValue.FindStringSubmatch(msg); m != nil {
+	pat := flagPatterns()
+	if m := pat.boolValue.FindStringSubmatch(msg); m != nil {
 		if m[1] == "--sni" { // check_smtp_tls --sni=NAME, before the TLS flags were one group
 			return "--sni takes no value: use --sni-name NAME"
 		}
 		return m[1] + " takes no value"
 	}
-	m := badValue.FindStringSubmatch(msg)
+	m := pat.badValue.FindStringSubmatch(msg)
 	if m == nil {
 		return msg
 	}
@@ -258,7 +263,7 @@ func flagMessage(p *flags.Parser, err error) string {
 	if want == "" {
 		return flag + ": " + m[2]
 	}
-	if v := parsedNumber.FindStringSubmatch(m[2]); v != nil {
+	if v := pat.parsedNumber.FindStringSubmatch(m[2]); v != nil {
 		want += ", not " + v[1]
 	}
 	return flag + ": " + want
