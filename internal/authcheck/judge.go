@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/login"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 	"github.com/smtpcheck/smtpcheck/internal/sasl"
@@ -48,9 +49,9 @@ func (o *Options) Judge(f *Facts, now time.Time) *plugin.Result {
 		r.Add(o.credState(f.CredErr), "%s", f.CredErr)
 	case f.Err != nil && !f.AuthRan:
 		r.Add(plugin.FailureState(f.Err, o.Timeout), "%s", plugin.Describe(f.Err, f.S, o.Timeout.Duration))
-	case f.Refused == RefuseNoTLS: // our user's own configuration
+	case f.Refused == login.RefuseNoTLS: // our user's own configuration
 		r.Add(plugin.Unknown, "%s", o.refusalText(f))
-	case f.Refused == RefuseUnverified && plugin.RootsUnreadable(f.S.VerifyErr): // this host's fault
+	case f.Refused == login.RefuseUnverified && plugin.RootsUnreadable(f.S.VerifyErr): // this host's fault
 		r.Add(plugin.Unknown, "%s; credentials not sent", plugin.RootsUnreadableText(f.S.VerifyErr))
 	case f.Refused != RefuseNone: // the server cannot be talked to safely
 		r.Add(plugin.Critical, "%s", o.refusalText(f))
@@ -76,9 +77,9 @@ func (o *Options) credState(err error) plugin.State {
 func (o *Options) refusalText(f *Facts) string {
 	where := f.S.String()
 	switch f.Refused {
-	case RefuseNoStartTLS:
+	case login.RefuseNoStartTLS:
 		return plugin.CredentialsNoStartTLS(where)
-	case RefuseNoTLS:
+	case login.RefuseNoTLS:
 		return "credentials not sent: --no-tls leaves the connection unencrypted - add --allow-plaintext to send them anyway, or drop --no-tls"
 	}
 	return plugin.CredentialsUnverified(where, f.S.VerifyErr, o.CAFile)
@@ -94,7 +95,7 @@ func (o *Options) notOfferedText(f *Facts) string {
 	}
 	if f.Mech == "" {
 		kind := "a password"
-		if o.useToken {
+		if o.Login.UseToken() {
 			kind = "an OAuth token"
 		}
 		return fmt.Sprintf("auth: %s offers no mechanism usable with %s (offers: %s)", f.S, kind, offers)
@@ -217,6 +218,6 @@ func (o *Options) details(f *Facts, r *plugin.Result) {
 		r.Detail("%s", line)
 	}
 	if f.QuitErr != nil {
-		r.Detail("quit: %s", plugin.Describe(f.QuitErr, s, o.Timeout.Duration))
+		r.Detail("%s", plugin.Describe(f.QuitErr, s, o.Timeout.Duration)) // "quit: ..."
 	}
 }

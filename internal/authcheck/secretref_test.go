@@ -13,7 +13,7 @@ func TestMistypedReference(t *testing.T) {
 	const pw = "Tr0ub4dor&3 horse"
 	const not = "malformed reference, not shown (it may be a password typed in its place): want "
 	shape := map[string]string{
-		"env":     "env: " + not + "env:NAME, NAME an environment variable (letters, digits and _, at most 64), e.g. env:SMTP_PASSWORD",
+		"env":     "env: " + not + "env:NAME, NAME an environment variable (letters, digits and _, at most 64), e.g. env:SMTPCHECK_PASSWORD",
 		"file":    "file: " + not + "file:PATH with an absolute PATH, e.g. file:/etc/smtpcheck/smtp.pass",
 		"vault":   "vault: " + not + "vault:MOUNT/PATH#FIELD, e.g. vault:secret/monitoring/smtp#password",
 		"keyring": "keyring: " + not + "keyring:SERVICE/KEY, e.g. keyring:smtpcheck/relay",

@@ -44,50 +44,90 @@ func (o *Options) resolver() *net.Resolver {
 
 // MX is what the --mx mode saw: the lookup and a session with each address.
 type MX struct {
-	Domain    string
-	LookupErr error // the MX lookup failed (not NXDOMAIN, not "no records")
-	NXDomain  bool  // the domain does not exist
-	NullMX    bool  // the domain publishes a null MX (RFC 7505): it takes no mail
-	Implicit  bool  // no MX records: the domain's own address is the MX (RFC 5321 §5.1)
-	TimedOut  bool  // the deadline cut LookupErr's lookup short
-	Targets   []MXTarget
-	Elapsed   time.Duration // from the lookup to the last session's end
+	Domain     string
+	LookupErr  error         // the MX lookup failed (not NXDOMAIN, not "no records")
+	NXDomain   bool          // the domain does not exist
+	NullMX     bool          // the domain publishes a null MX (RFC 7505): it takes no mail
+	Implicit   bool          // no MX records: the domain's own address is the MX (RFC 5321 §5.1)
+	TimedOut   bool          // the deadline cut LookupErr's lookup short
+	LookupTime time.Duration // the MX query
+	Targets    []MXTarget
+	Elapsed    time.Duration // the whole run: from the MX lookup to the last session's end
 }
 
-// MXTarget is one address of one MX host, or a host whose address lookup
-// failed (Addr invalid).
+// MXTarget is one address of one MX host, or a host without an address to
+// dial (Addr invalid): its lookup failed or was never run.
 type MXTarget struct {
-	Host     string
-	Pref     uint16
-	Addr     netip.Addr
-	DNSErr   error  // the address lookup failed (nil with Addr invalid: an empty answer)
-	TimedOut bool   // the deadline cut DNSErr's lookup short
-	JobErr   error  // the session was not run, or panicked (fanout's errors)
-	Facts    *Facts // the session, when there was one
+	Host       string
+	Pref       uint16
+	Addr       netip.Addr
+	LookupTime time.Duration // the host's address lookup, shared by its addresses
+	DNSErr     error         // the address lookup failed (nil with Addr invalid: an empty answer)
+	TimedOut   bool          // the deadline cut DNSErr's lookup short
+	JobErr     error         // the lookup (Addr invalid) or the session was not run, or panicked (fanout's errors)
+	Facts      *Facts        // the session, when there was one
 }
 
-// maxParallel bounds concurrent sessions in --mx mode.
-const maxParallel = 4
+// Bounds of the --mx mode's fan-out: hosts looked up and checked at once,
+// and sessions at once with the addresses of one host. A host's lookup
+// that stalls holds one host slot, not the others' sessions.
+const (
+	maxParallel = 4
+	maxPerHost  = 2
+)
 
-// gatherMX looks up the MX hosts and their addresses, and checks every
-// address in parallel under the one deadline.
+// gatherMX looks up the MX hosts, then each host's addresses and checks
+// them, hosts in parallel under the one deadline.
 func (o *Options) gatherMX(ctx context.Context, res *net.Resolver, mxJob func(MXTarget) fanout.Job[*Facts]) *MX {
 	start := time.Now()
-	m := o.mxTargets(ctx, res)
-	var jobs []fanout.Job[*Facts]
-	var dialled []int // the index in m.Targets of each job
-	for i, t := range m.Targets {
-		if t.Addr.IsValid() { // else nothing to dial, so no slot to take
-			jobs = append(jobs, mxJob(t))
-			dialled = append(dialled, i)
+	m, hosts := o.mxHosts(ctx, res)
+	if len(hosts) > 0 {
+		hr := o.hostResolver(ctx, res)
+		jobs := make([]fanout.Job[[]MXTarget], len(hosts))
+		for i, h := range hosts {
+			jobs[i] = fanout.Job[[]MXTarget]{Name: "the address lookup of " + h.Host, Run: func(ctx context.Context) []MXTarget {
+				return o.checkHost(ctx, hr, h, mxJob)
+			}}
 		}
-	}
-	for j, jr := range fanout.Run(ctx, maxParallel, jobs) {
-		t := &m.Targets[dialled[j]]
-		t.Facts, t.JobErr = jr.Value, jr.Err
+		for i, jr := range fanout.Run(ctx, maxParallel, jobs) {
+			if jr.Err != nil {
+				h := hosts[i]
+				h.JobErr = jr.Err
+				jr.Value = []MXTarget{h}
+			}
+			m.Targets = append(m.Targets, jr.Value...)
+		}
 	}
 	m.Elapsed = time.Since(start)
 	return m
+}
+
+// checkHost looks up h's addresses by DNS and checks each.
+func (o *Options) checkHost(ctx context.Context, hr *hostResolver, h MXTarget, mxJob func(MXTarget) fanout.Job[*Facts]) []MXTarget {
+	begin := time.Now()
+	addrs, err := hr.lookup(ctx, o.Network(), h.Host)
+	h.LookupTime = time.Since(begin)
+	if len(addrs) == 0 {
+		h.DNSErr, h.TimedOut = err, err != nil && expired(ctx)
+		return []MXTarget{h}
+	}
+	targets := make([]MXTarget, 0, len(addrs))
+	var jobs []fanout.Job[*Facts]
+	seen := map[netip.Addr]bool{}
+	for _, a := range addrs {
+		if seen[a] {
+			continue // an address the answer repeats is checked once
+		}
+		seen[a] = true
+		t := h
+		t.Addr = a
+		targets = append(targets, t)
+		jobs = append(jobs, mxJob(t))
+	}
+	for i, jr := range fanout.Run(ctx, maxPerHost, jobs) {
+		targets[i].Facts, targets[i].JobErr = jr.Value, jr.Err
+	}
+	return targets
 }
 
 // mxJob runs one session with one MX address.
@@ -105,38 +145,37 @@ func expired(ctx context.Context) bool {
 	return ctx.Err() != nil || ok && !time.Now().Before(dl)
 }
 
-// mxTargets resolves the MX hosts and their addresses. A domain without MX
-// records falls back to its own address (RFC 5321 §5.1); one that does not
-// exist, or publishes a null MX (RFC 7505), has no target.
-func (o *Options) mxTargets(ctx context.Context, res *net.Resolver) *MX {
+// mxHosts looks up the MX hosts, by preference, each named once. A domain
+// without MX records falls back to its own address (RFC 5321 §5.1); one
+// that does not exist, or publishes a null MX (RFC 7505), has no host.
+func (o *Options) mxHosts(ctx context.Context, res *net.Resolver) (*MX, []MXTarget) {
 	m := &MX{Domain: strings.TrimSuffix(o.MX, ".")}
+	begin := time.Now()
 	mxs, rcode, err := lookupMX(ctx, res, m.Domain)
+	m.LookupTime = time.Since(begin)
 	switch {
 	case rcode == rcodeNXDomain && isNotFound(err):
 		m.NXDomain = true
-		return m
+		return m, nil
 	case err != nil && !isNotFound(err):
 		m.LookupErr, m.TimedOut = err, expired(ctx)
-		return m
+		return m, nil
 	case len(mxs) == 1 && (mxs[0].Host == "." || mxs[0].Host == ""):
 		m.NullMX = true
-		return m
+		return m, nil
 	case len(mxs) == 0:
 		m.Implicit = true
 		mxs = []*net.MX{{Host: m.Domain, Pref: 0}}
 	}
 	slices.SortStableFunc(mxs, func(a, b *net.MX) int { return cmp.Compare(a.Pref, b.Pref) })
-	network := o.target("", netip.Addr{}, nil).Network
+	var hosts []MXTarget
+	seen := map[string]bool{}
 	for _, mx := range mxs {
 		host := strings.TrimSuffix(mx.Host, ".")
-		addrs, err := res.LookupNetIP(ctx, network, host)
-		if err != nil || len(addrs) == 0 {
-			m.Targets = append(m.Targets, MXTarget{Host: host, Pref: mx.Pref, DNSErr: err, TimedOut: expired(ctx)})
-			continue
-		}
-		for _, a := range addrs {
-			m.Targets = append(m.Targets, MXTarget{Host: host, Pref: mx.Pref, Addr: a.Unmap()})
+		if key := strings.ToLower(host); !seen[key] { // a host several records name is checked once, at its best preference
+			seen[key] = true
+			hosts = append(hosts, MXTarget{Host: host, Pref: mx.Pref})
 		}
 	}
-	return m
+	return m, hosts
 }

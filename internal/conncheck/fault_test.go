@@ -200,11 +200,29 @@ func TestFaultMatrix(t *testing.T) {
 				c.Hang()
 			},
 			args: []string{"-S"},
-			code: 2, status: "SMTP CRITICAL - starttls: no answer within the 1 s timeout ({addr}) - the TLS handshake stalled; is this really a TLS port?",
+			code: 2, status: "SMTP CRITICAL - starttls: no answer within the 1 s timeout ({addr}) - the TLS handshake after STARTTLS stalled: look at the server's TLS setup and log",
+		},
+		{
+			name: "STARTTLS never answered",
+			script: func(c *smtptest.FaultConn) {
+				_ = c.Greet()
+				_ = c.EHLO("STARTTLS")
+				c.Hang()
+			},
+			args: []string{"-S"},
+			code: 2, status: "SMTP CRITICAL - starttls: no answer within the 1 s timeout ({addr}) - the server did not answer STARTTLS: it is stuck or overloaded, look at its log",
+		},
+		{
+			name: "implicit TLS up, no banner", script: func(c *smtptest.FaultConn) {
+				if c.StartTLS(untrusted) == nil {
+					c.Hang()
+				}
+			}, args: []string{"-s"},
+			code: 2, status: "SMTP CRITICAL - banner: no answer within the 1 s timeout ({addr}) - the server is overloaded or tarpitting",
 		},
 		{
 			name: "implicit TLS handshake stalls", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"-s"},
-			code: 2, status: "SMTP CRITICAL - tls: no answer within the 1 s timeout ({addr}) - the TLS handshake stalled; is this really a TLS port?",
+			code: 2, status: "SMTP CRITICAL - tls: no answer within the 1 s timeout ({addr}) - the TLS handshake stalled; is this really an implicit TLS port?",
 		},
 		{
 			name: "implicit TLS to a plain server", script: func(c *smtptest.FaultConn) { _ = c.Greet(); c.Hang() }, args: []string{"-s"},
@@ -395,6 +413,21 @@ func TestFaultMatrix(t *testing.T) {
 			args: []string{"-f", "mon@fault.test", "--rcpt", "user@fault.test", "-C", "DATA"},
 			code: 1, status: `SMTP WARNING - command "DATA": "354 End data with <CR><LF>.<CR><LF>" opened a message body; check_smtp_conn does not send mail, so it hung up: drop this -C`,
 		},
+		// The same when the server goes on talking after its 354, at once
+		// (in the same write): one verdict, however fast the bytes come.
+		{
+			name: "-C DATA: 354 and more at once",
+			script: func(c *smtptest.FaultConn) {
+				_ = c.Greet()
+				_ = c.EHLO("PIPELINING")
+				if _, err := c.Expect("DATA"); err == nil {
+					_ = c.SendRaw([]byte("354 go ahead\r\n250 2.0.0 queued as FAKE\r\n221 bye\r\n"))
+				}
+				_, _ = c.ReadLine()
+			},
+			args: []string{"-C", "DATA"},
+			code: 1, status: `SMTP WARNING - command "DATA": "354 go ahead" opened a message body; check_smtp_conn does not send mail, so it hung up: drop this -C`,
+		},
 		// Nothing may follow a reply unasked: it would be taken for the
 		// next command's reply (here VRFY's, with -q: a false OK).
 		{
@@ -532,23 +565,23 @@ func TestFaultMatrix(t *testing.T) {
 		// A file that never opens, never ends or is huge is refused at once
 		// (this server would make a session time out in the banner).
 		{
-			name: "--ca-file a FIFO", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"--ca-file", fifo.Path},
+			name: "--ca-file a FIFO", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"-S", "--ca-file", fifo.Path},
 			code: 3, status: "SMTP UNKNOWN - --ca-file: " + fifo.Why + " (see check_smtp_conn --help)",
 		},
 		{
-			name: "--ca-file a symlink to a FIFO", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"--ca-file", link.Path},
+			name: "--ca-file a symlink to a FIFO", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"-S", "--ca-file", link.Path},
 			code: 3, status: "SMTP UNKNOWN - --ca-file: " + link.Why + " (see check_smtp_conn --help)",
 		},
 		{
-			name: "--ca-file /dev/zero", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"--ca-file", zero.Path},
+			name: "--ca-file /dev/zero", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"-S", "--ca-file", zero.Path},
 			code: 3, status: "SMTP UNKNOWN - --ca-file: " + zero.Why + " (see check_smtp_conn --help)",
 		},
 		{
-			name: "--ca-file a directory", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"--ca-file", dir.Path},
+			name: "--ca-file a directory", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"-S", "--ca-file", dir.Path},
 			code: 3, status: "SMTP UNKNOWN - --ca-file: " + dir.Why + " (see check_smtp_conn --help)",
 		},
 		{
-			name: "--ca-file 200 MiB", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"--ca-file", big.Path},
+			name: "--ca-file 200 MiB", script: func(c *smtptest.FaultConn) { c.Hang() }, args: []string{"-S", "--ca-file", big.Path},
 			code: 3, status: "SMTP UNKNOWN - --ca-file: " + big.Why + " (see check_smtp_conn --help)",
 		},
 		{
@@ -594,7 +627,10 @@ func TestIPv6WhereOnlyIPv4Listens(t *testing.T) {
 	o.Within(t, time.Second)
 
 	o = check(t, "-H", "127.0.0.1", "-6", "-p", port, "-t", "1")
-	o.Expect(t, 2, "SMTP CRITICAL - dns: 127.0.0.1 is not an IPv6 address (drop -4/-6 or give the other address) (127.0.0.1:"+port+")")
+	// An address of the other family is our user's contradiction, not the server's.
+	o.Expect(t, 3, "SMTP UNKNOWN - -H 127.0.0.1 is not an IPv6 address: drop -6 or give the other address (see check_smtp_conn --help)")
+	o = check(t, "-H", "::1", "-4", "-p", port, "-t", "1")
+	o.Expect(t, 3, "SMTP UNKNOWN - -H ::1 is not an IPv4 address: drop -4 or give the other address (see check_smtp_conn --help)")
 }
 
 // TestEchoedSecretsRedacted: whatever a server echoes back of the

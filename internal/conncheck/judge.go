@@ -51,7 +51,7 @@ func (o *Options) judge(f *Facts, r *plugin.Result, now time.Time) {
 	o.judgeQuit(f, r)
 	o.judgeTimes(f, r)
 	if len(r.Findings) == 0 {
-		r.Add(plugin.OK, "%s answered in %s s%s", s, secs(f.Total), o.okSuffix(f))
+		r.Add(plugin.OK, "%s answered in %s s%s", s, plugin.Elapsed(f.Total), o.okSuffix(f))
 	}
 }
 
@@ -116,15 +116,24 @@ func (o *Options) judgeGreeting(s *probe.Session, r *plugin.Result) {
 		r.Detail("ehlo: refused with %s; HELO accepted, so no extensions are known", plugin.Quote(*s.EHLOErr))
 	}
 	for _, kw := range o.RequireExt {
-		if !s.Ext.Has(kw) {
+		if !offers(s, kw) {
 			r.Add(plugin.Critical, "ehlo: required extension %s not offered", strings.ToUpper(kw))
 		}
 	}
 	for _, kw := range o.ForbidExt {
-		if s.Ext.Has(kw) {
+		if offers(s, kw) {
 			r.Add(plugin.Critical, "ehlo: forbidden extension %s offered", strings.ToUpper(kw))
 		}
 	}
+}
+
+// offers reports whether the server offers the extension kw: inside TLS,
+// except STARTTLS, which a server offers only before it (RFC 3207 §4.2).
+func offers(s *probe.Session, kw string) bool {
+	if strings.EqualFold(kw, "STARTTLS") && s.ExtPlain != nil {
+		return s.ExtPlain.Has(kw)
+	}
+	return s.Ext.Has(kw)
 }
 
 func (o *Options) judgeTLS(f *Facts, r *plugin.Result, now time.Time) {
@@ -140,7 +149,7 @@ func (o *Options) judgeTLS(f *Facts, r *plugin.Result, now time.Time) {
 		// This host's fault, not the server's: judgeAuth says no more.
 		r.Add(plugin.Unknown, "%s", plugin.RootsUnreadableText(s.VerifyErr))
 	case s.VerifyErr != nil && o.Verify:
-		r.Add(plugin.Critical, "tls: certificate does not verify: %v", s.VerifyErr)
+		r.Add(plugin.Critical, "tls: certificate does not verify: %v - %s", s.VerifyErr, plugin.CertAdvice(s.VerifyErr, o.CAFile))
 	}
 	if o.CertDays == "" || len(s.TLS.PeerCertificates) == 0 {
 		return
@@ -276,9 +285,9 @@ func (o *Options) judgeTimes(f *Facts, r *plugin.Result) {
 func (o *Options) judgeTime(r *plugin.Result, what string, d time.Duration, p threshold.Pair) {
 	switch p.Check(d.Seconds()) {
 	case threshold.Critical:
-		r.Add(plugin.Critical, "%s %s s (critical %s)", what, secs(d), p.Crit)
+		r.Add(plugin.Critical, "%s %s s (critical %s)", what, plugin.Elapsed(d), p.Crit)
 	case threshold.Warning:
-		r.Add(plugin.Warning, "%s %s s (warning %s)", what, secs(d), p.Warn)
+		r.Add(plugin.Warning, "%s %s s (warning %s)", what, plugin.Elapsed(d), p.Warn)
 	}
 }
 
@@ -323,5 +332,3 @@ func hint(ph probe.Phase, r smtp.Reply) string {
 	}
 	return ""
 }
-
-func secs(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }

@@ -16,6 +16,7 @@ import (
 // judgeMX judges each MX address as a run of its own; the worst state wins
 // and each address is listed.
 func (o *Options) judgeMX(m *MX, r *plugin.Result, now time.Time) {
+	r.AddPerf(mxTimes(m)...) // measured even where the lookup failed
 	switch {
 	case m.NXDomain:
 		asked := ""
@@ -47,6 +48,7 @@ func (o *Options) judgeMX(m *MX, r *plugin.Result, now time.Time) {
 		r.Add(worstOf(results), "%d of %d MX addresses of %s failed", failed, len(m.Targets), of)
 	}
 	var worst time.Duration
+	var items []plugin.Perf
 	for i, sub := range results {
 		t := m.Targets[i]
 		name := fmt.Sprintf("%s (%s)", t.Host, netip.AddrPortFrom(t.Addr, uint16(o.Port)))
@@ -65,28 +67,43 @@ func (o *Options) judgeMX(m *MX, r *plugin.Result, now time.Time) {
 		for _, p := range sub.Perf {
 			if p.Label == "total" {
 				worst = max(worst, time.Duration(p.Value*float64(time.Second)))
-				p.Label = "total_" + cmp.Or(t.Addr.String(), t.Host)
-				r.AddPerf(p)
+				p.Label, p.Item = "total_"+cmp.Or(t.Addr.String(), t.Host), true
+				items = append(items, p)
 			}
 		}
 	}
 	if failed == 0 {
-		r.Add(plugin.OK, "all %d MX addresses of %s answered in %s s", len(m.Targets), of, secs(m.Elapsed))
+		r.Add(plugin.OK, "all %d MX addresses of %s answered in %s s", len(m.Targets), of, plugin.Elapsed(m.Elapsed))
 	}
 	n := float64(len(m.Targets))
 	r.AddPerf(plugin.Perf{Label: "mx_ok", Value: n - float64(failed), Min: plugin.Zero, Max: &n},
 		plugin.Seconds("time", worst, threshold.Pair{Warn: o.Warning, Crit: o.Critical}))
+	r.AddPerf(items...) // last, as they are the first left out of a long output
+}
+
+// mxTimes are the whole run's time and its DNS time: the MX lookup and
+// the slowest address lookup, which ran side by side.
+func mxTimes(m *MX) []plugin.Perf {
+	var slowest time.Duration
+	for _, t := range m.Targets {
+		slowest = max(slowest, t.LookupTime)
+	}
+	return []plugin.Perf{plugin.Seconds("total", m.Elapsed, threshold.Pair{}), plugin.Seconds("dns", m.LookupTime+slowest, threshold.Pair{})}
 }
 
 // judgeTarget judges one MX address: its lookup, its job, its session.
 func (o *Options) judgeTarget(t MXTarget, now time.Time) *plugin.Result {
 	switch {
+	case t.JobErr != nil:
+		others := "MX addresses"
+		if !t.Addr.IsValid() { // the host's lookup was the job
+			others = "MX hosts"
+		}
+		return &plugin.Result{Service: Service, Findings: []plugin.Finding{plugin.JobFailure(t.JobErr, o.Timeout, others)}}
 	case !t.Addr.IsValid():
 		r := &plugin.Result{Service: Service}
 		r.Add(o.dnsState(t.TimedOut), "dns: no %s address for %s: %s", probe.FamilyName(o.Network()), t.Host, o.dnsErrText(t.DNSErr))
 		return r
-	case t.JobErr != nil:
-		return &plugin.Result{Service: Service, Findings: []plugin.Finding{plugin.JobFailure(t.JobErr, o.Timeout, "MX addresses")}}
 	}
 	return o.Judge(t.Facts, now)
 }

@@ -102,10 +102,19 @@ func (o *Options) Validate(ctx context.Context) error {
 		if err := o.parseCertDays(); err != nil {
 			return err
 		}
-		if o.NoTLS {
-			return plugin.Usagef("-D and --no-tls exclude each other: -D judges the certificate")
+	}
+	// -D and --verify judge the certificate, so they need one: check_smtp
+	// 3.x demands -S with -D, we imply it.
+	for _, f := range []struct {
+		given bool
+		flag  string
+	}{{o.CertDays != "", "-D"}, {o.Verify, "--verify"}} {
+		if f.given && o.NoTLS {
+			return plugin.Usagef("%s and --no-tls exclude each other: %s judges the certificate", f.flag, f.flag)
 		}
-		use.Default = probe.TLSStartTLS // -D needs a certificate; check_smtp 3.x demands -S, we imply it
+		if f.given {
+			use.Default = probe.TLSStartTLS
+		}
 	}
 	if err := o.Server.Validate(&o.Common, &o.Port, 25, o.ImplicitAsked()); err != nil {
 		return err
@@ -180,6 +189,10 @@ func (o *Options) parseCertDays() error {
 	}
 	if err != nil || o.certWarn < 0 || o.certCrit < 0 {
 		return plugin.Usagef("-D %q: want WARN[,CRIT] whole days", o.CertDays)
+	}
+	if o.certCrit > o.certWarn { // CRITICAL would always come first
+		return plugin.Usagef("-D %q: WARN %d is below CRIT %d days, so the WARNING could never fire: put the larger number first, -D %d,%d",
+			o.CertDays, o.certWarn, o.certCrit, o.certCrit, o.certWarn)
 	}
 	return nil
 }

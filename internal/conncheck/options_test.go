@@ -53,6 +53,9 @@ func TestBadValuesBeforeDialling(t *testing.T) {
 		{[]string{"-S", "--verify-name", "mx test"}, `--verify-name "mx test": ' ' cannot be in a host name: use letters, digits, hyphens, underscores and dots`},
 		{[]string{"-H", "", "--mx", "[::1]"}, `--mx "[::1]": want a domain name, not an IP address`},
 		{[]string{"-H", "", "--mx", "example.test\n"}, `--mx "example.test\n": a host name cannot contain control characters ("\n")`},
+		{[]string{"-D", "10,20"}, `-D "10,20": WARN 10 is below CRIT 20 days, so the WARNING could never fire: put the larger number first, -D 20,10`},
+		{[]string{"-c", "1:0"}, `-c: invalid threshold range "1:0": its start is above its end: write the smaller number first, 0:1`},
+		{[]string{"-w=@5:2"}, `-w: invalid threshold range "@5:2": its start is above its end: write the smaller number first, @2:5`},
 	})
 	check(t, "-H", "127.0.0.1", "-p", port, "-t", "2").Expect(t, 0, "SMTP OK - 127.0.0.1:"+port+" answered in T s")
 	if n := dialled.Load(); n != 1 {

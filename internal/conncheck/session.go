@@ -2,6 +2,7 @@ package conncheck
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 
@@ -78,13 +79,20 @@ func (o *Options) steps(ctx context.Context, s *probe.Session, f *Facts) error {
 		}
 	}
 	for i, c := range o.Commands {
-		if err := f.cmd(ctx, s, probe.PhaseCommand, c, i); err != nil {
-			return err
-		}
-		if f.InData = f.last().Reply.Code == 354; f.InData { // RFC 5321 §4.1.1.4: all that follows is the message
-			s.HangUp() // QUIT, or RSET, would be text of the message
+		rep, err := s.Cmd(ctx, probe.PhaseCommand, c)
+		if rep.Code == 354 && (err == nil || errors.As(err, new(*smtp.UnsolicitedError))) {
+			// RFC 5321 §4.1.1.4: all that follows is the message. QUIT, or
+			// RSET, would be text of it: hang up. Whatever the server said
+			// after its 354 changes nothing, however fast it came.
+			f.Steps = append(f.Steps, Step{Phase: probe.PhaseCommand, Line: c, Reply: rep, Index: i})
+			f.InData = true
+			s.HangUp()
 			return nil
 		}
+		if err != nil {
+			return err
+		}
+		f.Steps = append(f.Steps, Step{Phase: probe.PhaseCommand, Line: c, Reply: rep, Index: i})
 	}
 	if f.InMail {
 		// RSET closes the transaction so that QUIT never looks like an abort;

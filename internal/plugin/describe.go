@@ -35,7 +35,7 @@ func Describe(e *probe.Error, s *probe.Session, timeout time.Duration) string {
 func Explain(e *probe.Error, s *probe.Session, timeout time.Duration) (what, todo string) {
 	switch e.Kind {
 	case probe.KindTimeout:
-		return fmt.Sprintf("no answer within the %s s timeout", Secs(timeout)), timeoutAdvice(e.Phase)
+		return fmt.Sprintf("no answer within the %s s timeout", Secs(timeout)), timeoutAdvice(e.Phase, s)
 	case probe.KindRefused:
 		return "connection refused", "is the MTA running and listening on this address and port?"
 	case probe.KindReset:
@@ -65,14 +65,20 @@ func Explain(e *probe.Error, s *probe.Session, timeout time.Duration) (what, tod
 	return PlainErr(e.Err), ""
 }
 
-func timeoutAdvice(ph probe.Phase) string {
-	switch ph {
-	case probe.PhaseConnect:
+func timeoutAdvice(ph probe.Phase, s *probe.Session) string {
+	switch {
+	case ph == probe.PhaseConnect:
 		return "a firewall may drop the packets, or the host is down"
-	case probe.PhaseBanner:
+	case ph == probe.PhaseBanner && s != nil && s.Target.TLS == probe.TLSImplicit:
+		return "the server is overloaded or tarpitting"
+	case ph == probe.PhaseBanner:
 		return "the server is overloaded or tarpitting, or this port wants implicit TLS (-s)"
-	case probe.PhaseTLS, probe.PhaseStartTLS:
-		return "the TLS handshake stalled; is this really a TLS port?"
+	case ph == probe.PhaseTLS:
+		return "the TLS handshake stalled; is this really an implicit TLS port?"
+	case ph == probe.PhaseStartTLS && s != nil && s.StartTLSReply.Code == 0:
+		return "the server did not answer STARTTLS: it is stuck or overloaded, look at its log"
+	case ph == probe.PhaseStartTLS:
+		return "the TLS handshake after STARTTLS stalled: look at the server's TLS setup and log"
 	}
 	return "the server is slow or stuck; raise -t if this is expected"
 }
@@ -149,10 +155,10 @@ func TLSLine(s *probe.Session) string {
 	return fmt.Sprintf("%s; certificate %q, expires %s; %s", line, leaf.Subject.CommonName, leaf.NotAfter.UTC().Format("2006-01-02"), verdict)
 }
 
-// certAdvice says what makes a certificate that does not verify (err)
+// CertAdvice says what makes a certificate that does not verify (err)
 // verify, by its cause: a renewal for an expired one, --verify-name for
 // another name, --ca-file for an unknown issuer (unless it was given).
-func certAdvice(err error, caFile string) string {
+func CertAdvice(err error, caFile string) string {
 	var (
 		inv  x509.CertificateInvalidError
 		host x509.HostnameError

@@ -14,7 +14,8 @@ import "github.com/smtpcheck/smtpcheck/internal/probe"
 //	-------------------------------------------------  ------------------
 //	timeout (the -t deadline passed)                   -t's STATE (CRITICAL)
 //	KindUsage: we refuse the request ourselves         UNKNOWN
-//	4xx in a transaction phase (auth, mail, rcpt):     WARNING
+//	4xx in a transaction phase (auth, mail, rcpt,      WARNING
+//	  data, message: after the final dot)
 //	  the server refuses one request, for now
 //	  (but 421: the server closes the session,         CRITICAL
 //	  RFC 5321 §3.8, as a 421 greeting)
@@ -44,7 +45,7 @@ func FailureState(e *probe.Error, t Timeout) State {
 // session, one a 4xx refuses only for now.
 func transactionPhase(ph probe.Phase) bool {
 	switch ph {
-	case probe.PhaseAuth, probe.PhaseMail, probe.PhaseRcpt:
+	case probe.PhaseAuth, probe.PhaseMail, probe.PhaseRcpt, probe.PhaseData, probe.PhaseMessage:
 		return true
 	}
 	return false

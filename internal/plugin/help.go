@@ -130,8 +130,8 @@ func optionLine(o *flags.Option) string {
 	if o.ShortName != 0 {
 		names = append(names, "-"+string(o.ShortName))
 	}
-	if o.LongName != "" {
-		names = append(names, "--"+o.LongName)
+	if o.LongName != "" { // with the namespace of its group: --imap-user
+		names = append(names, "--"+o.LongNameWithNamespace())
 	}
 	line := strings.Join(names, ", ")
 	if !takesValue(o) {

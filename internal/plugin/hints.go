@@ -42,6 +42,9 @@ func Hint(phase probe.Phase, r smtp.Reply) string {
 			return "the server wants another step before AUTH (often STARTTLS): use -S or -s, and look at its log"
 		}
 	}
+	if authCodes[r.Code] && phase != probe.PhaseAuth {
+		return "" // a login's advice, for a reply to something else
+	}
 	if r.Enhanced != "" {
 		if h, ok := hints[code+" "+r.Enhanced]; ok {
 			return h
@@ -49,3 +52,7 @@ func Hint(phase probe.Phase, r smtp.Reply) string {
 	}
 	return hints[code]
 }
+
+// authCodes are the replies RFC 4954 gives AUTH; their hints are about the
+// login, and mean nothing in answer to another command.
+var authCodes = map[int]bool{534: true, 535: true, 538: true}

@@ -136,6 +136,7 @@ func Usagef(format string, args ...any) error { return &UsageError{Msg: fmt.Spri
 func NewParser(name string, opts Options) *flags.Parser {
 	p := flags.NewParser(opts, flags.HelpFlag|flags.PassDoubleDash)
 	p.Name = name
+	p.NamespaceDelimiter = "-" // a group under namespace:"imap" gives --imap-user
 	if a, ok := opts.(FlagAdjuster); ok {
 		a.FlagAdjust().apply(p)
 	}
@@ -143,8 +144,9 @@ func NewParser(name string, opts Options) *flags.Parser {
 }
 
 // FlagAdjust changes, for one plugin, flags it shares with others through
-// a group (TLS), by long name.
+// a group (TLS, login), by long name.
 type FlagAdjust struct {
+	Short  map[string]rune   // the flag's short name in this plugin (a shared group has none: they cannot be namespaced)
 	Help   map[string]string // the flag's description in this plugin
 	Refuse map[string]string // why this plugin takes no such flag: hidden from --help and the man page, refused by the group's Validate
 }
@@ -159,6 +161,9 @@ func (a FlagAdjust) apply(p *flags.Parser) {
 			panic("FlagAdjust names no flag --" + long) // a typo in a plugin: any test of it fails
 		}
 		return o
+	}
+	for long, r := range a.Short {
+		find(long).ShortName = r
 	}
 	for long, d := range a.Help {
 		find(long).Description = d
@@ -260,7 +265,8 @@ func flagMessage(p *flags.Parser, err error) string {
 	if opt != nil {
 		want = wants(opt.Field().Type)
 	}
-	if want == "" {
+	// A reversed range (1:0) reads as a range: "want a range" would not say what is wrong.
+	if want == "" || strings.Contains(m[2], threshold.ErrReversed.Error()) {
 		return flag + ": " + m[2]
 	}
 	if v := pat.parsedNumber.FindStringSubmatch(m[2]); v != nil {

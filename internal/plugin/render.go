@@ -20,7 +20,9 @@ const (
 	MaxOutput     = 8192
 	maxStatusLen  = 400
 	maxDetailLen  = 500
-	outputReserve = 64 // go-nagios' separators and line endings
+	outputReserve = 64   // go-nagios' separators and line endings
+	minLongShare  = 2048 // of the long output, kept before per-item perfdata
+	cutMargin     = 60   // for the line saying how many lines were cut
 )
 
 // started approximates the plugin's start for its run time.
@@ -48,17 +50,25 @@ func Render(p *nagios.Plugin, r *Result, c *Common) {
 		// check_smtp's, so that one label never changes unit in a graph.
 		metrics = append(metrics, Seconds("time", time.Since(started), threshold.Pair{}))
 	}
-	perf := make([]nagios.PerformanceData, 0, len(metrics))
-	perfLen := 0
-	for _, m := range metrics {
-		pd := toNagios(m)
-		perf = append(perf, pd)
-		perfLen += len(pd.String())
+	lines := longLines(r, c, omitted)
+	longLen := 0
+	for _, l := range lines {
+		longLen += len(l) + 1
 	}
+	// Per-item metrics get what is left once the status line, the other
+	// metrics, a share of the long output and the note on what was left
+	// out are counted: Nagios cuts the output at MaxOutput, and a cut
+	// perfdata line is lost whole.
+	longShare := min(longLen, minLongShare) + cutMargin + len(droppedNote(len(metrics))) + 1
+	perf, perfLen, dropped := fitPerf(metrics, MaxOutput-len(status)-outputReserve-longShare)
 	if len(perf) > 0 {
 		// Our metrics are built from floats and checked labels; go-nagios'
 		// validation is weaker than that, so it is skipped.
 		_ = p.AddPerfData(true, perf...)
+	}
+	note := ""
+	if dropped > 0 {
+		note = droppedNote(dropped)
 	}
 	budget := MaxOutput - len(status) - perfLen - outputReserve
 	// The long output goes into ServiceOutput, below the status line: given
@@ -66,7 +76,7 @@ func Render(p *nagios.Plugin, r *Result, c *Common) {
 	// between the two. Perfdata then ends the last line, as in the plugin
 	// API's multi-line layout ("TEXT | PERFDATA").
 	p.ServiceOutput, p.LongServiceOutput = status, ""
-	if long := longOutput(r, c, omitted, budget); long != "" {
+	if long := joinWithin(lines, budget, note); long != "" {
 		p.ServiceOutput += "\n" + long
 	}
 	p.SetOutputTarget(lineEnds{p.OutputTarget()})
@@ -115,9 +125,39 @@ func statusLine(r *Result) (line string, omitted []string) {
 	return line, nil
 }
 
-// longOutput joins details and, with -v, the transcript, dropping lines from
-// the end once budget bytes are used, and saying so.
-func longOutput(r *Result, c *Common, omitted []string, budget int) string {
+// fitPerf keeps every metric but the per-item ones (Perf.Item) beyond
+// budget bytes: those are kept in order while they fit, and the rest
+// counted as dropped.
+func fitPerf(metrics []Perf, budget int) (perf []nagios.PerformanceData, size, dropped int) {
+	for _, m := range metrics {
+		if !m.Item {
+			budget -= len(toNagios(m).String())
+		}
+	}
+	perf = make([]nagios.PerformanceData, 0, len(metrics))
+	for _, m := range metrics {
+		pd := toNagios(m)
+		n := len(pd.String())
+		if m.Item {
+			if dropped > 0 || n > budget {
+				dropped++ // the first ones stay, not a random subset
+				continue
+			}
+			budget -= n
+		}
+		perf = append(perf, pd)
+		size += n
+	}
+	return perf, size, dropped
+}
+
+// droppedNote counts the per-item metrics fitPerf left out.
+func droppedNote(n int) string {
+	return fmt.Sprintf("(%d more perfdata values left out to keep the output under %d bytes)", n, MaxOutput)
+}
+
+// longLines are the details and, with -v, the transcript.
+func longLines(r *Result, c *Common, omitted []string) []string {
 	lines := make([]string, 0, len(omitted)+len(r.Details)+len(r.Transcript))
 	for _, d := range append(omitted, r.Details...) {
 		lines = append(lines, Sanitize(d, maxDetailLen))
@@ -127,16 +167,31 @@ func longOutput(r *Result, c *Common, omitted []string, budget int) string {
 			lines = append(lines, Sanitize(t, maxDetailLen))
 		}
 	}
+	return lines
+}
+
+// joinWithin joins lines, dropping them from the end once budget bytes are
+// used, and saying so; note, if any, ends the text whatever the budget.
+func joinWithin(lines []string, budget int, note string) string {
+	if note != "" {
+		budget -= len(note) + 1
+	}
 	var b strings.Builder
 	for i, l := range lines {
-		if b.Len()+len(l)+1 > budget-60 {
-			fmt.Fprintf(&b, "(%d more lines cut to keep the output under %d bytes)", len(lines)-i, MaxOutput)
-			break
-		}
 		if i > 0 {
 			b.WriteByte('\n')
 		}
+		if b.Len()+len(l) > budget-cutMargin {
+			fmt.Fprintf(&b, "(%d more lines cut to keep the output under %d bytes)", len(lines)-i, MaxOutput)
+			break
+		}
 		b.WriteString(l)
+	}
+	if note != "" {
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(note)
 	}
 	return b.String()
 }

@@ -25,6 +25,7 @@ type Perf struct {
 	Crit  threshold.Range
 	Min   *float64
 	Max   *float64
+	Item  bool // one of many per-item metrics (an MX address's): left out first where the output would pass MaxOutput
 }
 
 // Zero is a ready pointer for Perf.Min.

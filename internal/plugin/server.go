@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+
+	"github.com/smtpcheck/smtpcheck/internal/probe"
 )
 
 // Server are the flags, spelled as check_smtp spells them, that name the
@@ -48,6 +50,9 @@ func (s *Server) Validate(c *Common, port *int, plainPort int, implicitTLS bool)
 	var err error
 	if s.Host, err = HostName("-H", s.Host); err != nil {
 		return err
+	}
+	if a, err := netip.ParseAddr(s.Host); err == nil && (s.IPv4 && !a.Unmap().Is4() || s.IPv6 && !a.Unmap().Is6()) {
+		return Usagef("-H %s is not an %s address: drop %s or give the other address", s.Host, probe.FamilyName(s.Network()), map[bool]string{true: "-4", false: "-6"}[s.IPv4])
 	}
 	if s.FQDN, err = heloName(s.FQDN); err != nil {
 		return err

@@ -88,6 +88,14 @@ func (t *TLS) Validate(ctx context.Context, c *Common, port int, use TLSUse) err
 	default:
 		t.mode = use.Default
 	}
+	if t.mode == probe.TLSNone {
+		// Taken without a word, they would let a check look verified.
+		for _, long := range []string{"sni-name", "verify-name", "ca-file", "insecure", "min-tls"} {
+			if c.Given(long) {
+				return Usagef("--%s needs TLS, and this check runs without: add -S (STARTTLS) or -s (implicit TLS)", long)
+			}
+		}
+	}
 	if t.CAFile != "" {
 		if t.roots, err = probe.LoadRoots(ctx, "--ca-file", t.CAFile); err != nil {
 			return Usagef("--ca-file: %v", err)

@@ -105,7 +105,9 @@ func TestTLSFlagsSameEverywhere(t *testing.T) {
 		{[]string{"--insecure", "-S"}, map[string]want{conncheck.Name: {starttls, 25, ""}, authcheck.Name: {starttls, 587, ""},
 			tlscheck.Name: {err: "--insecure: check_smtp_tls judges the certificate itself and goes on whatever it finds: leave --insecure out"}}},
 		{[]string{"--sni", "-S"}, map[string]want{conncheck.Name: {starttls, 25, ""}, authcheck.Name: {starttls, 587, ""}, tlscheck.Name: {starttls, 25, ""}}},
-		{[]string{"-H", "192.0.2.1", "--sni", "mx.example.org"}, same(want{err: `unexpected argument "mx.example.org": --sni takes no value: use --sni-name NAME`})},
+		{[]string{"-H", "192.0.2.1", "--sni", "mx.example.org"}, map[string]want{conncheck.Name: {err: `unexpected argument "mx.example.org": --sni takes no value: use --sni-name NAME`},
+			authcheck.Name: {err: `unexpected argument "mx.example.org": --sni takes no value: use --sni-name NAME`},
+			tlscheck.Name:  {err: "--sni takes no value: use --sni-name NAME (and -H for the host)"}}},
 		{[]string{"--sni=mx.example.org"}, same(want{err: `--sni takes no value: use --sni-name NAME`})},
 		{[]string{"--insecure=yes"}, same(want{err: `--insecure takes no value`})},
 		{[]string{"-H", "192.0.2.1", "--sni-name", "mx.example.org:25"}, same(want{err: `--sni-name "mx.example.org:25": a host name carries no port`})},
@@ -139,12 +141,34 @@ func TestTLSFlagsSameEverywhere(t *testing.T) {
 		}
 	}
 	for _, p := range tlsPlugins {
-		if o, err := p.validate("--min-tls", "1.0"); err != nil || o.MinVersion() != tls.VersionTLS10 {
-			t.Errorf("%s --min-tls 1.0: %v", p.name, err)
+		if o, err := p.validate("-S", "--min-tls", "1.0"); err != nil || o.MinVersion() != tls.VersionTLS10 {
+			t.Errorf("%s -S --min-tls 1.0: %v", p.name, err)
 		}
 	}
-	// check_smtp_conn's -D wants a certificate: STARTTLS unless -s or 465.
+	// Without TLS the TLS flags would be taken without a word, and a check
+	// could look verified: they are refused, in every plugin that can go
+	// without TLS (check_smtp_tls cannot).
+	for _, p := range tlsPlugins {
+		for _, args := range [][]string{{"--ca-file", "x.pem"}, {"--verify-name", "mx.test"}, {"--sni-name", "mx.test"}, {"--min-tls", "1.3"}, {"--insecure"}} {
+			if p.name == "check_smtp_tls" {
+				continue
+			}
+			base := []string{"--no-tls"}
+			if p.name == "check_smtp_conn" {
+				base = nil // no TLS by default, as check_smtp
+			}
+			_, err := p.validate(append(base, args...)...)
+			want := args[0] + " needs TLS, and this check runs without: add -S (STARTTLS) or -s (implicit TLS)"
+			if err == nil || err.Error() != want {
+				t.Errorf("%s %v: %v, want %q", p.name, append(base, args...), err, want)
+			}
+		}
+	}
+	// check_smtp_conn's -D and --verify want a certificate: STARTTLS unless -s or 465.
 	for args, w := range map[string]want{
+		"--verify":           {starttls, 25, ""},
+		"--verify -p 465":    {implicit, 465, ""},
+		"--verify --no-tls":  {err: "--verify and --no-tls exclude each other: --verify judges the certificate"},
 		"-D 30":              {starttls, 25, ""},
 		"-D 30 -p 465":       {implicit, 465, ""},
 		"-D 30 -s":           {implicit, 465, ""},

@@ -13,7 +13,7 @@ import (
 // --ca-file given, if any) and the flag that sends them anyway.
 func CredentialsUnverified(where string, err error, caFile string) string {
 	return fmt.Sprintf("credentials not sent: the certificate of %s does not verify (%s) - %s, or add --insecure to send them anyway",
-		where, PlainErr(err), certAdvice(err, caFile))
+		where, PlainErr(err), CertAdvice(err, caFile))
 }
 
 // CredentialsNoStartTLS words why credentials were not sent to where, a

@@ -30,6 +30,8 @@ const (
 	PhaseAuth     Phase = "auth"
 	PhaseMail     Phase = "mail"
 	PhaseRcpt     Phase = "rcpt"
+	PhaseData     Phase = "data"    // DATA until its 354
+	PhaseMessage  Phase = "message" // the message until the reply to its end (or BDAT)
 	PhaseCommand  Phase = "command"
 	PhaseRset     Phase = "rset"
 	PhaseQuit     Phase = "quit"
@@ -37,7 +39,7 @@ const (
 
 // Phases are all the phases, in session order: the order of perfdata.
 var Phases = []Phase{PhaseDNS, PhaseConnect, PhaseProxy, PhaseTLS, PhaseBanner, PhaseEHLO, PhaseStartTLS,
-	PhaseEHLOTLS, PhaseAuth, PhaseMail, PhaseRcpt, PhaseCommand, PhaseRset, PhaseQuit}
+	PhaseEHLOTLS, PhaseAuth, PhaseMail, PhaseRcpt, PhaseData, PhaseMessage, PhaseCommand, PhaseRset, PhaseQuit}
 
 // Timing is how long one phase took.
 type Timing struct {
@@ -93,19 +95,17 @@ func fail(ctx context.Context, phase Phase, err error) *Error {
 	return e
 }
 
-func classify(err error) Kind {
+// Classify is the kind of a network or TLS failure, as every protocol
+// meets them (IMAP too); KindOther when it is none of those.
+func Classify(err error) Kind {
 	var (
 		ne   net.Error
 		dnse *net.DNSError
-		pe   *smtp.ProtocolError
-		re   *smtp.ReplyError
 		rhe  tls.RecordHeaderError
 		ae   *tls.AlertError
 		cve  *tls.CertificateVerificationError
 	)
 	switch {
-	case errors.As(err, &re):
-		return KindReply
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
 		errors.As(err, &ne) && ne.Timeout():
 		return KindTimeout
@@ -117,11 +117,26 @@ func classify(err error) Kind {
 		return KindReset
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return KindClosed
-	case errors.As(err, &pe), errors.As(err, new(*smtp.UnsolicitedError)),
-		errors.Is(err, smtp.ErrLineTooLong), errors.Is(err, smtp.ErrTooManyLines):
-		return KindProtocol
 	case errors.As(err, &rhe), errors.As(err, &ae), errors.As(err, &cve):
 		return KindTLS
+	}
+	return KindOther
+}
+
+// classify is Classify with the SMTP wire's own errors.
+func classify(err error) Kind {
+	if errors.As(err, new(*smtp.ReplyError)) {
+		return KindReply
+	}
+	k := Classify(err)
+	switch {
+	case k != KindTLS && k != KindOther: // timeout, DNS, refused, reset, closed
+		return k
+	case errors.As(err, new(*smtp.ProtocolError)), errors.As(err, new(*smtp.UnsolicitedError)),
+		errors.Is(err, smtp.ErrLineTooLong), errors.Is(err, smtp.ErrTooManyLines):
+		return KindProtocol
+	case k == KindTLS:
+		return k
 	case errors.Is(err, smtp.ErrInjection):
 		return KindUsage
 	}

@@ -66,7 +66,7 @@ func TestSystemRootsForPicksIssuer(t *testing.T) {
 	}
 	// A device is refused, not handed on to crypto/x509 (which would read
 	// /dev/zero without end); so is a missing file, never skipped for the
-	// rest of the system's roots; an empty file is an empty bundle.
+	// rest of the system's roots; an empty file is refused too.
 	ctx := context.Background()
 	t.Setenv("SSL_CERT_FILE", os.DevNull)
 	want := "$SSL_CERT_FILE /dev/null: a device, not a regular file; give the path of a regular file"
@@ -88,8 +88,8 @@ func TestSystemRootsForPicksIssuer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("SSL_CERT_FILE", empty)
-	if ders, err := readSystemRoots(ctx); err != nil || len(ders) != 0 {
-		t.Errorf("an empty SSL_CERT_FILE must give an empty bundle: %d certificates, %v", len(ders), err)
+	if _, err := readSystemRoots(ctx); err == nil || err.Error() != "$SSL_CERT_FILE "+empty+" holds no PEM certificates" {
+		t.Errorf("an empty SSL_CERT_FILE: %v, want an error (this host's CA store is broken, not every server)", err)
 	}
 }
 
@@ -153,7 +153,7 @@ func TestSystemRootsFromDirectory(t *testing.T) {
 	}
 	for env, want := range map[string]string{
 		dir + "/absent":   "$SSL_CERT_DIR " + dir + "/absent: no such directory",
-		fifo:              fmt.Sprintf("$SSL_CERT_DIR %s: not a directory that can be read (running as uid %d); give --ca-file", fifo, os.Getuid()),
+		fifo:              fmt.Sprintf("$SSL_CERT_DIR %s: not a directory that can be read (running as uid %d)", fifo, os.Getuid()),
 		dir:               "$SSL_CERT_DIR " + dir + ": over 8 MiB of certificates; is it the right directory?",
 		t.TempDir() + ":": "no system CA certificates found (no CA bundle file, none in ",
 	} {
@@ -170,8 +170,8 @@ func TestResolveFamilies(t *testing.T) {
 		{"ip", "127.0.0.1", "127.0.0.1", ""},
 		{"ip4", "::ffff:127.0.0.1", "127.0.0.1", ""},
 		{"ip6", "::1", "::1", ""},
-		{"ip6", "127.0.0.1", "", "127.0.0.1 is not an IPv6 address (drop -4/-6 or give the other address)"},
-		{"ip4", "::1", "", "::1 is not an IPv4 address (drop -4/-6 or give the other address)"},
+		{"ip6", "127.0.0.1", "", "127.0.0.1 is not an IPv6 address"},
+		{"ip4", "::1", "", "::1 is not an IPv4 address"},
 	}
 	for _, c := range cases {
 		a, err := Resolve(ctx, nil, c.network, c.host)

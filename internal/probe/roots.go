@@ -260,7 +260,7 @@ func readSystemRoots(ctx context.Context) ([][]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("$SSL_CERT_FILE %w", err)
 		}
-		return decodeBundle(data), nil
+		return nonEmpty(decodeBundle(data), "$SSL_CERT_FILE "+f)
 	}
 	for _, f := range bundleFiles {
 		data, err := boundedfile.Read(ctx, "the system CA bundle", f, boundedfile.MaxCABundle, nil)
@@ -270,9 +270,19 @@ func readSystemRoots(ctx context.Context) ([][]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("the system CA bundle %w", err)
 		}
-		return decodeBundle(data), nil
+		return nonEmpty(decodeBundle(data), "the system CA bundle "+f)
 	}
 	return readCertDirs(ctx)
+}
+
+// nonEmpty refuses a bundle without certificates: a truncated or emptied
+// CA store would otherwise make every server's chain "untrusted", the
+// server's fault, when it is this host's.
+func nonEmpty(ders [][]byte, what string) ([][]byte, error) {
+	if len(ders) == 0 {
+		return nil, fmt.Errorf("%s holds no PEM certificates", what)
+	}
+	return ders, nil
 }
 
 // readCertDirs reads the certificates of $SSL_CERT_DIR (directories
@@ -301,7 +311,7 @@ func readCertDirs(ctx context.Context) ([][]byte, error) {
 			entries, err = os.ReadDir(dir)
 		}
 		if err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("%s %s: not a directory that can be read (running as uid %d); give --ca-file", what, dir, os.Getuid())
+			return nil, fmt.Errorf("%s %s: not a directory that can be read (running as uid %d)", what, dir, os.Getuid())
 		}
 		for _, e := range entries {
 			path := filepath.Join(dir, e.Name())
@@ -320,8 +330,7 @@ func readCertDirs(ctx context.Context) ([][]byte, error) {
 		}
 	}
 	if len(ders) == 0 {
-		return nil, fmt.Errorf("no system CA certificates found (no CA bundle file, none in %s); install them (ca-certificates) or give --ca-file",
-			strings.Join(dirs, ", "))
+		return nil, fmt.Errorf("no system CA certificates found (no CA bundle file, none in %s)", strings.Join(dirs, ", "))
 	}
 	return ders, nil
 }

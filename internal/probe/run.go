@@ -28,7 +28,7 @@ type Plan struct {
 	// NoWaitQuit sends QUIT without reading the reply (check_smtp's -q).
 	NoWaitQuit bool
 	// OwnChainCheck: the caller judges the chain itself (check_smtp_tls),
-	// so Run does not verify it for Session.CertErr.
+	// so Run does not verify it under Target.Insecure for Session.CertErr.
 	OwnChainCheck bool
 }
 
@@ -43,8 +43,9 @@ type Outcome struct {
 }
 
 // Run carries out p under ctx's deadline. After a negative reply (the
-// server still listens) it still says QUIT, without waiting; after a
-// broken connection, a timeout or HangUp it just closes.
+// server still listens; a 554 greeting too) it still says QUIT, without
+// waiting; after a 421 (the server is closing), a broken connection, a
+// timeout or HangUp it just closes.
 func Run(ctx context.Context, p Plan) (out Outcome) {
 	start := p.Start
 	if start.IsZero() {
@@ -55,8 +56,8 @@ func Run(ctx context.Context, p Plan) (out Outcome) {
 	}
 	defer func() {
 		out.Total = time.Since(start)
-		if out.S.TLS != nil && !p.OwnChainCheck {
-			_ = out.S.CertErr() // decided here, so that judging it reads no file
+		if !p.OwnChainCheck {
+			out.S.checkInsecure() // decided here, so that judging it reads no file
 		}
 	}()
 
@@ -69,7 +70,7 @@ func Run(ctx context.Context, p Plan) (out Outcome) {
 	defer s.Close()
 	if err := p.establish(ctx, s); err != nil {
 		out.Err = AsError(err)
-		if out.Err.Kind == KindReply && !s.hungUp {
+		if out.Err.Kind == KindReply && InStep(out.Err) && !s.hungUp { // not after a 421: the server is closing
 			_, _ = s.Quit(ctx, false)
 		}
 		return out

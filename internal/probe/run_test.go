@@ -2,6 +2,7 @@ package probe_test
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -91,6 +92,20 @@ func TestRunQuitPoliteness(t *testing.T) {
 			}
 			return "250 ok", false
 		}, "EHLO probe.test|QUIT", "", `quit: invalid response "250 2.0.0 ok" to QUIT: expected 221`},
+		{"421 to a step: no QUIT, the server is closing", func(p *probe.Plan) {
+			p.Steps = func(ctx context.Context, s *probe.Session) error {
+				rep, err := s.Cmd(ctx, probe.PhaseMail, "MAIL FROM:<>")
+				if err == nil {
+					err = &probe.Error{Phase: probe.PhaseMail, Kind: probe.KindReply, Reply: &rep, Err: errors.New(rep.String())}
+				}
+				return err
+			}
+		}, nil, func(line string) (string, bool) {
+			if strings.HasPrefix(line, "MAIL") {
+				return "421 4.3.2 closing", false
+			}
+			return "250 ok", strings.HasPrefix(line, "QUIT")
+		}, "EHLO probe.test|MAIL FROM:<>", "mail: 421 4.3.2 closing", ""},
 		{"NoWaitQuit: the reply to QUIT is not judged", func(p *probe.Plan) { p.NoWaitQuit = true }, nil,
 			func(line string) (string, bool) { return "250 ok", line == "QUIT" }, "EHLO probe.test|QUIT", "", ""},
 	}
@@ -139,4 +154,29 @@ func errText(e *probe.Error) string {
 		return ""
 	}
 	return e.Error()
+}
+
+// TestRunGreetingRefused: RFC 5321 §3.1 has a server that greets with 554
+// wait for QUIT, which Run sends without waiting; a 421 greeting closes.
+func TestRunGreetingRefused(t *testing.T) {
+	for greeting, want := range map[string]string{
+		"554 5.7.1 no service for you": "QUIT",
+		"421 4.3.2 busy, closing":      "",
+	} {
+		h := heard{lines: make(chan string, 4)}
+		srv := smtptest.MustStartFault(t, func(c *smtptest.FaultConn) {
+			_ = c.Send(greeting)
+			h.serve(c, func(string) (string, bool) { return "", true })
+		})
+		ap := netip.MustParseAddrPort(srv.Addr)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		out := probe.Run(ctx, probe.Plan{Target: probe.Target{Host: "127.0.0.1", Port: int(ap.Port()), HeloName: "probe.test"}})
+		cancel()
+		if got := h.all(); got != want {
+			t.Errorf("greeting %q: server heard %q, want %q", greeting, got, want)
+		}
+		if out.Err == nil || out.Err.Phase != probe.PhaseBanner {
+			t.Errorf("greeting %q: err %v, want a banner error", greeting, out.Err)
+		}
+	}
 }

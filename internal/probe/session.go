@@ -30,27 +30,34 @@ type Session struct {
 	VerifyErr  error // certificate verification result; nil when verified or skipped (Insecure)
 	Pipelined  int   // plaintext bytes the server sent after its STARTTLS 220
 	NoStartTLS bool  // STARTTLS was asked for but not offered: the session is plain
-	Transcript *smtp.Transcript
+	// StartTLSReply is the reply to STARTTLS; zero when none was read.
+	StartTLSReply smtp.Reply
+	Transcript    *smtp.Transcript
 
 	conn   *smtp.Conn
 	stop   func() bool
 	hungUp bool // HangUp: no QUIT
 
-	insecureErr     error // CertErr's verdict on a chain the handshake did not verify
-	insecureChecked bool
+	insecureErr error // the verdict on a chain the handshake did not verify (Target.Insecure)
 }
 
 // CertErr is why the server's certificate does not verify, nil when it
-// does. Target.Insecure skips the check in the handshake; it is made here
-// then, once, so that the output can say what the session went on with.
+// does. Target.Insecure skips the check in the handshake; Run makes it
+// once the session is over (checkInsecure), so that the output can say
+// what the session went on with, and this only reads the verdict.
 func (s *Session) CertErr() error {
-	if !s.Target.Insecure || s.TLS == nil {
-		return s.VerifyErr
+	if s.Target.Insecure {
+		return s.insecureErr
 	}
-	if !s.insecureChecked {
-		s.insecureErr, s.insecureChecked = s.Target.verify(s.TLS.PeerCertificates), true
+	return s.VerifyErr
+}
+
+// checkInsecure verifies the chain a session under Target.Insecure went on
+// with, for CertErr.
+func (s *Session) checkInsecure() {
+	if s.Target.Insecure && s.TLS != nil {
+		s.insecureErr = s.Target.verify(s.TLS.PeerCertificates)
 	}
-	return s.insecureErr
 }
 
 // timed runs f and records its duration under phase, even when f fails.
@@ -85,6 +92,10 @@ func Dial(ctx context.Context, t Target, tr *smtp.Transcript) (*Session, error) 
 		PreloadRoots(ctx)
 	}
 	err := s.dial(ctx)
+	if e, ok := errors.AsType[*Error](err); ok && e.Phase == PhaseBanner && e.Kind == KindReply && InStep(e) {
+		// RFC 5321 §3.1: a server that greets with 554 still waits for QUIT.
+		_, _ = s.Quit(ctx, false)
+	}
 	if err != nil {
 		s.Close()
 	}
@@ -158,7 +169,7 @@ func Resolve(ctx context.Context, r *net.Resolver, network, host string) (netip.
 	if a, err := netip.ParseAddr(host); err == nil {
 		a = a.Unmap()
 		if (network == "ip4" && !a.Is4()) || (network == "ip6" && !a.Is6()) {
-			return netip.Addr{}, fmt.Errorf("%s is not an %s address (drop -4/-6 or give the other address)", host, FamilyName(network))
+			return netip.Addr{}, fmt.Errorf("%s is not an %s address", host, FamilyName(network))
 		}
 		return a, nil
 	}
@@ -255,6 +266,7 @@ func (s *Session) StartTLS(ctx context.Context) error {
 	}
 	err := s.timed(ctx, PhaseStartTLS, func() error {
 		rep, err := s.conn.Cmd("STARTTLS")
+		s.StartTLSReply = rep
 		// RFC 3207 §4: nothing may follow the 220 before the handshake. Bytes
 		// that did are a broken server or a man in the middle injecting
 		// plaintext (CVE-2011-0411 class), never something to hand to TLS.

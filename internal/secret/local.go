@@ -51,17 +51,21 @@ func readPrivateFile(ctx context.Context, scheme, path, what string) (string, er
 		name = what + " " + path
 	}
 	data, err := boundedfile.Read(ctx, cmp.Or(what, "a secret file"), path, boundedfile.MaxSecret, func(st fs.FileInfo) error {
-		if perm := st.Mode().Perm(); perm&0o077 != 0 {
-			return Fail(scheme, fmt.Sprintf("%s: mode %04o lets group or others read or write it; run: chmod 600 %s", name, perm, path), nil)
+		if st.Mode().Perm()&0o077 != 0 {
+			return Fail(scheme, name+": "+looseMode(path, st), nil)
 		}
 		return nil
 	})
 	if be, ok := errors.AsType[*boundedfile.Error](err); ok {
 		var cause error = be
-		if errors.Is(be, fs.ErrNotExist) {
+		msg := be.Msg
+		switch {
+		case errors.Is(be, fs.ErrNotExist):
 			cause = errors.Join(be, ErrNotFound)
+		case errors.Is(be, fs.ErrPermission): // not ours: a mode change is not the plugin's to advise
+			msg += ": " + ownFile()
 		}
-		return "", Fail(scheme, name+": "+be.Msg, cause)
+		return "", Fail(scheme, name+": "+msg, cause)
 	}
 	if err != nil {
 		return "", err // the mode, refused by the check above
@@ -72,6 +76,32 @@ func readPrivateFile(ctx context.Context, scheme, path, what string) (string, er
 		return "", Fail(scheme, name+": first line is empty", ErrNotFound)
 	}
 	return line, checkValue(scheme, name, line)
+}
+
+// looseMode words the refusal of a secret file that group or others may
+// read or write, by cause. chmod is the remedy only for a file of the
+// plugin's own user that nobody else needs: a file of another user, or one
+// shared with a group (/etc/shadow, root:shadow 0640), keeps its mode and
+// the secret gets a file of its own.
+func looseMode(path string, fi fs.FileInfo) string {
+	perm := fi.Mode().Perm()
+	head := fmt.Sprintf("mode %04o lets group or others read or write it", perm)
+	me := os.Geteuid()
+	uid, gid, ok := owner(fi)
+	switch {
+	case !ok:
+	case uid != me:
+		return fmt.Sprintf("%s, and it belongs to uid %d: leave it as it is and %s", head, uid, ownFile())
+	case perm&0o007 == 0 && gid != os.Getegid():
+		return fmt.Sprintf("mode %04o lets group %d read or write it, a group it is shared with: leave it as it is and %s", perm, gid, ownFile())
+	}
+	return head + "; run: chmod 600 " + path
+}
+
+// ownFile is the remedy for a secret in a file the plugin may not take:
+// a file of its own.
+func ownFile() string {
+	return fmt.Sprintf("put the secret in a file of its own that only uid %d, which runs the plugin, can read (mode 600)", os.Geteuid())
 }
 
 // ResolveLocal resolves a reference that may only be env: or file: (the

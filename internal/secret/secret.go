@@ -187,7 +187,7 @@ func split(ref string) (scheme, rest string, err error) {
 
 // shapes says what a well-formed reference of each scheme looks like.
 var shapes = map[string]string{
-	"env":     "env:NAME, NAME an environment variable (letters, digits and _, at most 64), e.g. env:SMTP_PASSWORD",
+	"env":     "env:NAME, NAME an environment variable (letters, digits and _, at most 64), e.g. env:SMTPCHECK_PASSWORD",
 	"file":    "file:PATH with an absolute PATH, e.g. file:/etc/smtpcheck/smtp.pass",
 	"vault":   "vault:MOUNT/PATH#FIELD, e.g. vault:secret/monitoring/smtp#password",
 	"keyring": "keyring:SERVICE/KEY, e.g. keyring:smtpcheck/relay",

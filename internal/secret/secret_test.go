@@ -138,7 +138,7 @@ func TestLocalOnlyRefs(t *testing.T) {
 func TestMistypedSecret(t *testing.T) {
 	const not = "malformed reference, not shown (it may be a password typed in its place): want "
 	want := map[string]string{
-		"env":     "env: " + not + "env:NAME, NAME an environment variable (letters, digits and _, at most 64), e.g. env:SMTP_PASSWORD",
+		"env":     "env: " + not + "env:NAME, NAME an environment variable (letters, digits and _, at most 64), e.g. env:SMTPCHECK_PASSWORD",
 		"file":    "file: " + not + "file:PATH with an absolute PATH, e.g. file:/etc/smtpcheck/smtp.pass",
 		"vault":   "vault: " + not + "vault:MOUNT/PATH#FIELD, e.g. vault:secret/monitoring/smtp#password",
 		"keyring": "keyring: " + not + "keyring:SERVICE/KEY, e.g. keyring:smtpcheck/relay",

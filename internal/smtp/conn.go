@@ -52,7 +52,8 @@ func (c *Conn) readReply() (Reply, error) {
 }
 
 // unsolicited reports bytes that followed a complete reply: this client
-// never pipelines, so nothing may be waiting, and the next command would be
+// pipelines only in a Batch, which reads its replies without this check
+// until the last, so nothing may be waiting, and the next command would be
 // credited with them (a false OK) or blamed for them. They are reported in
 // the phase that read the reply they followed, the one the server broke,
 // and not in a later one that may be ignored (-q) or never come. Bytes that
@@ -132,12 +133,21 @@ func (c *Conn) cmd(line, shown string) (Reply, error) {
 
 // Send writes one command line (CRLF appended) without reading a reply.
 func (c *Conn) Send(line, shown string) error {
-	if strings.ContainsAny(line, "\r\n\x00") {
-		return fmt.Errorf("%w: %q", ErrInjection, c.tr.Scrub(shown))
+	if err := c.checkLine(line, shown); err != nil {
+		return err
 	}
 	c.tr.add("C", shown)
 	_, err := c.nc.Write([]byte(line + "\r\n"))
 	return err
+}
+
+// checkLine refuses a command line that would end early and smuggle in
+// another command.
+func (c *Conn) checkLine(line, shown string) error {
+	if strings.ContainsAny(line, "\r\n\x00") {
+		return fmt.Errorf("%w: %q", ErrInjection, c.tr.Scrub(shown))
+	}
+	return nil
 }
 
 // WriteRaw writes bytes as they are (PROXY protocol headers). note is recorded.

@@ -18,6 +18,11 @@ import (
 // ErrSyntax is wrapped by every error Parse returns.
 var ErrSyntax = errors.New("invalid threshold range")
 
+// ErrReversed is wrapped, beside ErrSyntax, by Parse's error for a range
+// whose start is above its end ("1:0"): it reads as a range but matches
+// nothing, so a usage message should say this, not only "want a range".
+var ErrReversed = errors.New("its start is above its end")
+
 // Range is a parsed threshold range. Start may be math.Inf(-1) ("~") and End
 // may be math.Inf(1) (end omitted). Inside is set by the "@" prefix.
 type Range struct {
@@ -75,7 +80,9 @@ func Parse(s string) (Range, error) {
 		}
 	}
 	if r.Start > r.End {
-		return fail("start %s is greater than end %s", fmtNum(r.Start), fmtNum(r.End))
+		at := strings.TrimSuffix(raw, body) // "@" or ""
+		return Range{}, fmt.Errorf("%w %q: %w: write the smaller number first, %s%s:%s",
+			ErrSyntax, s, ErrReversed, at, fmtNum(r.End), fmtNum(r.Start))
 	}
 	return r, nil
 }

@@ -3,6 +3,7 @@ package threshold
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -97,8 +98,9 @@ func TestParseInvalid(t *testing.T) {
 		{"", `invalid threshold range "": empty`},
 		{"   ", `invalid threshold range "   ": empty`},
 		{"abc", `invalid threshold range "abc": "abc" is not a number`},
-		{"5:1", `invalid threshold range "5:1": start 5 is greater than end 1`},
-		{"@5.5:-1", `invalid threshold range "@5.5:-1": start 5.5 is greater than end -1`},
+		{"5:1", `invalid threshold range "5:1": its start is above its end: write the smaller number first, 1:5`},
+		{"@5.5:-1", `invalid threshold range "@5.5:-1": its start is above its end: write the smaller number first, @-1:5.5`},
+		{"-5", `invalid threshold range "-5": its start is above its end: write the smaller number first, -5:0`},
 		{"@", `invalid threshold range "@": no range after @`},
 		{"10:20:30", `invalid threshold range "10:20:30": more than one ':'`},
 		{"~10", `invalid threshold range "~10": "~" is only valid as the whole start, as in "~:10"`},
@@ -125,6 +127,9 @@ func TestParseInvalid(t *testing.T) {
 		}
 		if !errors.Is(err, ErrSyntax) {
 			t.Errorf("Parse(%q) error %v does not wrap ErrSyntax", tt.in, err)
+		}
+		if reversed := strings.Contains(tt.err, "above its end"); errors.Is(err, ErrReversed) != reversed {
+			t.Errorf("Parse(%q) error %v: wraps ErrReversed %v, want %v", tt.in, err, !reversed, reversed)
 		}
 		if !r.IsZero() {
 			t.Errorf("Parse(%q) returned non-zero Range %+v on error", tt.in, r)

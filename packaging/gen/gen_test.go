@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -182,6 +185,9 @@ func renders(t *testing.T, name, page string) {
 	if err != nil {
 		t.Fatalf("%s: groff: %v", name, err)
 	}
+	if i := strings.Index(string(out), `\f`); i >= 0 { // a font escape escaped twice
+		t.Errorf("%s: a literal \\f in the rendered page: %q", name, out[max(0, i-40):min(len(out), i+20)])
+	}
 	for line := range strings.Lines(string(out)) {
 		if l := strings.TrimRight(line, " \n"); strings.HasSuffix(l, "‐") || strings.HasSuffix(l, "-") && !strings.HasSuffix(l, " -") {
 			t.Errorf("%s: a word is split across lines at 60 columns: %q", name, l)
@@ -274,7 +280,7 @@ func TestEngineDefaults(t *testing.T) {
 	}
 	nagios := string(files["contrib/nagios/check_smtp_auth.cfg"])
 	for _, want := range []string{
-		"\tcommand_line\t$USER1$/check_smtp_auth --hostname='$HOSTADDRESS$' --port='$ARG1$' --warning='$ARG2$' --critical='$ARG3$' --user='$ARG4$' --password-ref='$ARG5$'\n",
+		"\tcommand_line\t$USER1$/check_smtp_auth --hostname='$HOSTADDRESS$' --sni-name='$_HOSTSNI$' --port='$ARG1$' --warning='$ARG2$' --critical='$ARG3$' --user='$ARG4$' --password-ref='$ARG5$'\n",
 		"# check_smtpcheck_auth!PORT!WARNING!CRITICAL!USER!SECRET_REF    all 5 arguments are needed\n",
 	} {
 		if !strings.Contains(nagios, want) {
@@ -283,5 +289,57 @@ func TestEngineDefaults(t *testing.T) {
 	}
 	if conn := string(files["contrib/nagios/check_smtp_conn.cfg"]); !strings.Contains(conn, "--critical='$ARG3$'\n") {
 		t.Errorf("check_smtp_conn.cfg: the common command takes more than PORT!WARNING!CRITICAL")
+	}
+	// Nagios has only $HOSTADDRESS$: the common TLS commands take the name
+	// to verify from the host's _SNI; conn (no TLS by default) does not.
+	for name, want := range map[string]string{
+		"check_smtp_tls":  "\tcommand_line\t$USER1$/check_smtp_tls --hostname='$HOSTADDRESS$' --sni-name='$_HOSTSNI$' --port='$ARG1$' --warning='$ARG2$' --critical='$ARG3$'\n",
+		"check_smtp_conn": "\tcommand_line\t$USER1$/check_smtp_conn --hostname='$HOSTADDRESS$' --port='$ARG1$' --warning='$ARG2$' --critical='$ARG3$'\n",
+	} {
+		if cfg := string(files["contrib/nagios/"+name+".cfg"]); !strings.Contains(cfg, want) {
+			t.Errorf("%s.cfg lacks %q", name, want)
+		}
+	}
+}
+
+// TestNoOldPasswordVariable: the auth password's environment variable has
+// one name in help, man pages, engine configs and README.
+func TestNoOldPasswordVariable(t *testing.T) {
+	files, err := generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["README.md"] = readme
+	old := regexp.MustCompile(`(^|[^A-Z_])SMTP_PASSWORD`)
+	for _, name := range sortedKeys(files) {
+		if loc := old.FindIndex(files[name]); loc != nil {
+			t.Errorf("%s names SMTP_PASSWORD: use SMTPCHECK_PASSWORD, as the Icinga 2 command does", name)
+		}
+	}
+}
+
+// TestExamplesSendSNI: an example that connects to an address names the
+// server with --sni-name, which sends it as SNI and verifies it
+// (--verify-name alone verifies a name the server was never asked for).
+func TestExamplesSendSNI(t *testing.T) {
+	for _, pd := range plugins {
+		e, ok := pd.opts.(plugin.Exampler)
+		if !ok {
+			continue
+		}
+		for _, ex := range e.Examples() {
+			f := strings.Fields(ex.Command)
+			i := slices.Index(f, "-H")
+			if i < 0 || i+1 == len(f) {
+				continue
+			}
+			if _, err := netip.ParseAddr(f[i+1]); err == nil && !slices.Contains(f, "--sni-name") {
+				t.Errorf("%s example %q: -H is an address, but no --sni-name", pd.name, ex.Command)
+			}
+		}
 	}
 }

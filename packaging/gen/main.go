@@ -105,6 +105,14 @@ var icingaEnv = map[string][][2]string{
 	authcheck.Name: {{"SMTPCHECK_PASSWORD", "password"}},
 }
 
+// nagiosSNI are the plugins whose common Nagios command sends the host's
+// custom variable _SNI as --sni-name: Nagios has no host name apart from
+// $HOSTADDRESS$, and a certificate seldom carries an IP address. An unset
+// _SNI expands to an empty --sni-name, which TLS plugins take as not given.
+// check_smtp_conn is left out: it runs without TLS by default, and
+// --sni-name without TLS is refused.
+var nagiosSNI = map[string]bool{tlscheck.Name: true, authcheck.Name: true}
+
 // dnsName is the value of the --sni-name variables: the host's name when
 // the plugin is pointed at an IP address and the name is a DNS name (a
 // dot, not an address). Certificates name hosts and rarely carry an
@@ -327,8 +335,8 @@ func icingaCommand(b *bytes.Buffer, pd pluginDef, opts []*flags.Option) {
 	fmt.Fprintf(b, "\n// %s: %s\n", pd.name, pd.short)
 	var skipped []string
 	for _, o := range opts {
-		if why, ok := excluded(pd.name, o.LongName); ok {
-			skipped = append(skipped, fmt.Sprintf("--%s (%s)", o.LongName, why))
+		if why, ok := excluded(pd.name, o.LongNameWithNamespace()); ok {
+			skipped = append(skipped, fmt.Sprintf("--%s (%s)", o.LongNameWithNamespace(), why))
 		}
 	}
 	if len(skipped) > 0 {
@@ -337,11 +345,12 @@ func icingaCommand(b *bytes.Buffer, pd pluginDef, opts []*flags.Option) {
 	fmt.Fprintf(b, "object CheckCommand %q {\n\timport \"ipv4-or-ipv6\"\n\n\tcommand = [ PluginDir + \"/%s\" ]\n\n\targuments = {\n", cmd, pd.name)
 	var vars []string
 	for _, o := range opts {
-		if _, ok := excluded(pd.name, o.LongName); ok || o.LongName == "" {
+		long := o.LongNameWithNamespace() // with its group's namespace: --imap-user
+		if _, ok := excluded(pd.name, long); ok || long == "" {
 			continue
 		}
-		v := cmd + "_" + strings.ReplaceAll(o.LongName, "-", "_")
-		fmt.Fprintf(b, "\t\t\"--%s\" = {\n", o.LongName)
+		v := cmd + "_" + strings.ReplaceAll(long, "-", "_")
+		fmt.Fprintf(b, "\t\t\"--%s\" = {\n", long)
 		switch kindOf(o) {
 		case kBool:
 			fmt.Fprintf(b, "\t\t\tset_if = \"$%s$\"\n", v)
@@ -349,12 +358,12 @@ func icingaCommand(b *bytes.Buffer, pd pluginDef, opts []*flags.Option) {
 			fmt.Fprintf(b, "\t\t\tvalue = \"$%s$\"\n\t\t\trepeat_key = true\n\t\t\tseparator = \"=\"\n", v)
 		default:
 			fmt.Fprintf(b, "\t\t\tvalue = \"$%s$\"\n\t\t\tseparator = \"=\"\n", v)
-			if o.LongName == "sni-name" { // its default (dnsName) may be null: then no flag, not an empty one
+			if long == "sni-name" { // its default (dnsName) may be null: then no flag, not an empty one
 				fmt.Fprintf(b, "\t\t\tset_if = {{ macro(\"$%s$\") != \"\" }}\n", v)
 			}
 		}
 		fmt.Fprintf(b, "\t\t\tdescription = %s\n\t\t}\n", icingaString(describe(o)))
-		switch o.LongName {
+		switch long {
 		case "hostname":
 			vars = append(vars, fmt.Sprintf("\tvars.%s = \"$check_address$\"", v))
 		case "timeout":
@@ -364,7 +373,7 @@ func icingaCommand(b *bytes.Buffer, pd pluginDef, opts []*flags.Option) {
 		case "sni-name":
 			vars = append(vars, fmt.Sprintf("\tvars.%s = "+dnsName, v, cmd+"_hostname"))
 		case "use-ipv4", "use-ipv6": // as the ITL: the flag also picks the address family of $check_address$
-			fam := strings.TrimPrefix(o.LongName, "use-")
+			fam := strings.TrimPrefix(long, "use-")
 			vars = append(vars, fmt.Sprintf("\tvars.check_%s = \"$%s$\"", fam, v))
 		}
 	}
@@ -390,7 +399,7 @@ func nagiosCommands(pd pluginDef, opts []*flags.Option) []byte {
 	cmd := "check_" + commandName(pd.name)
 	var common, names []string
 	for _, long := range []string{"port", "warning", "critical", "user", "password-ref"} {
-		if slices.ContainsFunc(opts, func(o *flags.Option) bool { return o.LongName == long }) {
+		if slices.ContainsFunc(opts, func(o *flags.Option) bool { return o.LongNameWithNamespace() == long }) {
 			common = append(common, fmt.Sprintf("--%s='$ARG%d$'", long, len(common)+1))
 			names = append(names, nagiosArgNames[long])
 		}
@@ -404,9 +413,17 @@ func nagiosCommands(pd pluginDef, opts []*flags.Option) []byte {
 			"    $USER5$=monitor@example.org",
 			"    $USER6$=file:/etc/nagios4/smtp-monitor.pass    (chmod 600, owned by nagios)",
 			"  and "+cmd+"!587!2!5!$USER5$!$USER6$; SECRET_REF is a reference (file:, env:,",
-			"  vault:, keyring:), never the password. The certificate is verified for",
-			"  $HOSTADDRESS$: give the host's address as its DNS name when the certificate",
-			"  does not carry its IP address (most do not), or use the _args form with --verify-name.")
+			"  vault:, keyring:), never the password.")
+	}
+	sni := ""
+	if nagiosSNI[pd.name] {
+		sni = " --sni-name='$_HOSTSNI$'"
+		usage = append(usage,
+			"  The name sent as SNI and verified in the certificate is the host's custom",
+			"  variable _SNI (`_SNI mail.example.org` in its define host), else $HOSTADDRESS$:",
+			"  give _SNI to a host whose address is an IP, as most certificates carry only",
+			"  DNS names. A host without _SNI passes an empty --sni-name, the same as none.",
+			"  The _args form takes --sni-name='$_HOSTSNI$' like any other flag.")
 	}
 	lines := append([]string{fmt.Sprintf("Nagios command definitions for %s: %s.", pd.name, pd.short),
 		"Debian packages install this as /etc/nagios-plugins/config/" + pd.name + ".cfg.",
@@ -415,7 +432,7 @@ func nagiosCommands(pd pluginDef, opts []*flags.Option) []byte {
 	lines = append(lines, cmd+"_args!ARGUMENTS    any flags, see `man "+pd.name+"`", "", "Flags: "+flagList(pd, opts))
 	var b bytes.Buffer
 	b.WriteString(header("#", lines...))
-	fmt.Fprintf(&b, "\ndefine command {\n\tcommand_name\t%s\n\tcommand_line\t$USER1$/%s --hostname='$HOSTADDRESS$' %s\n}\n", cmd, pd.name, strings.Join(common, " "))
+	fmt.Fprintf(&b, "\ndefine command {\n\tcommand_name\t%s\n\tcommand_line\t$USER1$/%s --hostname='$HOSTADDRESS$'%s %s\n}\n", cmd, pd.name, sni, strings.Join(common, " "))
 	fmt.Fprintf(&b, "\ndefine command {\n\tcommand_name\t%s_args\n\tcommand_line\t$USER1$/%s --hostname='$HOSTADDRESS$' $ARG1$\n}\n", cmd, pd.name)
 	return b.Bytes()
 }
@@ -423,10 +440,11 @@ func nagiosCommands(pd pluginDef, opts []*flags.Option) []byte {
 func flagList(pd pluginDef, opts []*flags.Option) string {
 	var fl []string
 	for _, o := range opts {
-		if _, ok := excluded(pd.name, o.LongName); ok || o.LongName == "" {
+		long := o.LongNameWithNamespace()
+		if _, ok := excluded(pd.name, long); ok || long == "" {
 			continue
 		}
-		fl = append(fl, "--"+o.LongName)
+		fl = append(fl, "--"+long)
 	}
 	return strings.Join(fl, " ")
 }
@@ -618,7 +636,7 @@ Where the \fBpass\fP keyring backend and gpg look for the store and the keys.
 The version of the installed helper; it must match the plugins'.
 .TP
 \fBcheck_smtp_auth \-H smtp.example.org \-\-user monitor \-\-password\-ref keyring:smtp/monitor \-\-keyring\-backend keyctl \-v\fP
-A check that runs the helper for its \\fBkeyring:\\fP reference.
+A check that runs the helper for its \fBkeyring:\fP reference.
 .SH SEE ALSO
 \fBcheck_smtp_auth\fP(1)
 `

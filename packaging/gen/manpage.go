@@ -83,7 +83,7 @@ func allowValues(opts []*flags.Option) (restore func()) {
 // hasOption reports whether opts hold the long option name.
 func hasOption(opts []*flags.Option, long string) bool {
 	for _, o := range opts {
-		if o.LongName == long {
+		if o.LongNameWithNamespace() == long {
 			return true
 		}
 	}

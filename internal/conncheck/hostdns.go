@@ -1,0 +1,272 @@
+package conncheck
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/smtpcheck/smtpcheck/internal/boundedfile"
+)
+
+// An MTA finds an MX host's addresses by DNS alone (Postfix:
+// smtp_host_lookup=dns), but Go's resolver reads /etc/hosts first, so a
+// name the DNS does not know could still pass here: a false OK. So the A
+// and AAAA queries are sent by hand (x/net's dnsmessage, which the standard
+// library carries anyway; miekg/dns would cost every start), over the
+// resolver's Dial as the MX query is, to --dns-server or else to the
+// nameservers of resolv.conf: the same servers Go's resolver would ask,
+// without its /etc/hosts step.
+
+// resolvConf is the system resolver's configuration; a variable for tests.
+var resolvConf = "/etc/resolv.conf"
+
+// Per query to one server, as resolv.conf's defaults (timeout:5, attempts:2),
+// always within ctx's deadline.
+const (
+	dnsTryTimeout = 5 * time.Second
+	dnsAttempts   = 2
+	maxResolvConf = 64 << 10 // a few lines; a bigger one is no resolv.conf
+)
+
+// Go's resolver words these failures so; the same words here keep messages
+// alike whichever lookup failed.
+const (
+	errNoSuchHost     = "no such host"
+	errMisbehaving    = "server misbehaving"
+	errNoAnswerInTime = "i/o timeout"
+)
+
+// hostResolver looks up the addresses of MX hosts by DNS only.
+type hostResolver struct {
+	servers []string
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// hostResolver asks --dns-server through res, or the system's nameservers.
+func (o *Options) hostResolver(ctx context.Context, res *net.Resolver) *hostResolver {
+	h := &hostResolver{dial: res.Dial}
+	if h.dial == nil {
+		h.dial = new(net.Dialer).DialContext
+	}
+	if server := o.dnsServer(); server != "" {
+		h.servers = []string{server}
+	} else {
+		h.servers = systemNameservers(ctx)
+	}
+	return h
+}
+
+// systemNameservers are resolv.conf's nameservers; like the C library and
+// Go, the local host's when it names none or cannot be read.
+func systemNameservers(ctx context.Context) []string {
+	var servers []string
+	b, _ := boundedfile.Read(ctx, "the resolver configuration", resolvConf, maxResolvConf, nil)
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "nameserver" {
+			continue
+		}
+		if a, err := netip.ParseAddr(f[1]); err == nil {
+			servers = append(servers, netip.AddrPortFrom(a, 53).String())
+		}
+	}
+	if len(servers) == 0 {
+		return []string{"127.0.0.1:53", "[::1]:53"}
+	}
+	return servers
+}
+
+// lookup returns host's addresses for network ("ip4", "ip6" or "ip": both,
+// IPv4 first) as a *net.DNSError on failure, as Go's resolver would.
+func (h *hostResolver) lookup(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	var types []dnsmessage.Type
+	if network != "ip6" {
+		types = append(types, dnsmessage.TypeA)
+	}
+	if network != "ip4" {
+		types = append(types, dnsmessage.TypeAAAA)
+	}
+	type answer struct {
+		addrs []netip.Addr
+		err   error
+	}
+	answers := make([]chan answer, len(types))
+	for i, qt := range types { // side by side, as a resolver asks
+		answers[i] = make(chan answer, 1)
+		go func() {
+			addrs, err := h.query(ctx, host, qt)
+			answers[i] <- answer{addrs, err}
+		}()
+	}
+	var addrs []netip.Addr
+	var notFound, failed error
+	for _, c := range answers {
+		a := <-c
+		addrs = append(addrs, a.addrs...)
+		switch {
+		case isNotFound(a.err):
+			notFound = a.err
+		case a.err != nil && failed == nil:
+			failed = a.err
+		}
+	}
+	if len(addrs) > 0 {
+		return addrs, nil
+	}
+	if failed != nil { // a timeout says more than the other family's NODATA
+		return nil, failed
+	}
+	return nil, notFound
+}
+
+// query asks for name's records of type qt, trying each server in turn,
+// twice, as Go's resolver does.
+func (h *hostResolver) query(ctx context.Context, name string, qt dnsmessage.Type) ([]netip.Addr, error) {
+	fqdn := strings.TrimSuffix(name, ".") + "."
+	qn, err := dnsmessage.NewName(fqdn)
+	if err != nil {
+		return nil, &net.DNSError{Err: errNoSuchHost, Name: name, IsNotFound: true}
+	}
+	q := dnsmessage.Question{Name: qn, Type: qt, Class: dnsmessage.ClassINET}
+	var last *net.DNSError
+	for range dnsAttempts {
+		for _, server := range h.servers {
+			if expired(ctx) {
+				return nil, &net.DNSError{Err: errNoAnswerInTime, Name: name, Server: server, IsTimeout: true}
+			}
+			msg, err := h.exchange(ctx, server, q)
+			switch {
+			case err != nil:
+				var ne net.Error
+				timeout := errors.As(err, &ne) && ne.Timeout() || expired(ctx)
+				text := err.Error()
+				if timeout {
+					text = errNoAnswerInTime
+				}
+				last = &net.DNSError{Err: text, Name: name, Server: server, IsTimeout: timeout}
+				continue
+			case msg.RCode == dnsmessage.RCodeNameError:
+				return nil, &net.DNSError{Err: errNoSuchHost, Name: name, Server: server, IsNotFound: true}
+			case msg.RCode != dnsmessage.RCodeSuccess: // SERVFAIL, REFUSED …: ask the next
+				last = &net.DNSError{Err: errMisbehaving, Name: name, Server: server, IsTemporary: true}
+				continue
+			}
+			if addrs := addresses(msg, qn, qt); len(addrs) > 0 {
+				return addrs, nil
+			}
+			// NODATA: the name has no such records
+			return nil, &net.DNSError{Err: errNoSuchHost, Name: name, Server: server, IsNotFound: true}
+		}
+	}
+	return nil, last
+}
+
+// addresses are msg's records of type qt for name, following the CNAMEs of
+// the answer as a recursive resolver hands them over.
+func addresses(msg *dnsmessage.Message, name dnsmessage.Name, qt dnsmessage.Type) []netip.Addr {
+	owner := strings.ToLower(name.String())
+	for range 8 { // a CNAME chain's hops, bounded against loops
+		next := ""
+		for _, rr := range msg.Answers {
+			if c, ok := rr.Body.(*dnsmessage.CNAMEResource); ok && strings.EqualFold(rr.Header.Name.String(), owner) {
+				next = strings.ToLower(c.CNAME.String())
+			}
+		}
+		if next == "" {
+			break
+		}
+		owner = next
+	}
+	var out []netip.Addr
+	for _, rr := range msg.Answers {
+		if rr.Header.Type != qt || !strings.EqualFold(rr.Header.Name.String(), owner) {
+			continue
+		}
+		switch b := rr.Body.(type) {
+		case *dnsmessage.AResource:
+			out = append(out, netip.AddrFrom4(b.A))
+		case *dnsmessage.AAAAResource:
+			out = append(out, netip.AddrFrom16(b.AAAA).Unmap())
+		}
+	}
+	return out
+}
+
+// exchange sends q to server over UDP, and again over TCP when the answer
+// was truncated, within one try's time.
+func (h *hostResolver) exchange(ctx context.Context, server string, q dnsmessage.Question) (*dnsmessage.Message, error) {
+	ctx, cancel := context.WithTimeout(ctx, dnsTryTimeout)
+	defer cancel()
+	msg, err := h.exchangeOver(ctx, "udp", server, q)
+	if err == nil && msg.Truncated {
+		return h.exchangeOver(ctx, "tcp", server, q)
+	}
+	return msg, err
+}
+
+// exchangeOver asks q once over network and returns the answer to it;
+// datagrams with another ID or question (late or forged) are skipped.
+func (h *hostResolver) exchangeOver(ctx context.Context, network, server string, q dnsmessage.Question) (*dnsmessage.Message, error) {
+	id := uint16(rand.Uint32())
+	query, err := (&dnsmessage.Message{
+		Header:    dnsmessage.Header{ID: id, RecursionDesired: true},
+		Questions: []dnsmessage.Question{q},
+	}).Pack()
+	if err != nil {
+		return nil, err
+	}
+	c, err := h.dial(ctx, network, server)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	stream := network == "tcp"
+	if stream { // RFC 1035 §4.2.2: a two-byte length first
+		query = append(binary.BigEndian.AppendUint16(nil, uint16(len(query))), query...)
+	}
+	if _, err := c.Write(query); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 65535)
+	for {
+		n, err := readMessage(c, buf, stream)
+		if err != nil {
+			return nil, err
+		}
+		var m dnsmessage.Message
+		if m.Unpack(buf[:n]) != nil || !m.Response || m.ID != id || len(m.Questions) != 1 ||
+			m.Questions[0].Type != q.Type || !strings.EqualFold(m.Questions[0].Name.String(), q.Name.String()) {
+			if stream {
+				return nil, errors.New("the server's answer does not match the question")
+			}
+			continue
+		}
+		return &m, nil
+	}
+}
+
+// readMessage reads one DNS message: a datagram, or a length and as many
+// bytes from a stream.
+func readMessage(c net.Conn, buf []byte, stream bool) (int, error) {
+	if !stream {
+		return c.Read(buf)
+	}
+	if _, err := io.ReadFull(c, buf[:2]); err != nil {
+		return 0, err
+	}
+	n := int(binary.BigEndian.Uint16(buf[:2]))
+	return io.ReadFull(c, buf[:n])
+}
