@@ -208,6 +208,8 @@ type ScanResult struct {
 	Accepted bool
 	Cipher   uint16 // negotiated when accepted
 	Err      error  // why it was not accepted
+	// Duration is the whole attempt, connect to handshake (or failure).
+	Duration time.Duration
 	// Inconclusive: the attempt failed for a reason other than the
 	// server refusing the version (timeout, connection refused, ...).
 	Inconclusive bool

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -65,7 +66,8 @@ func Verify(certs []*x509.Certificate, name string, roots Roots, now time.Time) 
 	if name != "" {
 		if err := certs[0].VerifyHostname(name); err != nil {
 			probs = append(probs, Problem{Kind: NameMismatch, Cert: &chain[0], Err: err,
-				Text: fmt.Sprintf("certificate %q is not valid for %s (%s)", chain[0].Name, name, validFor(&chain[0]))})
+				Text: fmt.Sprintf("certificate %q is not valid for %s (%s): check the name, or give the one the server should be known by with --sni-name or --verify-name",
+					chain[0].Name, name, validFor(&chain[0]))})
 		}
 	}
 	at := now
@@ -104,9 +106,32 @@ func validFor(c *Cert) string {
 		return "it names no host in its SAN"
 	}
 	if len(names) > 4 {
-		names = append(names[:4], "...")
+		names = append(names[:4], fmt.Sprintf("and %d more", len(names)-4))
 	}
-	return fmt.Sprintf("valid for %v", names)
+	return "valid for " + strings.Join(names, ", ")
+}
+
+// privateCA says what to do when the system roots do not trust a chain:
+// a private CA is given with --ca-file.
+// Only --ca-file roots carry their certificates.
+func privateCA(roots Roots, prefix string) string {
+	if roots.Certs != nil {
+		return ""
+	}
+	return prefix + "a private CA: give it with --ca-file"
+}
+
+// cannotSign finds the certificate in the roots that would have issued c
+// but cannot sign: a CA file holding a certificate without the CA basic
+// constraint, which crypto/x509 passes over as "parent certificate cannot
+// sign" and then calls the issuer unknown.
+func cannotSign(c *x509.Certificate, roots Roots) *x509.Certificate {
+	for _, r := range roots.Certs {
+		if string(r.RawSubject) == string(c.RawIssuer) && !r.IsCA && r.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil {
+			return r
+		}
+	}
+	return nil
 }
 
 // validMoment is the moment closest to now at which every sent element
@@ -159,16 +184,21 @@ func trust(certs []*x509.Certificate, chain []Cert, roots Roots, at time.Time, s
 			Text: fmt.Sprintf("the chain of %q cannot be verified: %v", leaf.Name, err)}
 	case errors.As(err, &uae) && len(certs) == 1 && leaf.SelfSigned:
 		return &Problem{Kind: SelfSigned, Cert: leaf, Err: err,
-			Text: fmt.Sprintf("certificate %q is self-signed and not trusted by %s", leaf.Name, roots.Label)}
+			Text: fmt.Sprintf("certificate %q is self-signed and not trusted by %s%s", leaf.Name, roots.Label, privateCA(roots, "; if it is "))}
 	case errors.As(err, &uae):
 		top := topOfChain(certs, chain)
 		if top.SelfSigned {
 			return &Problem{Kind: UnknownIssuer, Cert: top, Err: err,
-				Text: fmt.Sprintf("root %q sent by the server is not trusted by %s", top.Name, roots.Label)}
+				Text: fmt.Sprintf("root %q sent by the server is not trusted by %s%s", top.Name, roots.Label, privateCA(roots, "; if it is "))}
+		}
+		if ca := cannotSign(top.X509, roots); ca != nil {
+			return &Problem{Kind: Invalid, Cert: top, Err: err,
+				Text: fmt.Sprintf("%s %q is issued by %q, which is in %s but cannot sign (parent certificate cannot sign: it lacks basicConstraints CA:TRUE): give a CA certificate",
+					role(top), top.Name, top.IssuerName, roots.Label)}
 		}
 		return &Problem{Kind: UnknownIssuer, Cert: top, Err: err,
-			Text: fmt.Sprintf("%s %q is issued by %q, which the server did not send and which is not in %s (missing intermediate?)",
-				role(top), top.Name, top.IssuerName, roots.Label)}
+			Text: fmt.Sprintf("%s %q is issued by %q, which the server did not send and which is not in %s (missing intermediate?%s)",
+				role(top), top.Name, top.IssuerName, roots.Label, privateCA(roots, " or "))}
 	case errors.As(err, &ciErr):
 		return &Problem{Kind: Invalid, Cert: leaf, Err: err,
 			Text: fmt.Sprintf("the chain of %q is invalid: %v", leaf.Name, err)}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -25,6 +26,8 @@ type DANEFacts struct {
 	Alias       string // the host's fully CNAME-expanded name, if it is an alias
 	AliasSecure bool   // DNSSEC vouched for the whole CNAME chain
 	AtAlias     bool   // Name is the expanded name's (else the host's own)
+
+	Duration time.Duration // the whole lookup, CNAME expansion included
 }
 
 // lookupTLSA asks for the TLSA records of _PORT._tcp.HOST (RFC 7672 §2.2).

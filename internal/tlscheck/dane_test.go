@@ -114,6 +114,9 @@ func TestDANE(t *testing.T) {
 			day(now.Add(-24*time.Hour)) + `; dane: TLSA 3 1 1 matches certificate "other.test"`,
 			[]string{`dane: not judged under DANE-EE (RFC 7672 §3.1): certificate "other.test" expired on`,
 				`dane: not judged under DANE-EE (RFC 7672 §3.1): certificate "other.test" is not valid for mx.dane.test`}},
+		{"DANE-EE: one PKIX problem", valid, true, false, func(n string) []string { return []string{tlsaRR(n, 3, 1, 1, leaf)} }, nil,
+			0, "SMTP TLS OK - " + daneHost + " ({addr}): TLSv1.3 via STARTTLS, chain not judged under DANE-EE (1 PKIX problem ignored); earliest expiry: certificate \"" +
+				daneHost + `" expires in 90 days (` + day(now.Add(90*24*time.Hour+time.Hour)) + `); dane: TLSA 3 1 1 matches certificate "` + daneHost + `"`, nil},
 		{"DANE-EE: expiry thresholds not judged", valid, true, true, func(n string) []string { return []string{tlsaRR(n, 3, 1, 1, leaf)} }, []string{"-w", "100", "-c", "95"},
 			0, okLine(`dane: TLSA 3 1 1 matches certificate "mx.dane.test"`),
 			[]string{`dane: not judged under DANE-EE (RFC 7672 §3.1.1): certificate "mx.dane.test" expires in 90 days`}},
@@ -122,7 +125,7 @@ func TestDANE(t *testing.T) {
 		}, nil, 2, "SMTP TLS CRITICAL - dane: no TLSA record at {tlsa} matches the chain the server sent: 3 1 1 " +
 			rrData(tlsaRR("x", 3, 1, 1, other)) + ", 2 0 1 " + rrData(tlsaRR("x", 2, 0, 1, other)), []string{"matches no certificate the server sent"}},
 		{"expired leaf without DANE-EE stays CRITICAL", expiredWrongName, true, true, func(n string) []string { return []string{tlsaRR(n, 2, 0, 1, inter.Cert)} }, nil,
-			2, `SMTP TLS CRITICAL - certificate "other.test" expired on ` + day(now.Add(-24*time.Hour)) + `; certificate "other.test" is not valid for mx.dane.test (valid for [other.test])`, nil},
+			2, `SMTP TLS CRITICAL - certificate "other.test" expired on ` + day(now.Add(-24*time.Hour)) + `; certificate "other.test" is not valid for mx.dane.test (valid for other.test): check the name, or give the one the server should be known by with --sni-name or --verify-name`, nil},
 		{"no records", valid, true, true, func(n string) []string { return nil }, nil,
 			2, "SMTP TLS CRITICAL - dane: no TLSA records at {tlsa} (asked {dns}): the server cannot be authenticated by DANE (--dane)", nil},
 		{"SERVFAIL", valid, true, true, func(n string) []string { return []string{n + " SERVFAIL"} }, nil,
@@ -138,7 +141,7 @@ func TestDANE(t *testing.T) {
 			2, "SMTP TLS CRITICAL - dane: the TLSA answer for {tlsa} from {dns} lacks the AD bit: DNSSEC could not be confirmed, so DANE cannot be relied on (is the resolver validating?)", nil},
 		{"no AD bit: DANE-EE does not excuse expiry", expiredWrongName, false, true, func(n string) []string {
 			return []string{tlsaRR(n, 3, 1, 1, mustParse(t, expiredWrongName.Certificate[0]))}
-		}, nil, 2, `SMTP TLS CRITICAL - certificate "other.test" expired on ` + day(now.Add(-24*time.Hour)) + `; certificate "other.test" is not valid for mx.dane.test (valid for [other.test])`, nil},
+		}, nil, 2, `SMTP TLS CRITICAL - certificate "other.test" expired on ` + day(now.Add(-24*time.Hour)) + `; certificate "other.test" is not valid for mx.dane.test (valid for other.test): check the name, or give the one the server should be known by with --sni-name or --verify-name`, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,7 +216,7 @@ func TestDANECNAME(t *testing.T) {
 			"\" expires in 90 days (" + day(now.Add(90*24*time.Hour+time.Hour)) + `); dane: TLSA 2 0 1 matches intermediate "Test Intermediate"`, []string{`dane: certificate "` + alias + `" is valid for ` + alias + ", the TLSA base domain (RFC 7672 §3.2.2)"}},
 		{"DANE-TA at the host's own name: it may not", aliasOnly, func(h, a string) []string {
 			return []string{tlsaRR(h, 2, 0, 1, inter.Cert)}
-		}, 2, `SMTP TLS CRITICAL - certificate "` + alias + `" is not valid for ` + daneHost + " (valid for [" + alias + "])", nil},
+		}, 2, `SMTP TLS CRITICAL - certificate "` + alias + `" is not valid for ` + daneHost + " (valid for " + alias + "): check the name, or give the one the server should be known by with --sni-name or --verify-name", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

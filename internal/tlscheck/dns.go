@@ -49,6 +49,14 @@ func (o *Options) resolver() *net.Resolver {
 	return probe.NewResolver(o.dnsServer)
 }
 
+// resolverName says who resolver asks, for messages.
+func (o *Options) resolverName() string {
+	if o.dnsServer == "" {
+		return "the system resolver"
+	}
+	return o.dnsServer
+}
+
 // dnsAnswer is one DNS answer and who gave it.
 type dnsAnswer struct {
 	Msg    *dns.Msg

@@ -21,18 +21,27 @@ import (
 func (o *Options) Judge(f *Facts, now time.Time) *plugin.Result {
 	r := &plugin.Result{Service: Service}
 	o.judge(f, r, now)
-	o.judgeFailed(f, r)
+	o.beside(r, o.scanGaps(f), o.failedJobs(f))
 	r.Transcript = f.S.Transcript.ForVerbosity(o.Verbosity())
 	return r
 }
 
-// judgeFailed adds the findings of the jobs that failed, judged beside the
-// rest: the status line names one when it decides the state, the long
-// output otherwise.
-func (o *Options) judgeFailed(f *Facts, r *plugin.Result) {
+// failedJobs judges the jobs that gave no facts.
+func (o *Options) failedJobs(f *Facts) []plugin.Finding {
 	fs := make([]plugin.Finding, len(f.Failed))
 	for i, err := range f.Failed {
 		fs[i] = plugin.JobFailure(err, o.Timeout, "jobs")
+	}
+	return fs
+}
+
+// beside adds findings judged beside the rest, once the rest is in: the
+// status line names one when it decides the state, the long output
+// otherwise.
+func (o *Options) beside(r *plugin.Result, lists ...[]plugin.Finding) {
+	var fs []plugin.Finding
+	for _, l := range lists {
+		fs = append(fs, l...)
 	}
 	r.Findings = append(r.Findings, fs...)
 	for _, fi := range fs {
@@ -134,7 +143,7 @@ func (o *Options) judge(f *Facts, r *plugin.Result, now time.Time) {
 		chainText := "chain verified for " + verifiedFor
 		switch {
 		case len(probs) > 0 && kept == 0 && trust == daneEE:
-			chainText = fmt.Sprintf("chain not judged under DANE-EE (%d PKIX problems ignored)", len(probs))
+			chainText = fmt.Sprintf("chain not judged under DANE-EE (%d PKIX %s ignored)", len(probs), map[bool]string{true: "problem", false: "problems"}[len(probs) == 1])
 		case len(probs) > 0 && kept == 0:
 			chainText = "chain verified for " + verifiedFor + " up to the DANE-TA trust anchor"
 		}
@@ -240,48 +249,104 @@ func sanList(c *tlsaudit.Cert) string {
 	return "; SAN " + strings.Join(names, ", ")
 }
 
-// judgeScan reports which versions the server accepts.
+// judgeScan reports which versions the server accepts; the version the
+// main session negotiated is accepted whatever its scan handshake showed.
+// The versions it could not try are judged in scanGaps.
 func (o *Options) judgeScan(f *Facts, r *plugin.Result) {
 	if f.Scan == nil {
 		return
 	}
-	var accepted, legacy, unsure []string
-	var firstWhat string
-	var firstState plugin.State
+	var accepted, refused, untried, legacy []string
 	for _, sr := range f.Scan {
 		name := tlsaudit.VersionName(sr.Version)
-		switch {
+		switch main := mainVersion(f); {
 		case sr.Accepted:
-			accepted = append(accepted, name)
 			r.Detail("scan: %s accepted (%s)", name, tls.CipherSuiteName(sr.Cipher))
-			if sr.Version < tls.VersionTLS12 {
-				legacy = append(legacy, name)
-			}
+		case main != nil && main.Version == sr.Version:
+			r.Detail("scan: %s accepted by the main session (%s)", name, tls.CipherSuiteName(main.CipherSuite))
 		case sr.Inconclusive:
-			what := sr.Err.Error()
-			st := plugin.Unknown
-			if pe, ok := sr.Err.(*probe.Error); ok {
-				what = plugin.Describe(pe, f.S, o.Timeout.Duration)
-				if pe.Kind == probe.KindTimeout {
-					st = o.Timeout.State
-				}
-			}
-			r.Detail("scan: %s inconclusive: %s", name, what)
-			if firstWhat == "" {
-				firstWhat, firstState = what, st
-			}
-			unsure = append(unsure, name)
+			r.Detail("scan: %s could not be tried", name) // why: once, in scanGaps
+			untried = append(untried, name)
+			continue
 		default:
 			r.Detail("scan: %s refused (%s)", name, plugin.PlainErr(sr.Err))
+			refused = append(refused, name)
+			continue
+		}
+		accepted = append(accepted, name)
+		if sr.Version < tls.VersionTLS12 {
+			legacy = append(legacy, name)
 		}
 	}
-	r.Detail("scan: accepted: %s", plugin.OrNone(strings.Join(accepted, ", ")))
-	if len(unsure) > 0 && tlsFailure(f.Err) == nil { // when the main session failed, its finding says it all
-		r.Add(firstState, "scan: %s inconclusive: %s", strings.Join(unsure, ", "), firstWhat)
+	summary := "scan: accepted: " + plugin.OrNone(strings.Join(accepted, ", "))
+	if len(refused) > 0 || len(untried) > 0 {
+		summary += "; refused: " + plugin.OrNone(strings.Join(refused, ", "))
 	}
+	if len(untried) > 0 {
+		summary += "; could not be tried: " + strings.Join(untried, ", ")
+	}
+	r.Detail("%s", summary)
 	if len(legacy) > 0 {
 		r.Add(o.legacyState, "scan: the server accepts %s", strings.Join(legacy, " and "))
 	}
+}
+
+// mainVersion is the main session's TLS state when its handshake succeeded.
+func mainVersion(f *Facts) *tls.ConnectionState {
+	if tlsFailure(f.Err) != nil {
+		return nil
+	}
+	return f.S.TLS
+}
+
+// scanGaps judges the scan handshakes that showed nothing about their
+// version, one finding per cause naming the versions and the cause once:
+// the server turning the connection away (a reply, a closed or refused
+// connection) is WARNING, the deadline -t's state, a failure on this side
+// UNKNOWN. When the main session failed, its finding says it all.
+func (o *Options) scanGaps(f *Facts) []plugin.Finding {
+	if tlsFailure(f.Err) != nil {
+		return nil
+	}
+	type gap struct {
+		state    plugin.State
+		versions []string
+	}
+	var order []string
+	gaps := map[string]*gap{}
+	for _, sr := range f.Scan {
+		if sr.Accepted || !sr.Inconclusive {
+			continue
+		}
+		if m := mainVersion(f); m != nil && m.Version == sr.Version {
+			continue
+		}
+		st, why := plugin.Unknown, plugin.PlainErr(sr.Err)+" - a failure on this side: run with -vvv and report it"
+		if sr.Err == errNotStarted {
+			st, why = o.Timeout.State, "the -t deadline passed before their turn (the scan's handshakes run one at a time): raise -t"
+		}
+		if pe, ok := sr.Err.(*probe.Error); ok {
+			what, _ := plugin.Explain(pe, f.S, o.Timeout.Duration)
+			switch pe.Kind {
+			case probe.KindTimeout:
+				st, why = o.Timeout.State, fmt.Sprintf("%s: %s - the scan's handshakes run one at a time: raise -t", pe.Phase, what)
+			case probe.KindReply, probe.KindClosed, probe.KindReset, probe.KindRefused, probe.KindProtocol, probe.KindTLS:
+				st, why = plugin.Warning, fmt.Sprintf("%s: %s - the server turned the scan's connection away, not the version; "+
+					"the scan opens one connection at a time beside the main session: does the server limit connections per client?", pe.Phase, what)
+			}
+		}
+		if gaps[why] == nil {
+			gaps[why] = &gap{state: st}
+			order = append(order, why)
+		}
+		gaps[why].versions = append(gaps[why].versions, tlsaudit.VersionName(sr.Version))
+	}
+	var fs []plugin.Finding
+	for _, why := range order {
+		g := gaps[why]
+		fs = append(fs, plugin.Finding{State: g.state, Text: "scan: " + strings.Join(g.versions, ", ") + " could not be tried: " + why})
+	}
+	return fs
 }
 
 // timings emits the perfdata of the main session, every plugin's (each
@@ -294,6 +359,24 @@ func (o *Options) timings(f *Facts, r *plugin.Result) {
 	}
 	if d, ok := f.S.Duration(hs); ok {
 		r.AddPerf(plugin.Seconds("handshake", d, threshold.Pair{}))
+	}
+	// The work beside the main session: the scan's handshakes one after
+	// the other, the lookups each on its own.
+	if f.Scan != nil {
+		var d time.Duration
+		for _, sr := range f.Scan {
+			d += sr.Duration
+		}
+		r.AddPerf(plugin.Seconds("scan", d, threshold.Pair{}))
+	}
+	if f.DANE != nil {
+		r.AddPerf(plugin.Seconds("dane_lookup", f.DANE.Duration, threshold.Pair{}))
+	}
+	if f.STS != nil {
+		r.AddPerf(plugin.Seconds("mta_sts_lookup", f.STS.Lookup, threshold.Pair{}))
+		if f.STS.URL != "" {
+			r.AddPerf(plugin.Seconds("mta_sts_fetch", f.STS.Fetch, threshold.Pair{}))
+		}
 	}
 }
 

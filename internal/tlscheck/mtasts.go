@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -30,6 +31,10 @@ type STSFacts struct {
 	Policy    tlsaudit.STSPolicy
 	FetchErr  error // the policy could not be fetched or parsed
 	Timeout   bool
+
+	// Lookup is the TXT query's duration, Fetch the policy's over HTTPS
+	// (0 when not tried).
+	Lookup, Fetch time.Duration
 }
 
 // maxPolicy bounds the policy body; real ones are a few hundred bytes.
@@ -38,8 +43,9 @@ const maxPolicy = 64 << 10
 // lookupSTS reads _mta-sts.DOMAIN and then fetches the policy (RFC 8461 §3).
 func (o *Options) lookupSTS(ctx context.Context) *STSFacts {
 	s := &STSFacts{Domain: o.MTASTS, TXTName: "_mta-sts." + o.MTASTS}
+	began := time.Now()
 	ans, err := o.query(ctx, s.TXTName, dns.TypeTXT)
-	s.TXTServer = ans.Server
+	s.TXTServer, s.Lookup = ans.Server, time.Since(began)
 	switch {
 	case err != nil:
 		s.TXTErr, s.Timeout = err, err == errDNSTimeout
@@ -62,7 +68,9 @@ func (o *Options) lookupSTS(ctx context.Context) *STSFacts {
 		return s
 	}
 	s.URL = strings.TrimSuffix(o.stsBase(), "/") + "/.well-known/mta-sts.txt"
+	began = time.Now()
 	body, err := o.fetchPolicy(ctx, s.URL)
+	s.Fetch = time.Since(began)
 	switch {
 	case ctx.Err() != nil:
 		s.FetchErr, s.Timeout = errDNSTimeout, true
@@ -122,6 +130,10 @@ func (o *Options) fetchPolicy(ctx context.Context, policyURL string) (string, er
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // drop Go's `Get "url":` prefix: the message names the URL itself
+		}
+		var de *net.DNSError
+		if errors.As(err, &de) {
+			return "", fmt.Errorf("%s: %s (asked %s): publish its address, or check the name", de.Name, de.Err, o.resolverName())
 		}
 		return "", fmt.Errorf("%s", plugin.PlainErr(err))
 	}

@@ -153,3 +153,16 @@ func TestSTSPolicyParsing(t *testing.T) {
 		t.Error("an id with '-' must be refused")
 	}
 }
+
+// TestMTASTSPolicyHostUnknown: a policy host that does not resolve is
+// named, with the DNS server asked; the lookups' durations are perfdata.
+func TestMTASTSPolicyHostUnknown(t *testing.T) {
+	root := smtptest.MustNewCA(t, "Test Root")
+	l := serve(t, root, root.MustIssue(t, smtptest.LeafOptions{DNSNames: []string{"mx.example.test"}, NotAfter: leafNotAfter}), smtptest.Config{}, nil)
+	dnsAddr := dnstest.Start(t, false, `_mta-sts.example.test. 60 IN TXT "v=STSv1; id=1"`, "mx.example.test. 60 IN A 127.0.0.1")
+	o := check(t, "-H", "mx.example.test", "-p", l.port, "-t", "5", "-4", "--ca-file", l.caFile,
+		"--dns-server", dnsAddr, "--mta-sts", "example.test")
+	o.Expect(t, 2, "SMTP TLS CRITICAL - mta-sts: cannot get the policy https://mta-sts.example.test/.well-known/mta-sts.txt: "+
+		"mta-sts.example.test: no such host (asked "+dnsAddr+"): publish its address, or check the name")
+	o.Contains(t, "'mta_sts_lookup'=", "'mta_sts_fetch'=")
+}

@@ -7,6 +7,8 @@ package tlscheck
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -80,6 +82,11 @@ func (*Options) FlagAdjust() plugin.FlagAdjust { return tlsUse.FlagAdjust }
 
 // Validate checks combinations and derives what the run needs.
 func (o *Options) Validate(ctx context.Context) error {
+	if o.SNI && len(o.Args) > 0 {
+		// The old check_smtp_tls --sni took a value: taken as the
+		// positional host, it would check another host without a word.
+		return plugin.Usagef("--sni takes no value: use --sni-name NAME (and -H for the host)")
+	}
 	if err := o.Server.Validate(&o.Common, &o.Port, 25, o.ImplicitAsked()); err != nil {
 		return err
 	}
@@ -177,12 +184,35 @@ func (o *Options) parseDays() error {
 	}
 	var err error
 	if o.days.Warn, err = daysRange(w); err != nil {
-		return plugin.Usagef("-w %q: %v", w, err)
+		return daysError("-w", err)
 	}
 	if o.days.Crit, err = daysRange(c); err != nil {
-		return plugin.Usagef("-c %q: %v", c, err)
+		return daysError("-c", err)
+	}
+	// Plain numbers are "fewer than N days left": a WARNING at no more
+	// days than the CRITICAL could never come first.
+	wn, errW := strconv.ParseFloat(strings.TrimSpace(w), 64)
+	cn, errC := strconv.ParseFloat(strings.TrimSpace(c), 64)
+	if errW == nil && errC == nil && wn <= cn {
+		given, eg := fmt.Sprintf("-w %s -c %s", strings.TrimSpace(w), strings.TrimSpace(c)), "-w 30 -c 14"
+		if o.CertDays != "" {
+			given, eg = "-D "+o.CertDays, "-D 30,14"
+		} else if o.Critical == "" {
+			given += " (the default -c)"
+		} else if o.Warning == "" {
+			given += " (the default -w)"
+		}
+		return plugin.Usagef("%s: the thresholds are days left, so WARNING must be larger than CRITICAL (e.g. %s), else it never comes first", given, eg)
 	}
 	return nil
+}
+
+// daysError words a bad -w or -c as every plugin words a bad threshold.
+func daysError(flag string, err error) error {
+	if errors.Is(err, threshold.ErrReversed) {
+		return plugin.Usagef("%s: %v", flag, err)
+	}
+	return plugin.Usagef("%s: want days left or a Nagios range such as 30, 30:, ~:5, @1:2", flag)
 }
 
 func daysRange(s string) (threshold.Range, error) {

@@ -89,11 +89,11 @@ func TestStalls(t *testing.T) {
 				_ = c.Send("220 2.0.0 go ahead")
 			}
 			c.Hang()
-		}, nil, "SMTP TLS CRITICAL - starttls: no answer within the 1 s timeout ({addr}) - the TLS handshake stalled; is this really a TLS port?"},
+		}, nil, "SMTP TLS CRITICAL - starttls: no answer within the 1 s timeout ({addr}) - the TLS handshake after STARTTLS stalled: look at the server's TLS setup and log"},
 		{"implicit TLS handshake stalls", func(c *smtptest.FaultConn) { c.Hang() }, []string{"-s"},
-			"SMTP TLS CRITICAL - tls: no answer within the 1 s timeout ({addr}) - the TLS handshake stalled; is this really a TLS port?"},
+			"SMTP TLS CRITICAL - tls: no answer within the 1 s timeout ({addr}) - the TLS handshake stalled; is this really an implicit TLS port?"},
 		{"stall with --scan-versions, timeout UNKNOWN", func(c *smtptest.FaultConn) { c.Hang() }, []string{"-s", "--scan-versions", "-t", "1:UNKNOWN"},
-			"SMTP TLS UNKNOWN - tls: no answer within the 1 s timeout ({addr}) - the TLS handshake stalled; is this really a TLS port?"},
+			"SMTP TLS UNKNOWN - tls: no answer within the 1 s timeout ({addr}) - the TLS handshake stalled; is this really an implicit TLS port?"},
 		{"STARTTLS not offered", func(c *smtptest.FaultConn) { _ = c.Greet(); _ = c.EHLO("PIPELINING"); c.Hang() }, nil,
 			"SMTP TLS CRITICAL - starttls: the server does not offer STARTTLS ({addr}) - enable TLS in the MTA, or use -s if this port speaks implicit TLS"},
 	}

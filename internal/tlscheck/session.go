@@ -34,7 +34,16 @@ type Facts struct {
 // job is work beside the main session: a handshake of the version scan, the
 // DANE or the MTA-STS lookup. It returns how to record what it found, which
 // Gather applies once all are in, so that no two goroutines touch the facts.
-type job = fanout.Job[func(*Facts)]
+type job struct {
+	fanout.Job[func(*Facts)]
+	// scans is the version a handshake of the scan tries, 0 for a lookup.
+	// Handshakes run one at a time: a server that limits connections per
+	// client (Postfix's smtpd_client_connection_count_limit) would answer
+	// a burst with 421, and the scan would report our own burst as the
+	// server's fault. One beside the main session is what any client may
+	// open.
+	scans uint16
+}
 
 // Check runs check_smtp_tls with validated options.
 func Check(ctx context.Context, o *Options) *plugin.Result {
@@ -49,9 +58,19 @@ func Gather(ctx context.Context, o *Options) *Facts { return o.gather(ctx, o.job
 // gather is Gather with the jobs given, which tests change to make one fail.
 func (o *Options) gather(ctx context.Context, jobs []job) *Facts {
 	start := time.Now()
-	// The jobs run beside the main session, under the same deadline; they
-	// are a handful, so all at once.
-	wait := fanout.Start(ctx, 0, jobs)
+	// The jobs run beside the main session, under the same deadline: the
+	// lookups all at once, the handshakes one at a time.
+	var scans []uint16
+	var conns, lookups []fanout.Job[func(*Facts)]
+	for _, j := range jobs {
+		if j.scans != 0 {
+			scans = append(scans, j.scans)
+			conns = append(conns, j.Job)
+		} else {
+			lookups = append(lookups, j.Job)
+		}
+	}
+	waitConns, waitLookups := fanout.Start(ctx, 1, conns), fanout.Start(ctx, 0, lookups)
 	if o.Roots() == nil {
 		// Read while the network is waited for, under the run's context,
 		// which names the read should it hang; the roots below and the
@@ -62,7 +81,18 @@ func (o *Options) gather(ctx context.Context, jobs []job) *Facts {
 	if tlsFailure(f.Err) == nil && f.S.TLS != nil {
 		f.Roots, f.RootsErr = o.AuditRoots(f.S.TLS.PeerCertificates)
 	}
-	for _, jr := range wait() {
+	results := waitConns()
+	for i, jr := range results {
+		// A version the deadline left untried is the scan's to report.
+		var ns *fanout.NotStartedError
+		if errors.As(jr.Err, &ns) {
+			v := scans[i]
+			results[i].Value, results[i].Err = func(f *Facts) {
+				f.Scan = append(f.Scan, tlsaudit.ScanResult{Version: v, Err: errNotStarted, Inconclusive: true})
+			}, nil
+		}
+	}
+	for _, jr := range append(results, waitLookups()...) {
 		if jr.Err != nil {
 			f.Failed = append(f.Failed, jr.Err)
 			continue
@@ -78,23 +108,25 @@ func (o *Options) jobs() []job {
 	var jobs []job
 	if o.ScanVersions {
 		for _, v := range tlsaudit.Versions {
-			jobs = append(jobs, job{Name: "the " + tlsaudit.VersionName(v) + " handshake of the version scan", Run: func(ctx context.Context) func(*Facts) {
+			jobs = append(jobs, job{scans: v, Job: fanout.Job[func(*Facts)]{Name: "the " + tlsaudit.VersionName(v) + " handshake of the version scan", Run: func(ctx context.Context) func(*Facts) {
 				sr := o.scan(ctx, v)
 				return func(f *Facts) { f.Scan = append(f.Scan, sr) }
-			}})
+			}}})
 		}
 	}
 	if o.DANE {
-		jobs = append(jobs, job{Name: "the DANE (TLSA) lookup", Run: func(ctx context.Context) func(*Facts) {
+		jobs = append(jobs, job{Job: fanout.Job[func(*Facts)]{Name: "the DANE (TLSA) lookup", Run: func(ctx context.Context) func(*Facts) {
+			began := time.Now()
 			d := o.lookupTLSA(ctx)
+			d.Duration = time.Since(began)
 			return func(f *Facts) { f.DANE = d }
-		}})
+		}}})
 	}
 	if o.MTASTS != "" {
-		jobs = append(jobs, job{Name: "the MTA-STS lookup", Run: func(ctx context.Context) func(*Facts) {
+		jobs = append(jobs, job{Job: fanout.Job[func(*Facts)]{Name: "the MTA-STS lookup", Run: func(ctx context.Context) func(*Facts) {
 			sts := o.lookupSTS(ctx)
 			return func(f *Facts) { f.STS = sts }
-		}})
+		}}})
 	}
 	return jobs
 }
@@ -117,6 +149,9 @@ func tlsFailure(e *probe.Error) *probe.Error {
 	return e
 }
 
+// errNotStarted is a scan handshake the -t deadline kept from starting.
+var errNotStarted = errors.New("not started: the -t deadline passed before its turn")
+
 // allSuites is every suite crypto/tls implements, insecure ones included:
 // the scan asks "does the server speak this version at all", and the main
 // session keeps Go's safe defaults.
@@ -133,8 +168,9 @@ func (o *Options) scan(ctx context.Context, v uint16) tlsaudit.ScanResult {
 	t := o.target()
 	t.MinVersion, t.MaxVersion = v, v
 	t.CipherSuites = allSuites
+	began := time.Now()
 	out := o.session(ctx, t, time.Time{})
-	res := tlsaudit.ScanResult{Version: v}
+	res := tlsaudit.ScanResult{Version: v, Duration: time.Since(began)}
 	switch e := tlsFailure(out.Err); {
 	case e == nil && out.S.TLS != nil:
 		res.Accepted, res.Cipher = true, out.S.TLS.CipherSuite
@@ -143,7 +179,8 @@ func (o *Options) scan(ctx context.Context, v uint16) tlsaudit.ScanResult {
 	default:
 		res.Err = e
 		// A refusal is an alert or a dropped handshake; anything
-		// else (timeout, refused connection, 4xx) says nothing.
+		// else (timeout, refused connection, 4xx) says nothing about
+		// the version.
 		inTLS := e.Phase == probe.PhaseTLS || e.Phase == probe.PhaseStartTLS
 		res.Inconclusive = !inTLS || !(e.Kind == probe.KindTLS || e.Kind == probe.KindClosed || e.Kind == probe.KindReset)
 	}
