@@ -33,7 +33,7 @@ func TestHostileFilesBinary(t *testing.T) {
 		return status, code, time.Since(start)
 	}
 	for _, h := range plugintest.HostileFiles(t, "--ca-file", "8 MiB") {
-		status, code, took := run(nil, "--ca-file", h.Path)
+		status, code, took := run(nil, "-S", "--ca-file", h.Path)
 		if want := "SMTP UNKNOWN - --ca-file: " + h.Why + " (see check_smtp_conn --help)"; code != 3 || status != want || took > time.Second {
 			t.Errorf("--ca-file %s: exit %d after %v\ngot  %s\nwant %s", h.Name, code, took, status, want)
 		}
