@@ -31,13 +31,16 @@ test:
 demo: build
 	@bash contrib/demo.sh $(BIN)
 
-## bench: Go benchmarks, then check_smtp_conn vs monitoring-plugins' check_smtp on the same local server (BENCH_ALSO=HOST:PORT adds a real MTA; with the env of .ci/mailserver.sh, also check_smtp_auth vs check_smtp -A LOGIN on Postfix)
+## bench: Go benchmarks, then check_smtp_conn vs monitoring-plugins' check_smtp on the same local server (BENCH_ALSO=HOST:PORT adds a real MTA; with the env of .ci/mailserver.sh, also check_smtp_auth vs check_smtp -A LOGIN on Postfix and check_smtp_delivery vs check_email_delivery on Postfix + Dovecot)
 bench: build
 	go test -run '^$$' -bench . -benchtime 200x ./internal/...
 	@go run ./contrib/bench -plugin $(BIN)/check_smtp_conn -lab $(BIN)/smtpcheck-lab $(if $(BENCH_ALSO),-also $(BENCH_ALSO))
 	@$(if $(SMTPCHECK_POSTFIX_SUBMISSION),go run ./contrib/bench -mode auth -plugin $(BIN)/check_smtp_auth -conn $(BIN)/check_smtp_conn \
 		-target $(SMTPCHECK_POSTFIX_SUBMISSION) -ca $(SMTPCHECK_POSTFIX_CA) -name $(SMTPCHECK_POSTFIX_HOSTNAME) \
 		-user $(SMTPCHECK_POSTFIX_USER) -password-file $(SMTPCHECK_POSTFIX_PASSWORD_FILE),echo "(no Postfix env: check_smtp_auth bench skipped)")
+	@$(if $(SMTPCHECK_IMAPS_ADDR),go run ./contrib/bench -mode delivery -plugin $(BIN)/check_smtp_delivery \
+		-target $(SMTPCHECK_POSTFIX_SUBMISSION) -imap $(SMTPCHECK_IMAPS_ADDR) -ca $(SMTPCHECK_POSTFIX_CA) -name $(SMTPCHECK_POSTFIX_HOSTNAME) \
+		-user $(SMTPCHECK_POSTFIX_USER) -password-file $(SMTPCHECK_POSTFIX_PASSWORD_FILE),echo "(no Postfix + Dovecot env: check_smtp_delivery bench skipped)")
 
 ## lint: gofmt, go vet
 lint:

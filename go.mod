@@ -5,6 +5,8 @@ go 1.26.8
 require (
 	github.com/99designs/keyring v1.2.2
 	github.com/atc0005/go-nagios v0.19.0
+	github.com/emersion/go-imap/v2 v2.0.0-beta.8
+	github.com/emersion/go-message v0.18.2
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
 	github.com/emersion/go-smtp v0.25.1
 	github.com/gsterjov/go-libsecret v0.0.0-20161001094733-a6f4afe4910c

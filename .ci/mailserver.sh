@@ -18,6 +18,12 @@
 #                  address): a host known to the engine by its address
 #   127.0.0.1:143  IMAP (STARTTLS), 127.0.0.1:993 IMAPS  (Dovecot)
 #
+# The test user's mailbox has Junk and Trash folders marked SPECIAL-USE (\Junk,
+# \Trash). Where dovecot-sieve and dovecot-lmtpd are installable (Debian 12:
+# yes), Postfix delivers through Dovecot LMTP and a Sieve rule files messages
+# with the header `X-Lab-Junk: yes` into Junk (env SMTPCHECK_SIEVE_JUNK=1);
+# otherwise Postfix's virtual(8) writes the Maildir and nothing lands in Junk.
+#
 # `start` writes $SMTPCHECK_MAIL_DIR/env (shell KEY=value lines) for tests:
 #   SMTPCHECK_POSTFIX=1, SMTPCHECK_POSTFIX_CA, SMTPCHECK_POSTFIX_USER,
 #   SMTPCHECK_POSTFIX_PASSWORD_FILE, SMTPCHECK_IMAP=1 (when IMAP answers), ...
@@ -61,6 +67,10 @@ HOSTS_BEGIN="# BEGIN smtpcheck-mailserver (managed by .ci/mailserver.sh)"
 HOSTS_END="# END smtpcheck-mailserver"
 
 PACKAGES=(postfix dovecot-core dovecot-imapd monitoring-plugins-standard openssl ca-certificates)
+# Optional: delivery through LMTP with a Sieve rule for the Junk path.
+SIEVE_PACKAGES=(dovecot-lmtpd dovecot-sieve)
+SIEVE=0
+LOCAL_TRANSPORT=virtual
 
 # host port kind(smtp|smtps|imap|imaps) description
 LISTENERS=(
@@ -295,7 +305,7 @@ local_recipient_maps = texthash:$PF_CONF/recipients
 unknown_local_recipient_reject_code = 550
 virtual_alias_maps = texthash:$PF_CONF/virtual
 # Local mail goes to a Maildir that Dovecot serves over IMAP.
-local_transport = virtual
+local_transport = $LOCAL_TRANSPORT
 virtual_mailbox_base = $VMAIL_DIR
 virtual_mailbox_maps = texthash:$PF_CONF/vmailbox
 virtual_minimum_uid = $VMAIL_UID
@@ -400,6 +410,41 @@ $TEST_USER $TEST_USER/
 EOF
 }
 
+# sieve_setup sets SIEVE=1 and LOCAL_TRANSPORT when dovecot-sieve and
+# dovecot-lmtpd are installed or installable; a failed install is not fatal.
+sieve_setup() {
+  local p missing=()
+  for p in "${SIEVE_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing (optional, for the Sieve Junk rule): ${missing[*]}"
+    if ! apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null >&2; then
+      log "WARNING: ${missing[*]} not installable: no Sieve, nothing lands in Junk"
+      return 0
+    fi
+  fi
+  SIEVE=1
+  LOCAL_TRANSPORT=lmtp:unix:private/dovecot-lmtp
+}
+
+# write_sieve: the global rule that files `X-Lab-Junk: yes` into Junk,
+# compiled here (the LMTP process runs as the mail user and cannot write
+# beside it).
+write_sieve() {
+  mkdir -p "$DC_DIR/sieve"
+  cat >"$DC_DIR/sieve/junk.sieve" <<'SIEVE'
+require ["fileinto"];
+if header :is "X-Lab-Junk" "yes" {
+  fileinto "Junk";
+  stop;
+}
+SIEVE
+  sievec -c "$DC_CONF" "$DC_DIR/sieve/junk.sieve" || die "sievec failed on $DC_DIR/sieve/junk.sieve"
+  chmod 0755 "$DC_DIR/sieve"
+  chmod 0644 "$DC_DIR/sieve/junk.sieve" "$DC_DIR/sieve/junk.svbin"
+}
+
 write_dovecot_config() {
   mkdir -p "$DC_DIR" "$DC_BASE" "$DC_STATE" "$VMAIL_DIR/$TEST_USER"
   chmod 0755 "$DC_DIR" "$DC_BASE"
@@ -457,6 +502,18 @@ last_valid_uid = $VMAIL_UID
 first_valid_gid = $VMAIL_GID
 last_valid_gid = $VMAIL_GID
 mail_location = maildir:$VMAIL_DIR/%u
+# Junk and Trash exist for every user and are marked in LIST (RFC 6154).
+namespace inbox {
+  inbox = yes
+  mailbox Junk {
+    special_use = \\Junk
+    auto = subscribe
+  }
+  mailbox Trash {
+    special_use = \\Trash
+    auto = subscribe
+  }
+}
 
 service imap-login {
   inet_listener imap {
@@ -476,6 +533,27 @@ service auth {
     group = postfix
   }
 }
+EOF
+  if [ "$SIEVE" = 1 ]; then
+    cat >>"$DC_CONF" <<EOF
+# Postfix delivers through LMTP, so that the Sieve rule below runs.
+protocols = imap lmtp
+service lmtp {
+  unix_listener $PF_QUEUE/private/dovecot-lmtp {
+    mode = 0600
+    user = postfix
+    group = postfix
+  }
+}
+protocol lmtp {
+  mail_plugins = \$mail_plugins sieve
+}
+plugin {
+  sieve_before = $DC_DIR/sieve/junk.sieve
+}
+EOF
+  fi
+  cat >>"$DC_CONF" <<EOF
 # No growing per-IP penalty after failed logins (auth cannot reach anvil's
 # penalty socket, so it disables the penalty).
 service anvil {
@@ -506,6 +584,9 @@ write_env_file() {
       echo "SMTPCHECK_IMAP=1"
       echo "SMTPCHECK_IMAP_ADDR=127.0.0.1:143"
       echo "SMTPCHECK_IMAPS_ADDR=127.0.0.1:993"
+      if [ "$SIEVE" = 1 ]; then
+        echo "SMTPCHECK_SIEVE_JUNK=1"
+      fi
     fi
   } >"$ENV_FILE"
   chmod 0644 "$ENV_FILE"
@@ -771,8 +852,12 @@ cmd_start() {
   mkdir -p "$MAIL_DIR"
   chmod 0755 "$MAIL_DIR"
   make_certs
+  sieve_setup
   write_postfix_config
   write_dovecot_config
+  if [ "$SIEVE" = 1 ]; then
+    write_sieve
+  fi
   : >"$LOG_DIR/postfix.log"
   : >"$LOG_DIR/dovecot.log"
 

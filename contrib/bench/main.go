@@ -7,7 +7,11 @@
 // check_ssl_cert (monitoring-plugins-contrib) doing its certificate checks
 // on the same server, and with check_smtp -S -D 30; see tls.go. With
 // -mode auth it compares check_smtp_auth with check_smtp -A LOGIN on a real
-// submission server; see auth.go.
+// submission server; see auth.go. With -mode delivery it compares a full
+// round trip (submit, find over IMAPS, clean up) by check_smtp_delivery
+// with check_email_delivery (monitoring-plugins-contrib) on a real Postfix
+// + Dovecot, and the SMTP round trips of our submission with swaks
+// --pipeline's; see delivery.go.
 //
 // Peak RSS comes from wait4's ru_maxrss, which has a floor: Go starts
 // children with CLONE_VM|CLONE_VFORK, and at exec Linux folds the old mm's
@@ -59,14 +63,17 @@ func main() {
 	n := flag.Int("n", 200, "measured rounds per scenario")
 	maxTime := flag.Duration("max-time", 60*time.Second, "time budget for all measured rounds")
 	warmup := flag.Int("warmup", 10, "unmeasured rounds per scenario")
-	mode := flag.String("mode", "conn", "conn: check_smtp_conn vs check_smtp on the lab; tls: check_smtp_tls vs check_ssl_cert and check_smtp on -target; auth: check_smtp_auth vs check_smtp -A LOGIN on -target")
-	target := flag.String("target", "127.0.0.1:25", "tls and auth modes: the STARTTLS server (HOST:PORT; auth mode default 127.0.0.1:587)")
-	ca := flag.String("ca", "", "tls and auth modes: the CA file the server's chain leads to")
-	name := flag.String("name", "", "tls and auth modes: the name the certificate must carry (check_smtp_tls --verify-name, check_ssl_cert -m); default: the target's host")
+	mode := flag.String("mode", "conn", "conn: check_smtp_conn vs check_smtp on the lab; tls: check_smtp_tls vs check_ssl_cert and check_smtp on -target; auth: check_smtp_auth vs check_smtp -A LOGIN on -target; delivery: check_smtp_delivery vs check_email_delivery on -target and -imap")
+	target := flag.String("target", "127.0.0.1:25", "tls, auth and delivery modes: the STARTTLS server (HOST:PORT; auth and delivery default 127.0.0.1:587)")
+	ca := flag.String("ca", "", "tls, auth and delivery modes: the CA file the server's chain leads to")
+	name := flag.String("name", "", "tls, auth and delivery modes: the name the certificate must carry (check_smtp_tls --verify-name, check_ssl_cert -m); default: the target's host")
 	sslCert := flag.String("ssl-cert", "/usr/lib/nagios/plugins/check_ssl_cert", "tls mode: check_ssl_cert")
-	user := flag.String("user", "", "auth mode: the user to log in as")
-	pwFile := flag.String("password-file", "", "auth mode: a chmod 600 file holding the password")
+	user := flag.String("user", "", "auth and delivery modes: the user to log in as (delivery: also the recipient)")
+	pwFile := flag.String("password-file", "", "auth and delivery modes: a chmod 600 file holding the password")
 	conn := flag.String("conn", "bin/check_smtp_conn", "auth mode: check_smtp_conn, run with check_smtp's flags")
+	imapAddr := flag.String("imap", "127.0.0.1:993", "delivery mode: the IMAPS server where the user's mail lands (HOST:PORT)")
+	swaks := flag.String("swaks", "swaks", "delivery mode: swaks, for the round-trip count")
+	sink := flag.String("sink", "bench-sink@example.net", "delivery mode: a recipient the server accepts and discards (round-trip count)")
 	also := flag.String("also", "", "conn mode: also compare plain and STARTTLS checks against this server (HOST:PORT, e.g. a local Postfix)")
 	flag.Parse()
 	set := map[string]bool{}
@@ -104,8 +111,18 @@ func main() {
 		}
 		return
 	}
+	if *mode == "delivery" {
+		deliveryDefaults(set, n, warmup, maxTime, plugin, ref, target)
+		b := deliveryBench{ours: *plugin, ref: *ref, swaks: *swaks, target: *target, imap: *imapAddr,
+			ca: *ca, name: *name, user: *user, pwFile: *pwFile, sink: *sink}
+		if err := runDelivery(b, *n, *warmup, *maxTime); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *mode != "conn" {
-		fmt.Fprintf(os.Stderr, "bench: -mode %q: want conn, tls or auth\n", *mode)
+		fmt.Fprintf(os.Stderr, "bench: -mode %q: want conn, tls, auth or delivery\n", *mode)
 		os.Exit(2)
 	}
 	if err := run(*plugin, *lab, *ref, *also, *n, *warmup, *maxTime); err != nil {

@@ -1,5 +1,8 @@
 // Command lab runs local SMTP servers for demonstrating smtpcheck: plain
-// with STARTTLS, submission, implicit TLS and an always-failing server.
+// with STARTTLS, submission, implicit TLS and an always-failing server; and
+// the lab user's IMAP mailbox (IMAPS and IMAP+STARTTLS), where every message
+// the SMTP side accepts for the lab user's address lands: in Junk when sent
+// to user+junk@lab.test or marked as junk (see imap.go).
 // It writes DIR/lab.env once every listener is up and runs until signalled.
 package main
 
@@ -23,7 +26,7 @@ import (
 
 func main() {
 	dir := flag.String("dir", "", "directory for ca.pem, password and lab.env (required)")
-	base := flag.Int("base-port", 0, "first of four consecutive ports; 0 picks random ports")
+	base := flag.Int("base-port", 0, "first of six consecutive ports (SMTP plain, submission, SMTPS, fault; IMAPS, IMAP); 0 picks random ports")
 	user := flag.String("user", "demo", "AUTH user name")
 	pass := flag.String("password", "demo-password", "AUTH password")
 	flag.Parse()
@@ -69,6 +72,7 @@ func run(dir string, base int, user, pass string) (err error) {
 	cfg := smtptest.Config{Domain: "mx.lab.test", TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
 		AuthRequiresTLS: true, Users: map[string]string{user: pass}, ErrorLog: log.New(os.Stderr, "lab: ", log.LstdFlags)}
 	var ports []int
+	var servers []*smtptest.Server
 	for i, mode := range []string{"plain", "submission", "smtps"} {
 		c := cfg
 		c.Addr, c.RequireAuth, c.Implicit = addr(i), mode != "plain", mode == "smtps"
@@ -76,13 +80,24 @@ func run(dir string, base int, user, pass string) (err error) {
 		if err != nil {
 			return fmt.Errorf("%s server: %w", mode, err)
 		}
-		closers, ports = append(closers, s.Close), append(ports, s.Port)
+		closers, ports, servers = append(closers, s.Close), append(ports, s.Port), append(servers, s)
 	}
 	fault, err := smtptest.StartFaultAddr("tcp", addr(3), refuseService)
 	if err != nil {
 		return fmt.Errorf("fault server: %w", err)
 	}
 	closers = append(closers, fault.Close)
+	address := user + "@lab.test"
+	box, err := startMailbox(user, pass, address, cfg.Domain, cert, addr(4), addr(5))
+	if err != nil {
+		return fmt.Errorf("IMAP server: %w", err)
+	}
+	stopFeed := make(chan struct{})
+	for _, s := range servers {
+		go box.feed(s, stopFeed)
+	}
+	// Close the mailbox after the feeds stop (closers run in order).
+	closers = append([]func() error{func() error { close(stopFeed); return nil }}, append(closers, box.Close)...)
 
 	env, pwFile := filepath.Join(dir, "lab.env"), filepath.Join(dir, "password")
 	if err := writeAtomic(pwFile, pass, 0o600); err != nil {
@@ -97,8 +112,8 @@ func run(dir string, base int, user, pass string) (err error) {
 	if err := store.StoreFileKeyring(krDir, "lab-keyring-passphrase", "relay", pass); err != nil {
 		return err
 	}
-	err = writeAtomic(env, fmt.Sprintf("LAB_PLAIN_PORT=%d\nLAB_SUBMISSION_PORT=%d\nLAB_SMTPS_PORT=%d\nLAB_FAULT_PORT=%d\nLAB_CA=%s\nLAB_USER=%s\nLAB_PASSWORD_FILE=%s\nLAB_KEYRING_DIR=%s\nLAB_KEYRING_PASSPHRASE_FILE=%s\n",
-		ports[0], ports[1], ports[2], fault.Port, caFile, user, pwFile, krDir, krPassFile), 0o644)
+	err = writeAtomic(env, fmt.Sprintf("LAB_PLAIN_PORT=%d\nLAB_SUBMISSION_PORT=%d\nLAB_SMTPS_PORT=%d\nLAB_FAULT_PORT=%d\nLAB_IMAPS_PORT=%d\nLAB_IMAP_PORT=%d\nLAB_ADDRESS=%s\nLAB_CA=%s\nLAB_USER=%s\nLAB_PASSWORD_FILE=%s\nLAB_KEYRING_DIR=%s\nLAB_KEYRING_PASSPHRASE_FILE=%s\n",
+		ports[0], ports[1], ports[2], fault.Port, box.imaps, box.imap, address, caFile, user, pwFile, krDir, krPassFile), 0o644)
 	if err != nil {
 		return err
 	}
