@@ -149,6 +149,9 @@ type FlagAdjust struct {
 	Short  map[string]rune   // the flag's short name in this plugin (a shared group has none: they cannot be namespaced)
 	Help   map[string]string // the flag's description in this plugin
 	Refuse map[string]string // why this plugin takes no such flag: hidden from --help and the man page, refused by the group's Validate
+	// Default is the flag's default in this plugin (check_smtp_delivery's
+	// -t fits a delivery, not a session).
+	Default map[string]string
 }
 
 // FlagAdjuster is an option struct whose plugin adjusts shared flags.
@@ -170,6 +173,9 @@ func (a FlagAdjust) apply(p *flags.Parser) {
 	}
 	for long := range a.Refuse {
 		find(long).Hidden = true
+	}
+	for long, d := range a.Default {
+		find(long).Default = []string{d}
 	}
 }
 

@@ -275,8 +275,11 @@ func TestEngineDefaults(t *testing.T) {
 	if want := "\tenv = {\n\t\t// vars.smtpcheck_auth_password = \"...\" with vars.smtpcheck_auth_password_ref = \"env:SMTPCHECK_PASSWORD\"\n\t\t\"SMTPCHECK_PASSWORD\" = \"$smtpcheck_auth_password$\"\n\t}\n"; !strings.Contains(icinga, want) {
 		t.Errorf("smtpcheck_auth: no env filled from smtpcheck_auth_password:\nwant %q", want)
 	}
-	if n := strings.Count(icinga, "\tenv = {"); n != 1 {
-		t.Errorf("%d CheckCommands with env, want 1 (smtpcheck_auth)", n)
+	if n := strings.Count(icinga, "\tenv = {"); n != 2 {
+		t.Errorf("%d CheckCommands with env, want 2 (smtpcheck_auth, smtpcheck_delivery)", n)
+	}
+	if want := "\t\t\"SMTPCHECK_IMAP_PASSWORD\" = \"$smtpcheck_delivery_imap_password$\"\n"; !strings.Contains(icinga, want) {
+		t.Errorf("smtpcheck_delivery: no IMAP password env:\nwant %q", want)
 	}
 	nagios := string(files["contrib/nagios/check_smtp_auth.cfg"])
 	for _, want := range []string{

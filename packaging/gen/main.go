@@ -30,6 +30,7 @@ import (
 
 	"github.com/smtpcheck/smtpcheck/internal/authcheck"
 	"github.com/smtpcheck/smtpcheck/internal/conncheck"
+	"github.com/smtpcheck/smtpcheck/internal/deliverycheck"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/tlscheck"
 )
@@ -63,7 +64,17 @@ var plugins = []pluginDef{
 		"check that an SMTP submission service accepts a login",
 		"check_smtp_auth logs in to an SMTP submission service (STARTTLS on 587 by default, implicit TLS on 465) with a SASL mechanism (SCRAM, CRAM-MD5, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER; the strongest offered by default) and judges the outcome. Credentials are given as references (env:, file:, vault:, keyring:) or fetched with an OAuth 2 client-credentials grant; they are sent only over verified TLS unless the command line says otherwise and never appear in the output. vault: and keyring: references and the OAuth grant are handled by the helper program smtpcheck-secret, which must be installed in the same directory as check_smtp_auth.",
 		[][2]string{{"auth", "s"}}, "--extra-opts"},
-	// Next plugins: {deliverycheck.Name, &deliverycheck.Options{}, "...", "...", [][2]string{...}, ""},
+	{deliverycheck.Name, &deliverycheck.Options{},
+		"check that mail submitted through an SMTP server arrives over IMAP, and how fast",
+		"check_smtp_delivery submits a probe message through an SMTP server (STARTTLS on 587 by default, implicit TLS on 465, or an MX on 25 without AUTH), finds it over IMAP by its own header (IMAPS on 993 by default, STARTTLS on 143), in INBOX and then in the Junk folder, measures the delivery delay on its own clock (from the server's 250 to the message to the IMAP sighting), and deletes the probe again: only the UIDs of its own probes, never with a bare EXPUNGE. Probes sent but not yet seen are kept in a small state file (\\-\\-state\\-dir), so that one arriving during a later run is reported late rather than lost. Credentials are references (env:, file:, vault:, keyring:) resolved as check_smtp_auth resolves them, sent only over verified TLS, and never shown. The default \\-t of 50 s fits a real delivery and stays below the engines' own check timeouts (60 s in Nagios and Icinga 2).",
+		[][2]string{{"delay", "s"}, {"submit", "s"}}, "--send-only"},
+}
+
+// zabbixTimeouts are the plugins that need a timeout macro of their own:
+// a delivery takes longer than one session, and the agent's Timeout (at
+// most 30 s) bounds it.
+var zabbixTimeouts = map[string][3]string{
+	deliverycheck.Name: {"{$SMTPCHECK.DELIVERY.TIMEOUT}", "25", "check_smtp_delivery's timeout in seconds; keep below the agent's Timeout (at most 30)"},
 }
 
 // notExposed are the long flags the engine definitions leave out, with the
@@ -84,6 +95,7 @@ var noop = map[string]string{
 	tlscheck.Name + " --sni":       "takes no value and does nothing (SNI is always sent; --sni-name sends another name)",
 	authcheck.Name + " --authtype": "check_smtp alias of --mech",
 	authcheck.Name + " --authuser": "check_smtp alias of --user",
+	deliverycheck.Name + " --sni":  "takes no value and does nothing (SNI is always sent; --sni-name sends another name)",
 }
 
 func excluded(pl, long string) (string, bool) {
@@ -102,7 +114,8 @@ func excluded(pl, long string) (string, bool) {
 // of its own (name, long flag whose value the variable then carries in words),
 // for secrets kept in Icinga's config: --password-ref=env:NAME reads them.
 var icingaEnv = map[string][][2]string{
-	authcheck.Name: {{"SMTPCHECK_PASSWORD", "password"}},
+	authcheck.Name:     {{"SMTPCHECK_PASSWORD", "password"}},
+	deliverycheck.Name: {{"SMTPCHECK_PASSWORD", "password"}, {"SMTPCHECK_IMAP_PASSWORD", "imap-password"}},
 }
 
 // nagiosSNI are the plugins whose common Nagios command sends the host's
@@ -111,7 +124,7 @@ var icingaEnv = map[string][][2]string{
 // _SNI expands to an empty --sni-name, which TLS plugins take as not given.
 // check_smtp_conn is left out: it runs without TLS by default, and
 // --sni-name without TLS is refused.
-var nagiosSNI = map[string]bool{tlscheck.Name: true, authcheck.Name: true}
+var nagiosSNI = map[string]bool{tlscheck.Name: true, authcheck.Name: true, deliverycheck.Name: true}
 
 // dnsName is the value of the --sni-name variables: the host's name when
 // the plugin is pointed at an IP address and the name is a DNS name (a
@@ -523,7 +536,12 @@ func zabbixTemplate() []byte {
 		key := zabbixKey(pd)
 		argsMacro := "{$SMTPCHECK." + strings.ToUpper(short) + ".ARGS}"
 		macros = append(macros, [3]string{argsMacro, pd.zabbixArgs, "Extra arguments for " + pd.name})
-		master := fmt.Sprintf("%s[{$SMTPCHECK.HOST},{$SMTPCHECK.TIMEOUT},\"%s\"]", key, argsMacro)
+		timeout := "{$SMTPCHECK.TIMEOUT}"
+		if m, ok := zabbixTimeouts[pd.name]; ok {
+			timeout = m[0]
+			macros = append(macros, m)
+		}
+		master := fmt.Sprintf("%s[{$SMTPCHECK.HOST},%s,\"%s\"]", key, timeout, argsMacro)
 		fmt.Fprintf(&b, "        - uuid: %s\n          name: %s\n          key: %s\n          delay: '{$SMTPCHECK.INTERVAL}'\n          history: 7d\n          trends: '0'\n          value_type: TEXT\n          description: %s\n          tags:\n            - tag: component\n              value: smtp\n",
 			uuid(key+"/raw"), yq(pd.name+": JSON result"), yq(master), yq(pd.short+" (the plugin's --output json)"))
 		dep := func(suffix, name, vtype, units, path, handler string) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/smtpcheck/smtpcheck/internal/authcheck"
 	"github.com/smtpcheck/smtpcheck/internal/conncheck"
+	"github.com/smtpcheck/smtpcheck/internal/deliverycheck"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/tlscheck"
 )
@@ -30,6 +31,10 @@ var manExtras = map[string]manExtra{
 	authcheck.Name: {
 		perf: []string{"dns", "connect", "tls", "banner", "ehlo", "starttls", "ehlo_tls", "auth", "quit", "total", "time"},
 	},
+	deliverycheck.Name: {
+		perf: []string{"dns", "connect", "tls", "banner", "ehlo", "starttls", "ehlo_tls", "auth", "mail", "rcpt", "data", "message", "rset", "quit", "submit", "delay",
+			"imap_dns", "imap_connect", "imap_tls", "imap_greeting", "imap_starttls", "imap_login", "imap_select", "imap_search", "imap_fetch", "imap_cleanup", "imap_logout", "polls", "total", "time"},
+	},
 }
 
 // perfLabels says what each perfdata label measures.
@@ -48,6 +53,22 @@ var perfLabels = map[string]string{
 	"rset":           "RSET after the envelope, in seconds.",
 	"command":        "The \\-C command, in seconds.",
 	"quit":           "QUIT, in seconds.",
+	"data":           "DATA and its 354, in seconds (pipelined: the wait for its reply).",
+	"message":        "The message and the reply to its end (after the dot, or BDAT LAST), in seconds.",
+	"submit":         "The mail transaction, MAIL FROM to the reply to the message's end, in seconds.",
+	"delay":          "The delivery delay, from the server's 250 to the message to the probe's IMAP sighting, on this host's clock, in seconds; \\-w and \\-c of check_smtp_delivery apply to it.",
+	"imap_dns":       "IMAP: name resolution, in seconds.",
+	"imap_connect":   "IMAP: TCP connect, in seconds.",
+	"imap_tls":       "IMAP: the TLS handshake of IMAPS, in seconds.",
+	"imap_greeting":  "IMAP: the wait for the greeting, in seconds.",
+	"imap_starttls":  "IMAP: greeting, STARTTLS and its handshake, in seconds.",
+	"imap_login":     "IMAP: the login, in seconds.",
+	"imap_select":    "IMAP: LIST of the special folders and SELECT, in seconds.",
+	"imap_search":    "IMAP: searching for the probe and waiting for it (IDLE or polls), in seconds.",
+	"imap_fetch":     "IMAP: fetching the probe's header (its Received hops), in seconds.",
+	"imap_cleanup":   "IMAP: deleting the probe and the probes of earlier runs, in seconds.",
+	"imap_logout":    "IMAP: LOGOUT, in seconds.",
+	"polls":          "Searches made until the probe was found or the wait ended (INBOX, then Junk, is one).",
 	"total":          "The whole session, in seconds; \\-w and \\-c of check_smtp_conn apply to it.",
 	"time":           "The plugin's run time, in seconds, as check_smtp reports it.",
 	"cert_days":      "Days until the server certificate expires, with its limits (check_smtp_conn: with \\-D only).",

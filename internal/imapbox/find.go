@@ -1,0 +1,208 @@
+package imapbox
+
+import (
+	"context"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// Inbox is the folder every search starts in.
+const Inbox = "INBOX"
+
+// DefaultPoll is Query.Poll when none is given.
+const DefaultPoll = time.Second
+
+// UID is a message's unique id in its folder.
+type UID uint32
+
+// Query is the probe to look for.
+type Query struct {
+	Header string // the header field that carries the token, e.g. X-Smtpcheck-Probe
+	Token  string // its value
+	// Junk is the folder searched after INBOX: "" means the folder LIST
+	// marks as SPECIAL-USE \Junk, if any; NoJunk searches INBOX alone.
+	Junk   string
+	NoJunk bool
+	// Poll is how often INBOX is searched again (NOOP first) when the
+	// server offers no IDLE, and how often the Junk folder is searched
+	// while INBOX idles; 0: DefaultPoll.
+	Poll time.Duration
+}
+
+// Sighting is what Wait saw.
+type Sighting struct {
+	Found  bool
+	Folder string    // where the probe was found
+	UIDs   []UID     // the messages that carry the token: one, unless delivered twice
+	Seen   time.Time // our clock, when the search that found it was answered
+	Polls  int       // the searches made (one round: INBOX, then Junk)
+	Idle   bool      // IDLE was used between them
+	Junk   string    // the Junk folder searched; "" when none
+}
+
+// folders are the special folders LIST named.
+type folders struct{ junk, trash string }
+
+// specialFolders asks LIST once for the SPECIAL-USE \Junk and \Trash
+// folders; servers that know them mark them in a plain LIST (RFC 6154).
+func (b *Box) specialFolders() (*folders, error) {
+	if b.folders != nil {
+		return b.folders, nil
+	}
+	list, err := b.c.List("", "*", nil).Collect()
+	if err != nil {
+		return nil, err
+	}
+	f := &folders{}
+	for _, l := range list {
+		for _, a := range l.Attrs {
+			switch {
+			case a == imap.MailboxAttrJunk && f.junk == "":
+				f.junk = l.Mailbox
+			case a == imap.MailboxAttrTrash && f.trash == "":
+				f.trash = l.Mailbox
+			}
+		}
+	}
+	b.folders = f
+	return f, nil
+}
+
+// selectFolder selects name unless it is selected already; readOnly
+// EXAMINEs it (a folder only searched), and a read-only selection is not
+// enough for one that will be changed.
+func (b *Box) selectFolder(name string, readOnly bool) error {
+	if b.selected == name && (readOnly || !b.readOnly) {
+		return nil
+	}
+	b.selected = ""
+	if _, err := b.c.Select(name, &imap.SelectOptions{ReadOnly: readOnly}).Wait(); err != nil {
+		return err
+	}
+	b.selected, b.readOnly = name, readOnly
+	return nil
+}
+
+// Wait looks for the probe in INBOX, then in the Junk folder, until it is
+// found or ctx ends: between rounds it IDLEs in INBOX where the server
+// offers IDLE (woken by new mail, or after q.Poll to search Junk again),
+// else it waits q.Poll and sends NOOP. ctx bounds the waiting only: when
+// it ends before the probe is found, Wait returns a Sighting with Found
+// false and no error, and the session is still open for the cleanup, if
+// the session's own deadline (Dial's ctx) allows.
+func (b *Box) Wait(ctx context.Context, q Query) (*Sighting, error) {
+	return b.look(ctx, q, false)
+}
+
+func (b *Box) look(ctx context.Context, q Query, once bool) (*Sighting, error) {
+	s := &Sighting{Idle: b.has(imap.CapIdle)}
+	if q.Poll <= 0 {
+		q.Poll = DefaultPoll
+	}
+	err := b.timed(ctx, PhaseSelect, func() error {
+		if !q.NoJunk && q.Junk == "" {
+			f, err := b.specialFolders()
+			if err != nil {
+				return err
+			}
+			q.Junk = f.junk
+		}
+		return b.selectFolder(Inbox, false)
+	})
+	if err != nil {
+		return s, b.fail(ctx, PhaseSelect, err)
+	}
+	if !q.NoJunk {
+		s.Junk = q.Junk
+	}
+	if err := b.timed(ctx, PhaseSearch, func() error { return b.wait(ctx, q, s, once) }); err != nil {
+		return s, b.fail(ctx, PhaseSearch, err)
+	}
+	return s, nil
+}
+
+func (b *Box) wait(ctx context.Context, q Query, s *Sighting, once bool) error {
+	for {
+		s.Polls++
+		if err := b.round(q, s); err != nil || s.Found || once {
+			return err
+		}
+		if err := b.pause(ctx, q.Poll, s.Idle); err != nil || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+// round searches INBOX, then the Junk folder.
+func (b *Box) round(q Query, s *Sighting) error {
+	where := []string{Inbox}
+	if s.Junk != "" && s.Junk != Inbox {
+		where = append(where, s.Junk)
+	}
+	for _, folder := range where {
+		// Junk is only searched (EXAMINE); INBOX is where IDLE waits
+		// and is selected read-write, ready for the cleanup.
+		if err := b.selectFolder(folder, folder != Inbox); err != nil {
+			return err
+		}
+		uids, err := b.search(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: q.Header, Value: q.Token}}})
+		if err != nil {
+			return err
+		}
+		if len(uids) > 0 {
+			s.Found, s.Folder, s.UIDs, s.Seen = true, folder, uids, time.Now()
+			return nil
+		}
+	}
+	return b.selectFolder(Inbox, false)
+}
+
+// search runs UID SEARCH in the selected folder.
+func (b *Box) search(c *imap.SearchCriteria) ([]UID, error) {
+	data, err := b.c.UIDSearch(c, nil).Wait()
+	if err != nil {
+		return nil, err
+	}
+	var uids []UID
+	for _, u := range data.AllUIDs() {
+		uids = append(uids, UID(u))
+	}
+	return uids, nil
+}
+
+// pause waits for the next round: in IDLE until new mail, poll or the end
+// of ctx; without IDLE for poll, then NOOP (some servers, Gmail among them,
+// show new mail only after a command that asks for updates).
+func (b *Box) pause(ctx context.Context, poll time.Duration, idle bool) error {
+	timer := time.NewTimer(poll)
+	defer timer.Stop()
+	if !idle {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		return b.c.Noop().Wait()
+	}
+	cmd, err := b.c.Idle()
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case <-timer.C:
+	case <-b.notify:
+	case <-b.c.Closed():
+	}
+	if err := cmd.Close(); err != nil {
+		return err
+	}
+	return cmd.Wait()
+}
+
+// Find searches INBOX and then the Junk folder once, without waiting:
+// for the probes of earlier runs that were not seen then (late, not lost).
+func (b *Box) Find(ctx context.Context, q Query) (*Sighting, error) {
+	return b.look(ctx, q, true)
+}
