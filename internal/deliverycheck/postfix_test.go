@@ -2,19 +2,25 @@ package deliverycheck
 
 import (
 	"context"
+	"net"
 	"net/netip"
+	"os"
 	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/imapbox"
 	"github.com/smtpcheck/smtpcheck/internal/plugintest"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
+	"github.com/smtpcheck/smtpcheck/internal/sasl"
 )
 
 // TestPostfixSubmission sends one probe to the real Postfix on port 25
 // (unauthenticated, to its local user): pipelined in two round trips,
-// queued, and its queue id read from the reply. The probe is left in the
-// mailbox under the instance "smtpcheck-wire-test".
+// queued, and its queue id read from the reply. The probe is then taken
+// out of the mailbox again over IMAP, where Dovecot serves it: CI checks
+// that no probe is left behind.
 func TestPostfixSubmission(t *testing.T) {
 	env := plugintest.Postfix(t)
 	ap := netip.MustParseAddrPort(env["SMTP"])
@@ -42,8 +48,45 @@ func TestPostfixSubmission(t *testing.T) {
 	if !ok || !sub.Pipelined || sub.RoundTrips != 2 {
 		t.Fatalf("final %v (%v), pipelined %v, round trips %d", final, ok, sub.Pipelined, sub.RoundTrips)
 	}
+	removeDelivered(t, env, tok.String())
 	id := QueueID(final)
 	if m := regexp.MustCompile(`queued as (\S+)$`).FindStringSubmatch(final.Text()); m == nil || m[1] != id {
 		t.Errorf("queue id %q from %q", id, final)
+	}
+}
+
+// removeDelivered waits for the probe with token to arrive over IMAPS and
+// deletes it; without the IMAP of .ci/mailserver.sh it says so and leaves it.
+func removeDelivered(t *testing.T, env map[string]string, token string) {
+	t.Helper()
+	addr := os.Getenv("SMTPCHECK_IMAPS_ADDR")
+	if addr == "" {
+		t.Logf("no SMTPCHECK_IMAPS_ADDR: probe %s left in the mailbox", token)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	roots, err := probe.LoadRoots(ctx, "--ca-file", env["CA"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, p, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(p)
+	b, err := imapbox.Dial(ctx, imapbox.Config{Target: probe.Target{Host: h, Port: port, TLS: probe.TLSImplicit, VerifyName: env["HOSTNAME"], Roots: roots}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(ctx)
+	if err := b.Login(ctx, sasl.Credentials{User: env["USER"], Password: env["PASSWORD"]}, "", false); err != nil {
+		t.Fatal(err)
+	}
+	wait, stop := context.WithTimeout(ctx, 10*time.Second)
+	defer stop()
+	seen, err := b.Wait(wait, imapbox.Query{Header: ProbeHeader, Token: token, NoJunk: true})
+	if err != nil || !seen.Found {
+		t.Fatalf("probe %s not delivered within 10 s: %v", token, err)
+	}
+	if _, err := b.Delete(ctx, seen.Folder, seen.UIDs); err != nil {
+		t.Fatalf("deleting probe %s: %v", token, err)
 	}
 }
