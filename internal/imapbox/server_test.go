@@ -87,11 +87,14 @@ func (ts *testServer) contents(t *testing.T, folder string) []string {
 	t.Helper()
 	b := dialLogin(t, context.Background(), ts, ts.mode)
 	defer b.Close(context.Background())
-	if err := b.selectFolder(folder, true); err != nil {
+	// The SELECT data, not the client's mailbox state, which go-imap may
+	// not have filled in yet.
+	data, err := b.c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil {
 		t.Fatal(err)
 	}
 	sect := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
-	if b.c.Mailbox().NumMessages == 0 {
+	if data.NumMessages == 0 {
 		return nil
 	}
 	msgs, err := b.c.Fetch(imap.SeqSet{imap.SeqRange{Start: 1, Stop: 0}}, &imap.FetchOptions{Flags: true, BodySection: []*imap.FetchItemBodySection{sect}}).Collect()
