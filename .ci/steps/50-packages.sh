@@ -75,6 +75,9 @@ for p in $plugins; do
 	check_smtp_conn) args=(-H 127.0.0.1 -p "$LAB_PLAIN_PORT" -S); status="SMTP OK - " ;;
 	check_smtp_tls) args=(-H 127.0.0.1 -p "$LAB_PLAIN_PORT" --ca-file "$LAB_CA" --verify-name mx.lab.test); status="SMTP TLS OK - " ;;
 	check_smtp_auth) args=(-H 127.0.0.1 -p "$LAB_SUBMISSION_PORT" -S --ca-file "$LAB_CA" --verify-name mx.lab.test --user "$LAB_USER" --password-ref "file:$LAB_PASSWORD_FILE"); status="SMTP AUTH OK - " ;;
+	check_smtp_delivery) args=(-H 127.0.0.1 -p "$LAB_SUBMISSION_PORT" --ca-file "$LAB_CA" --user "$LAB_USER" --password-ref "file:$LAB_PASSWORD_FILE"
+		--from monitor@lab.test --to "$LAB_ADDRESS" --imap-host 127.0.0.1 --imap-port "$LAB_IMAPS_PORT" --imap-user "$LAB_USER"
+		--imap-password-ref "file:$LAB_PASSWORD_FILE" --state-dir "$lab/state"); status="SMTP DELIVERY OK - " ;;
 	*) fail "no lab run for $p: add a case to .ci/steps/50-packages.sh" ;;
 	esac
 	set +e

@@ -216,6 +216,9 @@ while read -r k; do
 	smtpcheck.auth)
 		ztest "$Z/agentd-unsafe.conf" "smtpcheck.auth[127.0.0.1,5,--port=587 --starttls --ca-file=$SMTPCHECK_POSTFIX_CA --user=$SMTPCHECK_POSTFIX_USER --password-ref=file:$SMTPCHECK_POSTFIX_PASSWORD_FILE]" 0
 		;;
+	smtpcheck.delivery)
+		ztest "$Z/agentd-unsafe.conf" "smtpcheck.delivery[127.0.0.1,20,--port=587 --ca-file=$SMTPCHECK_POSTFIX_CA --user=$SMTPCHECK_POSTFIX_USER --password-ref=file:$SMTPCHECK_POSTFIX_PASSWORD_FILE --imap-user=$SMTPCHECK_POSTFIX_USER --imap-password-ref=file:$SMTPCHECK_POSTFIX_PASSWORD_FILE --state-dir=$Z/delivery-state]" 0
+		;;
 	*) fail "no zabbix_agentd test for $k: add one to .ci/steps/60-engines.sh" ;;
 	esac
 done <"$Z/keys"

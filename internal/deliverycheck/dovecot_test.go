@@ -71,6 +71,19 @@ func realProbes(t *testing.T, env map[string]string, instance string) []imapbox.
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	b := realBox(ctx, t, env)
+	defer b.Close(ctx)
+	ps, err := b.Stale(ctx, imapbox.Inbox, ProbeHeader, instance, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
+// realBox logs in to Dovecot's IMAPS as the test user, verifying its
+// certificate against the test CA.
+func realBox(ctx context.Context, t *testing.T, env map[string]string) *imapbox.Box {
+	t.Helper()
 	roots, err := probe.LoadRoots(ctx, "--ca-file", env["CA"])
 	if err != nil {
 		t.Fatal(err)
@@ -81,13 +94,9 @@ func realProbes(t *testing.T, env map[string]string, instance string) []imapbox.
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close(ctx)
 	if err := b.Login(ctx, sasl.Credentials{User: env["USER"], Password: env["PASSWORD"]}, "", false); err != nil {
+		b.Close(ctx)
 		t.Fatal(err)
 	}
-	ps, err := b.Stale(ctx, imapbox.Inbox, ProbeHeader, instance, time.Now().Add(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ps
+	return b
 }

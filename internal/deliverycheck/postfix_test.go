@@ -2,18 +2,15 @@ package deliverycheck
 
 import (
 	"context"
-	"net"
 	"net/netip"
 	"os"
 	"regexp"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/smtpcheck/smtpcheck/internal/imapbox"
 	"github.com/smtpcheck/smtpcheck/internal/plugintest"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
-	"github.com/smtpcheck/smtpcheck/internal/sasl"
 )
 
 // TestPostfixSubmission sends one probe to the real Postfix on port 25
@@ -59,27 +56,14 @@ func TestPostfixSubmission(t *testing.T) {
 // deletes it; without the IMAP of .ci/mailserver.sh it says so and leaves it.
 func removeDelivered(t *testing.T, env map[string]string, token string) {
 	t.Helper()
-	addr := os.Getenv("SMTPCHECK_IMAPS_ADDR")
-	if addr == "" {
+	if os.Getenv("SMTPCHECK_IMAPS_ADDR") == "" {
 		t.Logf("no SMTPCHECK_IMAPS_ADDR: probe %s left in the mailbox", token)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	roots, err := probe.LoadRoots(ctx, "--ca-file", env["CA"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, p, _ := net.SplitHostPort(addr)
-	port, _ := strconv.Atoi(p)
-	b, err := imapbox.Dial(ctx, imapbox.Config{Target: probe.Target{Host: h, Port: port, TLS: probe.TLSImplicit, VerifyName: env["HOSTNAME"], Roots: roots}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := realBox(ctx, t, env)
 	defer b.Close(ctx)
-	if err := b.Login(ctx, sasl.Credentials{User: env["USER"], Password: env["PASSWORD"]}, "", false); err != nil {
-		t.Fatal(err)
-	}
 	wait, stop := context.WithTimeout(ctx, 10*time.Second)
 	defer stop()
 	seen, err := b.Wait(wait, imapbox.Query{Header: ProbeHeader, Token: token, NoJunk: true})
