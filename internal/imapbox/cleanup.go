@@ -2,6 +2,7 @@ package imapbox
 
 import (
 	"context"
+	"encoding/base64"
 	"slices"
 	"strings"
 	"time"
@@ -116,10 +117,7 @@ func (b *Box) Stale(ctx context.Context, folder, header, instance string, before
 		if len(uids) > MaxStale {
 			uids = uids[:MaxStale]
 		}
-		sect := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{header}, Peek: true}
-		msgs, err := b.c.Fetch(uidSet(uids), &imap.FetchOptions{
-			UID: true, Flags: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{sect},
-		}).Collect()
+		msgs, err := b.fetchField(uids, header, true)
 		if err != nil {
 			return err
 		}
@@ -128,7 +126,7 @@ func (b *Box) Stale(ctx context.Context, folder, header, instance string, before
 				continue
 			}
 			for _, v := range fieldValues(parseHeader(m.BodySection[0].Bytes), header) {
-				if strings.HasPrefix(v, prefix) {
+				if rest, ok := strings.CutPrefix(v, prefix); ok && isRandomPart(rest) {
 					stale = append(stale, StaleProbe{UID: UID(m.UID), Token: v, InternalDate: m.InternalDate})
 					break
 				}
@@ -149,4 +147,16 @@ func UIDs(ps []StaleProbe) []UID {
 		uids = append(uids, p.UID)
 	}
 	return uids
+}
+
+// isRandomPart reports whether s is the random part of a probe token as
+// check_smtp_delivery writes it (16 bytes, unpadded URL-safe base64):
+// "lab.b.<random>" is instance lab.b's probe, not lab's, and "lab.forged"
+// nobody's; neither may ever be deleted as lab's.
+func isRandomPart(s string) bool {
+	if len(s) != 22 {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil
 }

@@ -2,9 +2,11 @@ package imapbox
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 )
 
 // Inbox is the folder every search starts in.
@@ -147,6 +149,12 @@ func (b *Box) round(q Query, s *Sighting) error {
 			return err
 		}
 		uids, err := b.search(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: q.Header, Value: q.Token}}})
+		if err == nil && len(uids) > 0 {
+			// SEARCH HEADER matches a substring, and a server may answer
+			// with any UIDs at all: what counts, and is deleted later, is
+			// only a message whose header carries exactly our token.
+			uids, err = b.carrying(uids, q.Header, func(v string) bool { return v == q.Token })
+		}
 		if err != nil {
 			return err
 		}
@@ -156,6 +164,31 @@ func (b *Box) round(q Query, s *Sighting) error {
 		}
 	}
 	return b.selectFolder(Inbox, false)
+}
+
+// carrying fetches the header field of uids in the selected folder and
+// keeps those with a value that ours accepts.
+func (b *Box) carrying(uids []UID, header string, ours func(value string) bool) ([]UID, error) {
+	msgs, err := b.fetchField(uids, header, false)
+	if err != nil {
+		return nil, err
+	}
+	var kept []UID
+	for _, m := range msgs {
+		if len(m.BodySection) > 0 && slices.ContainsFunc(fieldValues(parseHeader(m.BodySection[0].Bytes), header), ours) {
+			kept = append(kept, UID(m.UID))
+		}
+	}
+	return kept, nil
+}
+
+// fetchField fetches the header field of uids (peeking: no \Seen), with
+// their flags and internal dates when meta is asked for.
+func (b *Box) fetchField(uids []UID, header string, meta bool) ([]*imapclient.FetchMessageBuffer, error) {
+	sect := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{header}, Peek: true}
+	return b.c.Fetch(uidSet(uids), &imap.FetchOptions{
+		UID: true, Flags: meta, InternalDate: meta, BodySection: []*imap.FetchItemBodySection{sect},
+	}).Collect()
 }
 
 // search runs UID SEARCH in the selected folder.

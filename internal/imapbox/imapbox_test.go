@@ -286,13 +286,18 @@ func TestCleanupWithoutUIDPlus(t *testing.T) {
 func TestStaleCleanup(t *testing.T) {
 	ts := newServer(t, serverOpts{mode: probe.TLSImplicit})
 	old, now := time.Now().Add(-48*time.Hour), time.Now()
-	ts.deliver(t, "INBOX", probeMsg("inst.old1", "ours, old"), old)
-	ts.deliver(t, "INBOX", probeMsg("inst.fresh", "ours, fresh"), now)
-	ts.deliver(t, "INBOX", probeMsg("other.old", "other instance"), old)
-	ts.deliver(t, "INBOX", probeMsg("xinst.old", "instance name containing ours"), old)
-	ts.deliver(t, "INBOX", probeMsg("inst.gone", "ours, flagged by someone"), old, imap.FlagDeleted)
+	// Random parts as check_smtp_delivery writes them: 22 characters of
+	// unpadded URL-safe base64.
+	r := func(i int) string { return strings.Repeat("A", 21) + string("AQgw"[i]) }
+	ts.deliver(t, "INBOX", probeMsg("inst."+r(0), "ours, old"), old)
+	ts.deliver(t, "INBOX", probeMsg("inst."+r(1), "ours, fresh"), now)
+	ts.deliver(t, "INBOX", probeMsg("other."+r(0), "other instance"), old)
+	ts.deliver(t, "INBOX", probeMsg("xinst."+r(0), "instance name containing ours"), old)
+	ts.deliver(t, "INBOX", probeMsg("inst.b."+r(0), "instance inst.b, whose name starts with ours"), old)
+	ts.deliver(t, "INBOX", probeMsg("inst.forged", "not a token we write"), old)
+	ts.deliver(t, "INBOX", probeMsg("inst."+r(2), "ours, flagged by someone"), old, imap.FlagDeleted)
 	ts.deliver(t, "INBOX", plainMsg("inst. in the subject only"), old)
-	ts.deliver(t, "INBOX", probeMsg("inst.old2", "ours, old"), old)
+	ts.deliver(t, "INBOX", probeMsg("inst."+r(3), "ours, old"), old)
 	ctx := testCtx(t, 10*time.Second)
 	b := dialLogin(t, ctx, ts, probe.TLSImplicit)
 	stale, err := b.Stale(ctx, "INBOX", probeField, "inst", now.Add(-time.Hour))
@@ -303,7 +308,7 @@ func TestStaleCleanup(t *testing.T) {
 	for _, p := range stale {
 		toks = append(toks, p.Token)
 	}
-	if !slices.Equal(toks, []string{"inst.old1", "inst.old2"}) {
+	if !slices.Equal(toks, []string{"inst." + r(0), "inst." + r(3)}) {
 		t.Fatalf("stale %q", toks)
 	}
 	c, err := b.Delete(ctx, "INBOX", UIDs(stale))
@@ -311,7 +316,7 @@ func TestStaleCleanup(t *testing.T) {
 		t.Fatalf("cleanup %+v, %v", c, err)
 	}
 	b.Close(ctx)
-	want := []string{"inst.fresh", "other.old", "xinst.old", "inst.gone (deleted)", "subject inst. in the subject only"}
+	want := []string{"inst." + r(1), "other." + r(0), "xinst." + r(0), "inst.b." + r(0), "inst.forged", "inst." + r(2) + " (deleted)", "subject inst. in the subject only"}
 	if got := ts.contents(t, "INBOX"); !slices.Equal(got, want) {
 		t.Errorf("INBOX holds %q, want %q", got, want)
 	}
@@ -591,5 +596,22 @@ func TestTLSHandshakeFails(t *testing.T) {
 	_, err := Dial(ctx, Config{Target: ts.target(t, probe.TLSImplicit)})
 	if e := AsError(err); e == nil || e.Phase != PhaseTLS || e.Kind != probe.KindTLS {
 		t.Fatalf("error %#v", e)
+	}
+}
+
+// TestFoundOnlyExact: UID SEARCH HEADER matches substrings (and a lying
+// server may answer with any UIDs): only a message whose header carries
+// exactly the token is found, and so deleted later.
+func TestFoundOnlyExact(t *testing.T) {
+	ts := newServer(t, serverOpts{mode: probe.TLSImplicit})
+	ts.deliver(t, "INBOX", probeMsg("inst.tok-and-more", "longer token"), time.Now())
+	ts.deliver(t, "INBOX", probeMsg("not-inst.tok", "token inside another"), time.Now())
+	ts.deliver(t, "INBOX", probeMsg("inst.tok", "ours"), time.Now())
+	ctx := testCtx(t, 5*time.Second)
+	b := dialLogin(t, ctx, ts, probe.TLSImplicit)
+	defer b.Close(ctx)
+	s, err := b.Find(ctx, query("inst.tok"))
+	if err != nil || !s.Found || !slices.Equal(s.UIDs, []UID{3}) {
+		t.Fatalf("sighting %+v, %v: want UID 3 alone", s, err)
 	}
 }
