@@ -1,7 +1,6 @@
 package authcheck
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -38,7 +37,7 @@ func (o *Options) Judge(f *Facts, now time.Time) *plugin.Result {
 	}
 	if f.S == nil { // the credentials could not be had: no session
 		r.Transcript = f.Tr.ForVerbosity(o.Verbosity())
-		r.Add(o.credState(f.CredErr), "%s", f.CredErr)
+		r.Add(login.CredState(f.CredErr, o.Timeout), "%s", f.CredErr)
 		r.AddPerf(plugin.Seconds("total", f.Total, threshold.Pair{}), plugin.Seconds("time", f.Total, threshold.Pair{}))
 		return r
 	}
@@ -46,15 +45,12 @@ func (o *Options) Judge(f *Facts, now time.Time) *plugin.Result {
 	plugin.SessionPerf(r, f.S, f.Total, plugin.Limits{probe.PhaseAuth: {Warn: o.Warning, Crit: o.Critical}}, threshold.Pair{})
 	switch {
 	case f.CredErr != nil:
-		r.Add(o.credState(f.CredErr), "%s", f.CredErr)
+		r.Add(login.CredState(f.CredErr, o.Timeout), "%s", f.CredErr)
 	case f.Err != nil && !f.AuthRan:
 		r.Add(plugin.FailureState(f.Err, o.Timeout), "%s", plugin.Describe(f.Err, f.S, o.Timeout.Duration))
-	case f.Refused == login.RefuseNoTLS: // our user's own configuration
-		r.Add(plugin.Unknown, "%s", o.refusalText(f))
-	case f.Refused == login.RefuseUnverified && plugin.RootsUnreadable(f.S.VerifyErr): // this host's fault
-		r.Add(plugin.Unknown, "%s; credentials not sent", plugin.RootsUnreadableText(f.S.VerifyErr))
-	case f.Refused != RefuseNone: // the server cannot be talked to safely
-		r.Add(plugin.Critical, "%s", o.refusalText(f))
+	case f.Refused != login.RefuseNone:
+		st, msg := f.Refused.Judge(f.S, o.CAFile)
+		r.Add(st, "%s", msg)
 	case f.NotOffered:
 		r.Add(plugin.Critical, "%s", o.notOfferedText(f))
 	case f.AuthErr != nil:
@@ -63,26 +59,6 @@ func (o *Options) Judge(f *Facts, now time.Time) *plugin.Result {
 		o.judgeAuthOK(f, r)
 	}
 	return r
-}
-
-// credState: a secret store or token endpoint that did not answer in time
-// is a timeout like any other; any other failure means the check could not run.
-func (o *Options) credState(err error) plugin.State {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return o.Timeout.State
-	}
-	return plugin.Unknown
-}
-
-func (o *Options) refusalText(f *Facts) string {
-	where := f.S.String()
-	switch f.Refused {
-	case login.RefuseNoStartTLS:
-		return plugin.CredentialsNoStartTLS(where)
-	case login.RefuseNoTLS:
-		return "credentials not sent: --no-tls leaves the connection unencrypted - add --allow-plaintext to send them anyway, or drop --no-tls"
-	}
-	return plugin.CredentialsUnverified(where, f.S.VerifyErr, o.CAFile)
 }
 
 func (o *Options) notOfferedText(f *Facts) string {

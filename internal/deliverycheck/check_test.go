@@ -346,7 +346,7 @@ func TestRejectedAfterDot(t *testing.T) {
 	})
 	_, port, _ := net.SplitHostPort(srv.Addr)
 	out := run(t, "-H", "127.0.0.1", "-p", port, "--no-tls", "--from", smtpUser, "--to", imapUser, "--send-only", "-t", "3")
-	out.Expect(t, 2, `SMTP DELIVERY CRITICAL - message: "554 5.7.1 Message rejected as spam" (127.0.0.1:`+port+`) - the server refuses this client or relay: check its access rules`)
+	out.Expect(t, 2, `SMTP DELIVERY CRITICAL - message: "554 5.7.1 Message rejected as spam" (127.0.0.1:`+port+`) - the server rejected the message by policy (spam or content filter): look at its log for the reason`)
 }
 
 // TestSendOnly: no IMAP, no state file.

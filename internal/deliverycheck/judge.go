@@ -1,8 +1,6 @@
 package deliverycheck
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -37,7 +35,7 @@ func (o *Options) Judge(f *Facts, now time.Time) *plugin.Result {
 	}
 	for _, err := range []error{f.CredErr, f.IMAPCredErr} {
 		if err != nil && f.S == nil {
-			r.Add(o.credState(err), "%s", err)
+			r.Add(login.CredState(err, o.Timeout), "%s", err)
 		}
 	}
 	if f.StateErr != nil {
@@ -51,15 +49,6 @@ func (o *Options) Judge(f *Facts, now time.Time) *plugin.Result {
 	}
 	o.perf(f, r)
 	return r
-}
-
-// credState: a secret store that did not answer in time is a timeout like
-// any other; any other failure means the check could not run.
-func (o *Options) credState(err error) plugin.State {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return o.Timeout.State
-	}
-	return plugin.Unknown
 }
 
 // judgeSMTP judges the submission and reports whether the probe went out.
@@ -125,14 +114,9 @@ func (o *Options) judgeAuth(f *Facts, r *plugin.Result) bool {
 	switch {
 	case f.CredErr != nil:
 		r.Add(plugin.Unknown, "%s", f.CredErr)
-	case f.Refused == login.RefuseNoTLS:
-		r.Add(plugin.Unknown, "credentials not sent: --no-tls leaves the SMTP connection unencrypted - add --allow-plaintext to send them anyway, or drop --no-tls")
-	case f.Refused == login.RefuseUnverified && plugin.RootsUnreadable(f.S.VerifyErr):
-		r.Add(plugin.Unknown, "%s; credentials not sent", plugin.RootsUnreadableText(f.S.VerifyErr))
-	case f.Refused == login.RefuseNoStartTLS:
-		r.Add(plugin.Critical, "%s", plugin.CredentialsNoStartTLS(where))
-	case f.Refused == login.RefuseUnverified:
-		r.Add(plugin.Critical, "%s", plugin.CredentialsUnverified(where, f.S.VerifyErr, o.CAFile))
+	case f.Refused != login.RefuseNone:
+		st, msg := f.Refused.Judge(f.S, o.CAFile)
+		r.Add(st, "%s", msg)
 	case f.NotOffered && f.Mech == "":
 		r.Add(plugin.Critical, "auth: %s offers no AUTH mechanism usable with these credentials (offers: %s) - to deliver without AUTH (an MX on port 25), give the IMAP login as --imap-user and --imap-password-ref instead of --user and --password-ref", where, plugin.OrNone(strings.Join(f.Offered, " ")))
 	case f.NotOffered:

@@ -5,8 +5,10 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/fanout"
 	"github.com/smtpcheck/smtpcheck/internal/imapbox"
 	"github.com/smtpcheck/smtpcheck/internal/login"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
@@ -107,6 +109,19 @@ func Gather(ctx context.Context, o *Options) *Facts {
 			return f
 		}
 	}
+	var imap func() imapLogin
+	if !o.SendOnly {
+		imapCtx, cancel := context.WithCancel(ctx) // the box lives as long as it
+		defer cancel()
+		if imap = o.loginIMAP(imapCtx, imapCreds, f.Tr); !o.IMAPOnly {
+			defer func() { // not sent: what the IMAP side did is no fact of this run
+				if f.Box == nil && f.IMAPErr == nil {
+					cancel()
+					imap().discard(ctx)
+				}
+			}()
+		}
+	}
 	if !o.IMAPOnly {
 		f.Outcome = probe.Run(ctx, probe.Plan{Target: o.target(), Transcript: f.Tr, Start: start,
 			Steps: func(ctx context.Context, s *probe.Session) error { return o.submit(ctx, s, smtpCreds, f) }})
@@ -115,7 +130,7 @@ func Gather(ctx context.Context, o *Options) *Facts {
 		}
 		pending = append(pending, Pending{Token: f.Token.String(), Sent: f.Sent})
 	}
-	pending = o.confirm(ctx, f, imapCreds, pending)
+	pending = o.confirm(ctx, f, imap(), pending)
 	if err := saveState(o.StateDir, o.Instance, pending); err != nil && f.StateErr == nil {
 		f.StateErr = err
 	}
@@ -149,7 +164,7 @@ func (o *Options) submit(ctx context.Context, s *probe.Session, creds sasl.Crede
 	}
 	f.MessageID = msg.MessageID
 	begin := time.Now()
-	f.Sub, err = s.Submit(ctx, probe.Envelope{From: o.From, To: o.To, Params: msg.Params}, msg.Bytes, probe.SubmitOptions{BDAT: o.BDAT})
+	f.Sub, err = s.Submit(ctx, probe.Envelope{From: o.From, To: o.To, Params: msg.Params}, msg.Bytes, probe.SubmitOptions{BDAT: o.BDAT, Quit: true})
 	f.Submit = time.Since(begin)
 	if final, ok := f.Sub.Final(); ok && final.Code == 250 {
 		f.Sent = time.Now()
@@ -164,28 +179,97 @@ func (o *Options) submit(ctx context.Context, s *probe.Session, creds sasl.Crede
 	return f.SubmitErr
 }
 
-// confirm is the IMAP side: log in, wait for the probe (until the
-// deadline less a margin for what follows), read its hops, delete it and
-// the probes of earlier runs, and return what stays pending.
-func (o *Options) confirm(ctx context.Context, f *Facts, creds sasl.Credentials, pending []Pending) []Pending {
+// imapLogin is the IMAP session once logged in (or failed), and its
+// transcript lines, held while the SMTP session runs beside it.
+type imapLogin struct {
+	box   *imapbox.Box
+	err   error
+	notes *heldNotes
+}
+
+// loginIMAP dials and logs in to the IMAP server in the background, so
+// that the connection, TLS and login overlap the submission (the delay is
+// still measured from our 250 to our sighting); the function returned
+// waits for it. The box lives as long as ctx.
+func (o *Options) loginIMAP(ctx context.Context, creds sasl.Credentials, tr *smtp.Transcript) func() imapLogin {
 	set := &redact.Set{}
 	set.Add(creds.Password)
 	set.Add(creds.Token)
-	var err error
-	f.Box, err = imapbox.Dial(ctx, imapbox.Config{Target: o.imapTarget(), Redact: set, Transcript: f.Tr})
-	if err != nil {
-		f.IMAPErr = imapbox.AsError(err)
-		return pending
-	}
-	defer f.Box.Close(ctx)
+	notes := &heldNotes{out: tr}
 	mech := o.IMAPLogin.Asked()
 	if o.imapSame || mech == "AUTO" {
 		mech = ""
 	}
-	if err := f.Box.Login(ctx, creds, mech, o.IMAP.AllowPlaintext); err != nil {
-		f.IMAPErr = imapbox.AsError(err)
+	wait := fanout.Start(ctx, 0, []fanout.Job[imapLogin]{{Name: "the IMAP login", Run: func(ctx context.Context) imapLogin {
+		b, err := imapbox.Dial(ctx, imapbox.Config{Target: o.imapTarget(), Redact: set, Transcript: notes})
+		if err == nil {
+			err = b.Login(ctx, creds, mech, o.IMAP.AllowPlaintext)
+		}
+		return imapLogin{box: b, err: err, notes: notes}
+	}}})
+	var once sync.Once
+	var l imapLogin
+	return func() imapLogin {
+		once.Do(func() {
+			r := wait()[0]
+			if l = r.Value; r.Err != nil {
+				l = imapLogin{err: r.Err, notes: notes}
+			}
+		})
+		return l
+	}
+}
+
+// discard ends an IMAP session that has nothing to look for; its lines
+// are dropped with it.
+func (l imapLogin) discard(ctx context.Context) {
+	if l.box != nil {
+		_ = l.box.Close(ctx)
+	}
+}
+
+// heldNotes keeps the IMAP side's transcript lines until flush, so that
+// they follow the SMTP session's instead of running through them; after
+// flush they pass straight through.
+type heldNotes struct {
+	mu      sync.Mutex
+	out     imapbox.Noter
+	held    []string
+	flushed bool
+}
+
+func (n *heldNotes) Note(text string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.flushed {
+		n.out.Note(text)
+		return
+	}
+	n.held = append(n.held, text)
+}
+
+func (n *heldNotes) flush() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, t := range n.held {
+		n.out.Note(t)
+	}
+	n.held, n.flushed = nil, true
+}
+
+// confirm is the IMAP side, logged in by loginIMAP: wait for the probe
+// (until the deadline less a margin for what follows), read its hops,
+// delete it and the probes of earlier runs, and return what stays pending.
+func (o *Options) confirm(ctx context.Context, f *Facts, l imapLogin, pending []Pending) []Pending {
+	l.notes.flush()
+	if f.Box = l.box; l.box != nil {
+		defer l.box.Close(ctx)
+	}
+	if l.err != nil {
+		f.IMAPErr = imapbox.AsError(l.err)
 		return pending
 	}
+	var err error
 	q := imapbox.Query{Header: ProbeHeader, Token: f.Token.String(), Junk: o.JunkFolder, NoJunk: o.NoJunk, Poll: o.poll()}
 	if o.IMAPOnly {
 		q.Token = "" // nothing to wait for: one round to learn the folders

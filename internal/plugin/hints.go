@@ -45,12 +45,28 @@ func Hint(phase probe.Phase, r smtp.Reply) string {
 	if authCodes[r.Code] && phase != probe.PhaseAuth {
 		return "" // a login's advice, for a reply to something else
 	}
-	if r.Enhanced != "" {
-		if h, ok := hints[code+" "+r.Enhanced]; ok {
+	tables := []map[string]string{hints}
+	if phase == probe.PhaseMessage {
+		tables = []map[string]string{messageHints, hints}
+	}
+	for _, t := range tables {
+		if h, ok := t[code+" "+r.Enhanced]; ok && r.Enhanced != "" {
+			return h
+		}
+		if h, ok := t[code]; ok {
 			return h
 		}
 	}
-	return hints[code]
+	return ""
+}
+
+// messageHints replace hints for the reply to a message's end: the client
+// and its relay were accepted at MAIL and RCPT, so a refusal now is about
+// the message (RFC 5321 4.2.5: 554 "Transaction failed").
+var messageHints = map[string]string{
+	"554 5.7.1": "the server rejected the message by policy (spam or content filter): look at its log for the reason",
+	"550 5.7.1": "the server rejected the message by policy (spam or content filter): look at its log for the reason",
+	"554":       "the server rejected the message (content filter, virus scan or policy): look at its log for the reason",
 }
 
 // authCodes are the replies RFC 4954 gives AUTH; their hints are about the

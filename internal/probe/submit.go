@@ -28,6 +28,11 @@ type SubmitOptions struct {
 	// Partial sends the message to the recipients accepted when others were
 	// refused; by default a single refusal withholds it.
 	Partial bool
+	// Quit makes the transaction the session's last: where MAIL, RCPT and
+	// DATA were pipelined, QUIT goes in the same write as the message's
+	// end and its reply is read after the message's (Submission.Quit), a
+	// round trip saved; the session then ends without another QUIT.
+	Quit bool
 }
 
 // Exchange is one command of a transaction and the reply it got, as data.
@@ -50,6 +55,10 @@ type Submission struct {
 	// Withheld says why the message was not sent although the transaction
 	// got that far ("" when it was sent or an earlier step failed alone).
 	Withheld string
+	// Quit is the QUIT sent with the message's end (SubmitOptions.Quit),
+	// Reply.Code 0 when its reply could not be read; not judged, as Run
+	// does not judge one after a failure either.
+	Quit *Exchange
 }
 
 // Final is the reply to the end of the message (after "." or BDAT LAST).
@@ -320,26 +329,51 @@ func (t *transaction) send(ctx context.Context, msg []byte) error {
 	if t.opt.BDAT {
 		ex.Command = smtp.BDATCommand(len(msg))
 	}
+	var then []string
+	if t.opt.Quit && t.sub.Pipelined && !t.opt.BDAT {
+		then = []string{"QUIT"}
+	}
+	var batch *smtp.Batch
 	t.sub.RoundTrips++
 	err := t.s.timed(ctx, PhaseMessage, func() error {
 		var err error
 		if t.opt.BDAT {
 			err = t.s.conn.WriteBDAT(ctx, msg)
 		} else {
-			err = t.s.conn.WriteData(ctx, msg)
+			batch, err = t.s.conn.WriteDataThen(ctx, msg, then...)
 		}
 		if err != nil {
 			return err
 		}
 		t.sub.Sent = true
-		ex.Reply, err = t.s.conn.ReadReply()
+		if batch != nil {
+			ex.Reply, err = batch.Next()
+		} else {
+			ex.Reply, err = t.s.conn.ReadReply()
+		}
 		return err
 	})
 	if err != nil {
 		return t.unanswered(fail(ctx, PhaseMessage, err), ex)
 	}
 	t.record(ctx, ex)
+	if len(then) > 0 {
+		t.quit(ctx, batch)
+	}
 	return nil
+}
+
+// quit reads the reply to the QUIT sent with the message's end, and ends
+// the session: nothing may follow QUIT.
+func (t *transaction) quit(ctx context.Context, batch *smtp.Batch) {
+	q := Exchange{Phase: PhaseQuit, Command: "QUIT"}
+	_ = t.s.timed(ctx, PhaseQuit, func() error {
+		var err error
+		q.Reply, err = batch.Next()
+		return err
+	})
+	t.sub.Quit = &q
+	t.s.HangUp()
 }
 
 // firstErr is the first non-nil error.

@@ -21,6 +21,10 @@ type mta struct {
 	group   int
 	replies map[string]string // by whole line, then by verb; "." is the end of the message
 	stall   bool              // never answer the end of the message
+	// quitWithDot reads the line after the message before it answers
+	// either, and answers both at once: a client that waits for the 250
+	// before its QUIT hangs.
+	quitWithDot bool
 
 	mu    sync.Mutex
 	heard []string
@@ -84,6 +88,15 @@ func (m *mta) serve(c *smtptest.FaultConn) {
 				return
 			}
 			out = []string{m.reply(".")}
+			if m.quitWithDot {
+				line, err := c.ReadLine()
+				if err != nil {
+					return
+				}
+				m.hear(line)
+				_ = c.Send(append(out, m.reply(line))...)
+				return
+			}
 			if m.stall {
 				c.Hang()
 				return
@@ -386,5 +399,36 @@ func TestSubmitTimings(t *testing.T) {
 	}
 	if strings.Join(sub.Accepted, ",") != "b@x.test,c@x.test" || sub.Size != len(testMsg) {
 		t.Errorf("accepted %q, size %d", sub.Accepted, sub.Size)
+	}
+}
+
+// TestSubmitQuit: with PIPELINING, Quit sends QUIT with the message's end
+// and reads the 250 and the 221 in turn (here they arrive together); the
+// session then ends without a second QUIT. Without PIPELINING the QUIT
+// comes after the 250, from Run.
+func TestSubmitQuit(t *testing.T) {
+	one := probe.Envelope{From: "a@x.test", To: []string{"b@x.test"}}
+	m := &mta{exts: []string{"PIPELINING"}, group: 3, quitWithDot: true}
+	out, sub := submit(t, m, one, testMsg, probe.SubmitOptions{Quit: true}, 3*time.Second)
+	if out.Err != nil || !sub.Sent || sub.RoundTrips != 2 {
+		t.Fatalf("err %v, sent %t, round trips %d; want nil, true, 2", out.Err, sub.Sent, sub.RoundTrips)
+	}
+	if got, want := m.heardAll(), "MAIL FROM:<a@x.test>|RCPT TO:<b@x.test>|DATA|<message>|QUIT"; got != want {
+		t.Errorf("heard %q, want %q", got, want)
+	}
+	if final, ok := sub.Final(); !ok || final.String() != "250 2.0.0 Ok: queued as 4XyZ1x2abcz" {
+		t.Errorf("final reply %q, %t", final.String(), ok)
+	}
+	if sub.Quit == nil || sub.Quit.Reply.String() != "221 2.0.0 Bye" {
+		t.Errorf("QUIT exchange %+v, want its 221", sub.Quit)
+	}
+	if _, ok := out.S.Duration(probe.PhaseQuit); !ok {
+		t.Error("no quit timing")
+	}
+
+	m = &mta{quitWithDot: false}
+	out, sub = submit(t, m, one, testMsg, probe.SubmitOptions{Quit: true}, 3*time.Second)
+	if got, want := m.heardAll(), "MAIL FROM:<a@x.test>|RCPT TO:<b@x.test>|DATA|<message>|QUIT"; got != want || sub.Quit != nil || out.QuitReply.Code != 221 {
+		t.Errorf("without PIPELINING: heard %q (want %q), Submit's QUIT %+v, Run's QUIT reply %q", got, want, sub.Quit, out.QuitReply.String())
 	}
 }

@@ -65,6 +65,21 @@ const dataChunk = 64 << 10
 // doubled at the start of a line, then the end CRLF.CRLF. The transcript
 // notes the size, not the text. The reply is read with ReadReply.
 func (c *Conn) WriteData(ctx context.Context, msg []byte) error {
+	_, err := c.WriteDataThen(ctx, msg)
+	return err
+}
+
+// WriteDataThen is WriteData with lines (CRLF appended) in the same write
+// after the message's end: with PIPELINING, QUIT may be the last command
+// of the group the end of the message opens (RFC 2920 3.1), which saves a
+// round trip. The batch reads the reply to the message, then one for each
+// line.
+func (c *Conn) WriteDataThen(ctx context.Context, msg []byte, lines ...string) (*Batch, error) {
+	for _, l := range lines {
+		if err := c.checkLine(l, l); err != nil {
+			return nil, err
+		}
+	}
 	msg = Canonical(msg)
 	c.tr.Note("message of " + strconv.Itoa(len(msg)) + " bytes")
 	w := chunkWriter{ctx: ctx, c: c}
@@ -81,7 +96,11 @@ func (c *Conn) WriteData(ctx context.Context, msg []byte) error {
 	}
 	c.tr.add("C", ".")
 	w.write([]byte(".\r\n"))
-	return w.flush()
+	for _, l := range lines {
+		c.tr.add("C", l)
+		w.write([]byte(l + "\r\n"))
+	}
+	return &Batch{c: c, pending: 1 + len(lines)}, w.flush()
 }
 
 // WriteBDAT writes "BDAT n LAST" and msg, its line ends made CRLF but not

@@ -2,6 +2,7 @@ package statetable_test
 
 import (
 	"crypto/tls"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,12 +11,20 @@ import (
 
 	"github.com/smtpcheck/smtpcheck/internal/authcheck"
 	"github.com/smtpcheck/smtpcheck/internal/conncheck"
+	"github.com/smtpcheck/smtpcheck/internal/deliverycheck"
 	"github.com/smtpcheck/smtpcheck/internal/plugintest"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 	"github.com/smtpcheck/smtpcheck/internal/tlscheck"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	os.Setenv("STATETABLE_PASSWORD", "s3cret") // for delivery's --password-ref (the subtests run in parallel: no t.Setenv)
+	goleak.VerifyTestMain(m)
+}
+
+// deliveryLogin is check_smtp_delivery's SMTP login, for the cases about
+// credentials; without it, it submits as to an MX.
+var deliveryLogin = []string{"--user", "mon@fault.test", "--password-ref", "env:STATETABLE_PASSWORD"}
 
 // plugins run in-process, the way their mains do; args are the ones every
 // case gets (the target and -t are added per case).
@@ -33,6 +42,10 @@ var plugins = []struct {
 	{"auth", func(t *testing.T, args ...string) plugintest.Outcome {
 		return plugintest.Run(t, authcheck.Name, authcheck.Service, &authcheck.Options{}, authcheck.Check, args...)
 	}, []string{"-U", "mon@fault.test", "-P", "s3cret"}},
+	// --send-only: the IMAP side would only add noise to SMTP facts.
+	{"delivery", func(t *testing.T, args ...string) plugintest.Outcome {
+		return plugintest.Run(t, deliverycheck.Name, deliverycheck.Service, &deliverycheck.Options{}, deliverycheck.Check, args...)
+	}, []string{"--send-only", "--from", "mon@fault.test", "--to", "rcpt@fault.test"}},
 }
 
 func quitOK(c *smtptest.FaultConn) {
@@ -191,7 +204,8 @@ func TestSameFactsSameState(t *testing.T) {
 			phase: "auth", code: 1,
 		},
 		{
-			// check_smtp_conn sends MAIL only when asked; the others never do.
+			// check_smtp_conn sends MAIL only when asked, check_smtp_delivery
+			// always; the others never do.
 			name: "451 to MAIL",
 			script: func(c *smtptest.FaultConn) {
 				_ = c.Greet()
@@ -201,19 +215,21 @@ func TestSameFactsSameState(t *testing.T) {
 				}
 				quitOK(c)
 			},
-			extra: map[string][]string{"conn": {"-f", "mon@fault.test"}},
+			extra: map[string][]string{"conn": {"-f", "mon@fault.test"}, "delivery": {"--no-tls"}},
 			only:  true,
 			phase: "mail <mon@fault.test>", code: 1,
+			texts: map[string]string{"delivery": `SMTP DELIVERY WARNING - mail: "451 4.3.0 try again later"`},
 		},
 		{
 			// Verification on: conn with --verify (and with -A, whose
 			// credentials it then withholds), auth by default, tls always.
 			name: "untrusted certificate", script: untrusted,
-			extra: map[string][]string{"conn": {"-S", "--verify"}, "auth": {"-S"}},
+			extra: map[string][]string{"conn": {"-S", "--verify"}, "auth": {"-S"}, "delivery": deliveryLogin},
 			phase: "tls", code: 2,
 			texts: map[string]string{
-				"auth": "credentials not sent: the certificate of 127.0.0.1",
-				"tls":  `certificate "fault.test" is self-signed`,
+				"auth":     "credentials not sent: the certificate of 127.0.0.1",
+				"delivery": "SMTP DELIVERY CRITICAL - credentials not sent: the certificate of 127.0.0.1",
+				"tls":      `certificate "fault.test" is self-signed`,
 			},
 		},
 		{
@@ -237,11 +253,12 @@ func TestSameFactsSameState(t *testing.T) {
 				_ = c.EHLO("AUTH PLAIN")
 				quitOK(c)
 			},
-			extra: map[string][]string{"conn": {"-S", "-A", "PLAIN", "-U", "mon@fault.test", "-P", "s3cret"}, "auth": {"-S"}},
+			extra: map[string][]string{"conn": {"-S", "-A", "PLAIN", "-U", "mon@fault.test", "-P", "s3cret"}, "auth": {"-S"}, "delivery": deliveryLogin},
 			phase: "starttls", code: 2,
 			texts: map[string]string{
-				"conn": "auth: credentials not sent: 127.0.0.1",
-				"auth": "credentials not sent: 127.0.0.1",
+				"conn":     "auth: credentials not sent: 127.0.0.1",
+				"auth":     "credentials not sent: 127.0.0.1",
+				"delivery": "SMTP DELIVERY CRITICAL - credentials not sent: 127.0.0.1",
 			},
 		},
 		{
