@@ -133,7 +133,8 @@ func (b *Box) dial(ctx context.Context) error {
 	dl, _ := ctx.Deadline()
 	nc = &boundConn{Conn: nc, deadline: dl}
 	_ = nc.SetDeadline(dl)
-	b.stop = context.AfterFunc(ctx, func() { nc.Close() })
+	raw := nc // nc becomes the TLS connection below; closing this one ends both
+	b.stop = context.AfterFunc(ctx, func() { raw.Close() })
 
 	opts := &imapclient.Options{
 		DebugWriter: b.debugWriter(),
