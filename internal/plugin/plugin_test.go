@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/atc0005/go-nagios"
 
 	"github.com/smtpcheck/smtpcheck/internal/threshold"
 )
@@ -222,16 +219,9 @@ func TestRenderText(t *testing.T) {
 		{result("line one", "line two "), 1, "SMTP WARNING - banner: slow ¦ really\nline one\nline two\nS: 220 hi | 'banner'=1.5s;1;;0; 'time'=2s;;;0;\n"},
 		{result(), 1, "SMTP WARNING - banner: slow ¦ really\nS: 220 hi | 'banner'=1.5s;1;;0; 'time'=2s;;;0;\n"},
 	} {
-		var buf bytes.Buffer
-		p := nagios.NewPlugin()
-		p.SetOutputTarget(&buf)
-		p.SkipOSExit()
-		func() {
-			defer p.ReturnCheckResults()
-			Render(p, c.r, &Common{Output: "text", Verbose: make([]bool, c.verbose)})
-		}()
-		if buf.String() != c.want || p.ExitStatusCode != 1 {
-			t.Errorf("-v x%d: exit %d, output\n%q\nwant\n%q", c.verbose, p.ExitStatusCode, buf.String(), c.want)
+		out, code := renderWith(c.r, &Common{Output: "text", Verbose: make([]bool, c.verbose)})
+		if out != c.want || code != 1 {
+			t.Errorf("-v x%d: exit %d, output\n%q\nwant\n%q", c.verbose, code, out, c.want)
 		}
 	}
 }
@@ -240,17 +230,10 @@ func TestRenderJSON(t *testing.T) {
 	r := &Result{Service: "SMTP"}
 	r.Add(Critical, "connect: refused")
 	r.AddPerf(Seconds("connect", time.Millisecond, threshold.Pair{}))
-	var buf bytes.Buffer
-	p := nagios.NewPlugin()
-	p.SetOutputTarget(&buf)
-	p.SkipOSExit()
-	func() {
-		defer p.ReturnCheckResults()
-		Render(p, r, &Common{Output: "json"})
-	}()
+	out, code := renderWith(r, &Common{Output: "json"})
 	want := `{"state":"CRITICAL","exit_code":2,"summary":"connect: refused","findings":[{"state":"CRITICAL","text":"connect: refused"}],"perfdata":[{"label":"connect","value":0.001,"unit":"s","min":0}]}` + "\n"
-	if buf.String() != want || p.ExitStatusCode != 2 {
-		t.Errorf("exit %d\n got %s\nwant %s", p.ExitStatusCode, buf.String(), want)
+	if out != want || code != 2 {
+		t.Errorf("exit %d\n got %s\nwant %s", code, out, want)
 	}
 }
 
@@ -261,15 +244,7 @@ func TestStatusLineCut(t *testing.T) {
 	for i := range 5 {
 		r.Add(Critical, "finding %d %s", i, strings.Repeat("x", 120))
 	}
-	var buf bytes.Buffer
-	p := nagios.NewPlugin()
-	p.SetOutputTarget(&buf)
-	p.SkipOSExit()
-	func() {
-		defer p.ReturnCheckResults()
-		Render(p, r, &Common{Output: "text"})
-	}()
-	first, rest, _ := strings.Cut(buf.String(), "\n")
+	first, rest, _ := strings.Cut(render(t, r), "\n")
 	x := strings.Repeat("x", 120)
 	want := "SMTP CRITICAL - finding 0 " + x + "; finding 1 " + x + " (+3 more below)"
 	if first != want {

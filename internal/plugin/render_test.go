@@ -12,15 +12,22 @@ import (
 // render renders r as the plugins do and returns the output.
 func render(t *testing.T, r *Result) string {
 	t.Helper()
+	out, _ := renderWith(r, &Common{Output: "text"})
+	return out
+}
+
+// renderWith renders r with the common options c, as the plugins do, and
+// returns the output and the exit code.
+func renderWith(r *Result, c *Common) (string, int) {
 	var buf bytes.Buffer
 	p := nagios.NewPlugin()
 	p.SetOutputTarget(&buf)
 	p.SkipOSExit()
 	func() {
 		defer p.ReturnCheckResults()
-		Render(p, r, &Common{Output: "text"})
+		Render(p, r, c)
 	}()
-	return buf.String()
+	return buf.String(), p.ExitStatusCode
 }
 
 // TestPerfBudget: per-item metrics that would take the output past
