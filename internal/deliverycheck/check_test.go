@@ -40,6 +40,7 @@ type lab struct {
 	mu      sync.Mutex
 	fed     int    // messages of smtp handed to imap
 	folder  string // where they go: "INBOX", "Junk"; "" discards them
+	headers string // header lines the delivery adds, above its Received hop
 	stopped chan struct{}
 }
 
@@ -89,7 +90,7 @@ func (l *lab) feed(t *testing.T) {
 			if l.folder == "" {
 				continue
 			}
-			hop := "Received: from client by mail.example.test with ESMTPS id Q1; " + time.Now().Format(time.RFC1123Z) + "\r\n"
+			hop := l.headers + "Received: from client by mail.example.test with ESMTPS id Q1; " + time.Now().Format(time.RFC1123Z) + "\r\n"
 			l.imap.Deliver(t, l.folder, append([]byte(hop), msgs[l.fed].Data...), time.Now())
 		}
 		l.mu.Unlock()
@@ -238,7 +239,7 @@ func TestLostForgotten(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := Pending{Token: "test-inst.CCCCCCCCCCCCCCCCCCCCCC", Sent: time.Now().Add(-2 * time.Hour)}
-	if err := saveState(l.state, "test-inst", []Pending{old}); err != nil {
+	if err := saveState(t.Context(), l.state, "test-inst", nil, []Pending{old}); err != nil {
 		t.Fatal(err)
 	}
 	out := run(t, l.args()...)

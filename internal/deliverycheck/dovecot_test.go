@@ -66,14 +66,42 @@ func TestRealRoundTrips(t *testing.T) {
 	}
 }
 
-// realProbes lists the probes of instance in Dovecot's INBOX.
-func realProbes(t *testing.T, env map[string]string, instance string) []imapbox.StaleProbe {
+// TestRealJunk: with the lab's Sieve rule (a probe carrying X-Lab-Junk:
+// yes is filed into Junk by Dovecot LMTP), the probe is found in the
+// SPECIAL-USE \Junk folder: WARNING naming it, and deleted there.
+func TestRealJunk(t *testing.T) {
+	env := plugintest.Postfix(t)
+	if os.Getenv("SMTPCHECK_IMAP") != "1" || os.Getenv("SMTPCHECK_SIEVE_JUNK") != "1" {
+		t.Skip("Dovecot's IMAP with the Sieve Junk rule is not up (SMTPCHECK_IMAP, SMTPCHECK_SIEVE_JUNK)")
+	}
+	h, p, _ := net.SplitHostPort(env["SUBMISSION"])
+	args := []string{"-H", h, "-p", p, "--instance", "real-junk", "--user", env["USER"], "--password-ref", "file:" + env["PASSWORD_FILE"],
+		"--from", env["USER"], "--to", env["USER"], "--ca-file", env["CA"], "--verify-name", env["HOSTNAME"], "--state-dir", t.TempDir(), "-t", "20"}
+	out := plugintest.Run(t, Name, Service, &Options{extraHeaders: []string{"X-Lab-Junk: yes"}}, Check, args...)
+	if out.Code != 1 || !strings.HasPrefix(out.Status(), `SMTP DELIVERY WARNING - probe delivered to the Junk folder "Junk", not INBOX, in T s; queue id `) {
+		t.Fatalf("exit %d:\n%s", out.Code, out.Out)
+	}
+	out.Contains(t, "found: Junk UID ", "deleted from Junk (UID EXPUNGE)")
+	for _, folder := range []string{imapbox.Inbox, "Junk"} {
+		if left := realProbes(t, env, "real-junk", folder); len(left) != 0 {
+			t.Errorf("probes left in %s: %+v", folder, left)
+		}
+	}
+}
+
+// realProbes lists the probes of instance in a folder of Dovecot's
+// mailbox (INBOX when none is given).
+func realProbes(t *testing.T, env map[string]string, instance string, folder ...string) []imapbox.StaleProbe {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	b := realBox(ctx, t, env)
 	defer b.Close(ctx)
-	ps, err := b.Stale(ctx, imapbox.Inbox, ProbeHeader, instance, time.Now().Add(time.Hour))
+	f := imapbox.Inbox
+	if len(folder) > 0 {
+		f = folder[0]
+	}
+	ps, err := b.Stale(ctx, f, ProbeHeader, instance, time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

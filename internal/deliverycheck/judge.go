@@ -1,6 +1,9 @@
 package deliverycheck
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -27,6 +30,8 @@ import (
 //   - found in the Junk folder: WARNING
 //   - found: OK, -w/-c on the delay (our DATA 250 to our sighting)
 //   - a failed cleanup: WARNING (probes may be left behind)
+//   - --require-auth-results: a required method that did not pass in the
+//     Authentication-Results of --authserv-id CRITICAL (temperror WARNING)
 func (o *Options) Judge(f *Facts, now time.Time) *plugin.Result {
 	r := &plugin.Result{Service: Service}
 	r.Transcript = f.Tr.ForVerbosity(o.Verbosity())
@@ -85,6 +90,10 @@ func (o *Options) judgeSMTP(f *Facts, r *plugin.Result) bool {
 		r.Add(plugin.FailureState(f.SubmitErr, o.Timeout), "%s", plugin.Describe(f.SubmitErr, s, o.Timeout.Duration))
 	}
 	if f.Sent.IsZero() {
+		if f.IMAPErr != nil && len(r.Findings) == 0 {
+			r.Detail("probe not sent: the IMAP session failed, and a probe that cannot be looked for would stay in the mailbox")
+			return false
+		}
 		if len(r.Findings) == 0 { // a session that ended before the transaction
 			r.Add(plugin.Critical, "the probe was not sent (%s)", s)
 		}
@@ -123,7 +132,7 @@ func (o *Options) judgeAuth(f *Facts, r *plugin.Result) bool {
 		r.Add(plugin.Critical, "auth: %s does not offer %s (offers: %s)", where, f.Mech, plugin.OrNone(strings.Join(f.Offered, " ")))
 	case f.AuthErr != nil && f.AuthErr.Kind == probe.KindReply && f.AuthErr.Reply != nil:
 		msg := fmt.Sprintf("auth: %s as %s refused: %s (%s)", f.Mech, plugin.OrNone(f.User), plugin.Quote(*f.AuthErr.Reply), where)
-		if h := plugin.Hint(probe.PhaseAuth, *f.AuthErr.Reply); h != "" {
+		if h := plugin.Hint(probe.PhaseAuth, *f.AuthErr.Reply, f.S); h != "" {
 			msg += " - " + h
 		}
 		r.Add(plugin.FailureState(f.AuthErr, o.Timeout), "%s", msg)
@@ -167,6 +176,7 @@ func (o *Options) judgeIMAP(f *Facts, r *plugin.Result, sent bool) {
 		r.Detail("%s", o.pendingNote(f))
 	case s.Found:
 		o.judgeFound(f, r)
+		o.judgeAuthResults(f, r)
 	}
 	o.cleanupLines(f, r)
 }
@@ -217,6 +227,9 @@ func junkNote(s *imapbox.Sighting) string {
 // imapLine describes the IMAP session: server, TLS, login.
 func imapLine(b *imapbox.Box, insecure, loggedIn bool) string {
 	tls := "UNENCRYPTED"
+	if b.TLS == nil && b.TLSMode() != probe.TLSNone {
+		tls = "TLS not established"
+	}
 	if b.TLS != nil {
 		tls = tlsaudit.VersionName(b.TLS.Version)
 		if insecure {
@@ -240,26 +253,49 @@ func (o *Options) imapText(e *imapbox.Error, b *imapbox.Box) string {
 	case imapbox.RefuseNoTLS:
 		return "imap_login: credentials not sent: the IMAP connection is not encrypted - drop --imap-no-tls, or add --imap-allow-plaintext to send them anyway"
 	case imapbox.RefuseUnverified:
-		return "imap_login: " + plugin.CredentialsUnverified(where, b.VerifyErr, o.CAFile)
+		return "imap_login: " + imapUnverified(where, b.VerifyErr, o.CAFile)
 	}
 	var what, todo string
-	if e.Kind == probe.KindReply && e.Status != "" {
+	switch {
+	case e.Kind == probe.KindReply && e.Status != "":
 		what = e.Status
 		if e.Code != "" {
 			what += " [" + e.Code + "]"
 		}
 		what += " " + plugin.Sanitize(e.Text, plugin.MaxTextLen)
 		switch e.Phase {
+		case imapbox.PhaseStartTLS:
+			todo = "the IMAP server refused STARTTLS: use IMAPS (--imap-port 993 without --imap-starttls), or enable TLS on port " + fmt.Sprint(o.IMAP.Port)
 		case imapbox.PhaseLogin:
 			todo = "check the IMAP user and password (--imap-user, --imap-password-ref, or --user and --password-ref for both)"
 		case imapbox.PhaseSelect, imapbox.PhaseSearch:
 			todo = "check the mailbox and its folders (--junk-folder)"
 		}
-	} else {
-		what, todo = plugin.Explain(e.Probe(), nil, o.Timeout.Duration)
+	case e.Overflow:
+		what, todo = plugin.PlainErr(e.Err), "look at the IMAP server's log, or at what listens on this port"
+	case e.Kind == probe.KindTimeout:
+		what, todo = fmt.Sprintf("no answer within the %s s timeout", plugin.Secs(o.Timeout.Duration)), o.imapTimeoutAdvice(e.Phase)
+		if e.Flood > 0 {
+			what = fmt.Sprintf("no end to the command within the %s s timeout: the server sent %d lines in this phase without finishing it (a flood of untagged responses)", plugin.Secs(o.Timeout.Duration), e.Flood)
+			todo = "look at the IMAP server's log"
+		}
+	case e.Kind == probe.KindTLS && errors.As(e, new(tls.RecordHeaderError)):
+		what = "TLS handshake failed: the port speaks plain IMAP, not IMAPS"
+		todo = "give --imap-starttls (or --imap-port 143), or the IMAPS port (993)"
+	default:
+		what, todo = plugin.Explain(&probe.Error{Phase: e.Phase, Kind: e.Kind, Err: e.Err}, nil, o.Timeout.Duration)
 		what = plugin.Sanitize(what, plugin.MaxTextLen)
-		if e.Kind == probe.KindProtocol {
+		switch e.Kind {
+		case probe.KindClosed, probe.KindReset:
+			if e.Phase == imapbox.PhaseStartTLS || e.Phase == imapbox.PhaseGreeting && o.imapMode == probe.TLSNone {
+				todo = "if this port speaks IMAPS (993), use it without --imap-starttls or --imap-no-tls; else look at the server's log"
+			}
+		case probe.KindProtocol:
 			todo = "this is not a well-behaved IMAP server on this port (--imap-port, --imap-starttls)"
+		case probe.KindTLS:
+			todo = "look at the IMAP server's TLS setup and log (--min-tls applies to it too)"
+		case probe.KindRefused:
+			todo = "is the IMAP server running and listening on this address and port (--imap-host, --imap-port)?"
 		}
 	}
 	msg := fmt.Sprintf("%s: %s (%s)", e.Phase, what, where)
@@ -267,6 +303,37 @@ func (o *Options) imapText(e *imapbox.Error, b *imapbox.Box) string {
 		msg += " - " + todo
 	}
 	return msg
+}
+
+// imapTimeoutAdvice says what a stall in phase points at.
+func (o *Options) imapTimeoutAdvice(phase probe.Phase) string {
+	switch phase {
+	case imapbox.PhaseConnect:
+		return "a firewall may drop the packets, or the host is down"
+	case imapbox.PhaseTLS:
+		return "the TLS handshake stalled: is this an IMAPS port? For a plain IMAP port (143) give --imap-starttls"
+	case imapbox.PhaseStartTLS:
+		return "no greeting, or no end to STARTTLS: if this port speaks IMAPS (993), drop --imap-starttls; else look at the server's log"
+	case imapbox.PhaseGreeting:
+		if o.imapMode == probe.TLSNone {
+			return "no greeting: if this port speaks IMAPS (993), drop --imap-no-tls; else the server is overloaded"
+		}
+		return "no greeting after the TLS handshake: the server is overloaded or stuck, look at its log"
+	case imapbox.PhaseFetch:
+		return "the server did not send the probe's header section: look at its log, or raise -t"
+	case imapbox.PhaseCleanup:
+		return "the server did not confirm the deletion: look at its log"
+	}
+	return "the IMAP server is slow or stuck: look at its log, or raise -t"
+}
+
+// imapUnverified is plugin.CredentialsUnverified with the IMAP flags.
+func imapUnverified(where string, err error, caFile string) string {
+	advice := plugin.CertAdvice(err, caFile)
+	if errors.As(err, new(x509.HostnameError)) {
+		advice = "give --imap-verify-name with a name the certificate carries, or fix the certificate"
+	}
+	return fmt.Sprintf("credentials not sent: the certificate of %s does not verify (%s) - %s, or add --insecure to send them anyway", where, plugin.PlainErr(err), advice)
 }
 
 // cleanupLines say what was deleted and what was left, and judge a
@@ -283,7 +350,11 @@ func (o *Options) cleanupLines(f *Facts, r *plugin.Result) {
 		}
 	}
 	if e := f.CleanupErr; e != nil {
-		r.Add(plugin.Warning, "%s - probes may be left in the mailbox", o.imapText(e, f.Box))
+		left := "probes may be left in the mailbox"
+		if e.Phase == imapbox.PhaseFetch {
+			left = "the probe was left in the mailbox: a later run removes it once older than --stale-age " + o.StaleAge.String()
+		}
+		r.Add(plugin.Warning, "%s; %s", o.imapText(e, f.Box), left)
 	}
 	for _, l := range f.Late {
 		r.Detail("late: probe %s sent %s found in %s after %s s", l.Token, l.Sent.UTC().Format(time.RFC3339), l.Folder, plugin.Elapsed(l.Seen.Sub(l.Sent)))

@@ -88,6 +88,9 @@ type MessageSpec struct {
 	Date     time.Time
 	Size     int // total size wanted in bytes; a smaller one (or 0) adds no padding
 	Encoding Encoding
+	// Extra are header lines ("Name: value") added after ours: the real
+	// tests' way to have the lab's Sieve rule file the probe into Junk.
+	Extra []string
 }
 
 // Message is a probe message ready for probe.Session.Submit.
@@ -111,6 +114,14 @@ func NewMessage(spec MessageSpec) (*Message, error) {
 		return nil, err
 	}
 	if err := plugin.WireText("--to", spec.To...); err != nil {
+		return nil, err
+	}
+	for _, h := range spec.Extra {
+		if name, _, ok := strings.Cut(h, ":"); !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return nil, plugin.Usagef("header %q: want Name: value", h)
+		}
+	}
+	if err := plugin.WireText("header", spec.Extra...); err != nil {
 		return nil, err
 	}
 	if spec.From == "" || len(spec.To) == 0 {
@@ -146,6 +157,9 @@ func NewMessage(spec MessageSpec) (*Message, error) {
 	header("MIME-Version", "1.0")
 	header("Content-Type", "text/plain; charset="+charset)
 	header("Content-Transfer-Encoding", cte)
+	for _, h := range spec.Extra {
+		b.WriteString(h + "\r\n")
+	}
 	headerEnd := b.Len()
 	b.WriteString("\r\nThis message was sent by check_smtp_delivery to check that mail\r\n")
 	b.WriteString("arrives; it is deleted once found.\r\n")

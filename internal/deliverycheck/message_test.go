@@ -151,3 +151,22 @@ func TestToken(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageExtraHeaders: extra header lines go after ours, before the
+// body; a line that is no header, or carries a line break, is refused.
+func TestMessageExtraHeaders(t *testing.T) {
+	spec := MessageSpec{From: "monitor@example.org", To: []string{"probe@example.net"}, Token: testToken(), Date: testDate, Extra: []string{"X-Lab-Junk: yes"}}
+	m, err := NewMessage(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(m.Bytes), "Content-Transfer-Encoding: 7bit\r\nX-Lab-Junk: yes\r\n\r\nThis message") {
+		t.Errorf("message\n%s", m.Bytes)
+	}
+	for _, bad := range []string{"no colon", "Bad Name: x", "X-A: b\r\nBcc: c@d"} {
+		spec.Extra = []string{bad}
+		if _, err := NewMessage(spec); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

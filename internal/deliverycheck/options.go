@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,13 +67,21 @@ type Options struct {
 	StaleAge     time.Duration `long:"stale-age" default:"1h" value-name:"DURATION" section:"Delivery" description:"A probe of this instance older than this is removed from the mailbox, and one not seen by then is reported lost and forgotten"`
 	StateDir     string        `long:"state-dir" value-name:"DIR" section:"Delivery" description:"Where the probes sent but not yet seen are kept (default: $XDG_STATE_HOME/smtpcheck or ~/.local/state/smtpcheck; /var/lib/smtpcheck for root); created 0700"`
 
+	AuthservID  string `long:"authserv-id" value-name:"ID" section:"Delivery" description:"Trust the Authentication-Results headers this server (its authserv-id, often its host name) wrote into the probe, and show their SPF, DKIM and DMARC results"`
+	RequireAuth string `long:"require-auth-results" value-name:"METHODS" section:"Delivery" description:"Comma-separated: spf, dkim, dmarc; each must pass in the trusted Authentication-Results (CRITICAL otherwise, WARNING for a temperror); needs --authserv-id"`
+
 	Warning  threshold.Range `short:"w" long:"warning" value-name:"RANGE" section:"Thresholds" description:"Delivery delay in seconds (our DATA 250 to our IMAP sighting) that gives WARNING"`
 	Critical threshold.Range `short:"c" long:"critical" value-name:"RANGE" section:"Thresholds" description:"Delivery delay in seconds that gives CRITICAL"`
 
+	// extraHeaders go into the probe (MessageSpec.Extra); no flag sets
+	// them: the real tests do.
+	extraHeaders []string
+
 	// Derived by Validate.
-	smtpLogin bool          // the SMTP session logs in
-	imapSame  bool          // the IMAP login is the SMTP login's
-	imapMode  probe.TLSMode // how the IMAP session is encrypted
+	requiredAuth []string      // --require-auth-results, split
+	smtpLogin    bool          // the SMTP session logs in
+	imapSame     bool          // the IMAP login is the SMTP login's
+	imapMode     probe.TLSMode // how the IMAP session is encrypted
 }
 
 // IMAPServer are the flags of the mailbox server.
@@ -134,6 +143,9 @@ func (o *Options) Validate(ctx context.Context) error {
 	if err := cmp.Or(plugin.WireText("--from", o.From), plugin.WireText("--to", o.To...), plugin.WireText("--junk-folder", o.JunkFolder)); err != nil {
 		return err
 	}
+	if err := o.validateAuthResults(); err != nil {
+		return err
+	}
 	if err := o.validateLogins(); err != nil {
 		return err
 	}
@@ -152,6 +164,31 @@ func (o *Options) Validate(ctx context.Context) error {
 			return err
 		}
 		o.StateDir = dir
+	}
+	return nil
+}
+
+// validateAuthResults splits --require-auth-results.
+func (o *Options) validateAuthResults() error {
+	switch {
+	case (o.AuthservID != "" || o.RequireAuth != "") && (o.SendOnly || o.IMAPOnly):
+		return plugin.Usagef("--authserv-id and --require-auth-results judge the delivered probe: not with --send-only or --imap-only")
+	case o.RequireAuth != "" && o.AuthservID == "":
+		return plugin.Usagef("--require-auth-results needs --authserv-id: the Authentication-Results of which server to trust (often its host name)")
+	case strings.ContainsFunc(o.AuthservID, func(r rune) bool { return r <= ' ' || r == ';' || r == 0x7f }):
+		return plugin.Usagef("--authserv-id %q: a single word, as the server writes it before the first ';'", o.AuthservID)
+	}
+	if o.RequireAuth == "" {
+		return nil
+	}
+	for m := range strings.SplitSeq(strings.ToLower(o.RequireAuth), ",") {
+		m = strings.TrimSpace(m)
+		if !slices.Contains(authMethods, m) {
+			return plugin.Usagef("--require-auth-results %q: want a comma-separated list of %s", o.RequireAuth, strings.Join(authMethods, ", "))
+		}
+		if !slices.Contains(o.requiredAuth, m) {
+			o.requiredAuth = append(o.requiredAuth, m)
+		}
 	}
 	return nil
 }

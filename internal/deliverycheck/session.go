@@ -103,11 +103,12 @@ func Gather(ctx context.Context, o *Options) *Facts {
 			return f
 		}
 	}
-	var pending []Pending
+	var pending, loaded []Pending
 	if !o.SendOnly {
-		if pending, f.StateErr = loadState(ctx, o.StateDir, o.Instance); f.StateErr != nil {
+		if loaded, f.StateErr = loadState(ctx, o.StateDir, o.Instance); f.StateErr != nil {
 			return f
 		}
+		pending = slices.Clone(loaded)
 	}
 	var imap func() imapLogin
 	if !o.SendOnly {
@@ -124,21 +125,22 @@ func Gather(ctx context.Context, o *Options) *Facts {
 	}
 	if !o.IMAPOnly {
 		f.Outcome = probe.Run(ctx, probe.Plan{Target: o.target(), Transcript: f.Tr, Start: start,
-			Steps: func(ctx context.Context, s *probe.Session) error { return o.submit(ctx, s, smtpCreds, f) }})
+			Steps: func(ctx context.Context, s *probe.Session) error { return o.submit(ctx, s, smtpCreds, imap, f) }})
 		if f.S == nil || o.SendOnly || f.Sent.IsZero() {
 			return f
 		}
 		pending = append(pending, Pending{Token: f.Token.String(), Sent: f.Sent})
 	}
 	pending = o.confirm(ctx, f, imap(), pending)
-	if err := saveState(o.StateDir, o.Instance, pending); err != nil && f.StateErr == nil {
+	if err := saveState(ctx, o.StateDir, o.Instance, loaded, pending); err != nil && f.StateErr == nil {
 		f.StateErr = err
 	}
 	return f
 }
 
-// submit is the SMTP session's step: AUTH when asked, then the probe.
-func (o *Options) submit(ctx context.Context, s *probe.Session, creds sasl.Credentials, f *Facts) error {
+// submit is the SMTP session's step: AUTH when asked, then, once the IMAP
+// login (nil: none) has succeeded, the probe.
+func (o *Options) submit(ctx context.Context, s *probe.Session, creds sasl.Credentials, imap func() imapLogin, f *Facts) error {
 	if o.smtpLogin {
 		if err := o.Login.SMTP(ctx, s, creds, o.AllowPlaintext, &f.Auth); err != nil {
 			return err
@@ -158,9 +160,12 @@ func (o *Options) submit(ctx context.Context, s *probe.Session, creds sasl.Crede
 	case o.EightBit:
 		enc = EightBit
 	}
-	msg, err := NewMessage(MessageSpec{From: o.From, To: o.To, Token: f.Token, Date: time.Now(), Size: o.Size, Encoding: enc})
+	msg, err := NewMessage(MessageSpec{From: o.From, To: o.To, Token: f.Token, Date: time.Now(), Size: o.Size, Encoding: enc, Extra: o.extraHeaders})
 	if err != nil {
 		return &probe.Error{Phase: probe.PhaseMail, Kind: probe.KindUsage, Err: err}
+	}
+	if !imapReady(ctx, imap, f) {
+		return nil // QUIT follows
 	}
 	f.MessageID = msg.MessageID
 	begin := time.Now()
@@ -177,6 +182,24 @@ func (o *Options) submit(ctx context.Context, s *probe.Session, creds sasl.Crede
 		return nil
 	}
 	return f.SubmitErr
+}
+
+// imapReady waits for the IMAP login beside the SMTP session before the
+// probe goes out: a probe that cannot be looked for would stay in the
+// mailbox, unseen and never deleted. When the login failed it takes the
+// IMAP session's facts into f, ends it, and reports false.
+func imapReady(ctx context.Context, imap func() imapLogin, f *Facts) bool {
+	if imap == nil {
+		return true
+	}
+	l := imap()
+	if l.err == nil {
+		return true
+	}
+	l.notes.flush()
+	f.Box, f.IMAPErr = l.box, imapbox.AsError(l.err)
+	l.discard(ctx)
+	return false
 }
 
 // imapLogin is the IMAP session once logged in (or failed), and its
@@ -200,8 +223,12 @@ func (o *Options) loginIMAP(ctx context.Context, creds sasl.Credentials, tr *smt
 	if o.imapSame || mech == "AUTO" {
 		mech = ""
 	}
+	cfg := imapbox.Config{Target: o.imapTarget(), Redact: set}
+	if o.Verbosity() > 0 { // kept only when shown
+		cfg.Transcript = notes
+	}
 	wait := fanout.Start(ctx, 0, []fanout.Job[imapLogin]{{Name: "the IMAP login", Run: func(ctx context.Context) imapLogin {
-		b, err := imapbox.Dial(ctx, imapbox.Config{Target: o.imapTarget(), Redact: set, Transcript: notes})
+		b, err := imapbox.Dial(ctx, cfg)
 		if err == nil {
 			err = b.Login(ctx, creds, mech, o.IMAP.AllowPlaintext)
 		}
@@ -270,7 +297,7 @@ func (o *Options) confirm(ctx context.Context, f *Facts, l imapLogin, pending []
 		return pending
 	}
 	var err error
-	q := imapbox.Query{Header: ProbeHeader, Token: f.Token.String(), Junk: o.JunkFolder, NoJunk: o.NoJunk, Poll: o.poll()}
+	q := imapbox.Query{Header: ProbeHeader, Token: f.Token.String(), Junk: o.JunkFolder, NoJunk: o.NoJunk, Poll: o.poll(), Quick: quickPoll}
 	if o.IMAPOnly {
 		q.Token = "" // nothing to wait for: one round to learn the folders
 	}
@@ -291,6 +318,11 @@ func (o *Options) confirm(ctx context.Context, f *Facts, l imapLogin, pending []
 	return o.sweep(ctx, f, pending)
 }
 
+// quickPoll is the pause between the first searches: the probe is sent
+// only once the IMAP login is done, so the first search often comes
+// before the delivery, and a local one takes tens of milliseconds.
+const quickPoll = 10 * time.Millisecond
+
 // waitUntil is when the wait gives up: the deadline less the margin kept
 // for the cleanup.
 func waitUntil(ctx context.Context) time.Time {
@@ -302,12 +334,18 @@ func waitUntil(ctx context.Context) time.Time {
 	return dl.Add(-margin)
 }
 
-// found reads the probe's hops and deletes it.
+// found reads the probe's hops and deletes it. A FETCH that failed for the
+// session (a stall, a flood) leaves the probe: its failure, not a
+// cleanup's, is what the run reports.
 func (o *Options) found(ctx context.Context, f *Facts) {
 	s := f.Sighting
-	if m, err := f.Box.Headers(ctx, s.Folder, s.UIDs[0], 0); err == nil {
+	m, err := f.Box.Headers(ctx, s.Folder, s.UIDs[0], 0)
+	if err == nil {
 		f.Found = m
 		f.Hops = hops(m.Fields("Received"))
+	} else if e := imapbox.AsError(err); e.Overflow || e.Kind == probe.KindTimeout || e.Kind == probe.KindClosed || e.Kind == probe.KindReset {
+		f.CleanupErr = e
+		return
 	}
 	c, err := f.Box.Delete(ctx, s.Folder, s.UIDs)
 	f.Cleanups = append(f.Cleanups, c)

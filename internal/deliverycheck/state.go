@@ -70,13 +70,15 @@ func prepareDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return stateErrorf("cannot create --state-dir %s: %v", dir, errors.Unwrap(err))
 	}
-	st, err := os.Lstat(dir)
+	// A symlink to a directory is that directory: its mode and owner are
+	// what count, checked below.
+	st, err := os.Stat(dir)
 	if err != nil {
 		return stateErrorf("--state-dir %s: %v", dir, errors.Unwrap(err))
 	}
 	switch {
 	case !st.IsDir():
-		return stateErrorf("--state-dir %s is not a directory", dir)
+		return stateErrorf("--state-dir %s is not a directory (it is a %s)", dir, fileKind(st.Mode()))
 	case st.Mode().Perm()&0o022 != 0:
 		return stateErrorf("--state-dir %s is writable by group or others (mode %04o): chmod 700 it, or give another --state-dir", dir, st.Mode().Perm())
 	}
@@ -86,11 +88,32 @@ func prepareDir(dir string) error {
 	return nil
 }
 
+// fileKind names what a path is, for messages.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "regular file"
+	case m&fs.ModeSymlink != 0:
+		return "symlink"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
+}
+
 // loadState reads the probes pending for instance; a missing file holds none.
 func loadState(ctx context.Context, dir, instance string) ([]Pending, error) {
 	if err := prepareDir(dir); err != nil {
 		return nil, err
 	}
+	return readState(ctx, dir, instance)
+}
+
+func readState(ctx context.Context, dir, instance string) ([]Pending, error) {
 	path := statePath(dir, instance)
 	b, err := boundedfile.Read(ctx, "state file", path, maxState, func(fi fs.FileInfo) error {
 		if fi.Mode().Perm()&0o022 != 0 {
@@ -113,9 +136,66 @@ func loadState(ctx context.Context, dir, instance string) ([]Pending, error) {
 	return sf.Pending, nil
 }
 
-// saveState replaces the file atomically (a temporary file renamed over
+// lockPoll is how often a run waiting for the state's lock tries again.
+const lockPoll = 10 * time.Millisecond
+
+// lockState takes the instance's lock (flock on a file of its own beside
+// the state, never removed: removing it would let two runs hold two
+// locks), waiting while ctx allows; unlock releases it.
+func lockState(ctx context.Context, dir, instance string) (unlock func(), err error) {
+	path := filepath.Join(dir, "."+instance+".lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, stateErrorf("cannot open the lock %s: %v", path, errors.Unwrap(err))
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil // closing releases the lock
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, stateErrorf("cannot lock %s: %v", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, stateErrorf("%s is held by another run of instance %s longer than -t allows: are two checks running with the same --instance?", path, instance)
+		case <-time.After(lockPoll):
+		}
+	}
+}
+
+// saveState writes what this run changed of the pending probes, from
+// before (as loadState read them) to after, into the file as it is now:
+// runs of one instance that overlap (a check re-run by hand beside the
+// scheduled one) each add their probe and remove what they resolved,
+// under the lock, and lose none of the other's.
+func saveState(ctx context.Context, dir, instance string, before, after []Pending) error {
+	unlock, err := lockState(ctx, dir, instance)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	now, err := readState(ctx, dir, instance)
+	if err != nil {
+		return err
+	}
+	has := func(l []Pending, tok string) bool {
+		return slices.ContainsFunc(l, func(p Pending) bool { return p.Token == tok })
+	}
+	merged := slices.DeleteFunc(now, func(p Pending) bool { return has(before, p.Token) && !has(after, p.Token) })
+	for _, p := range after {
+		if !has(merged, p.Token) {
+			merged = append(merged, p)
+		}
+	}
+	return writeState(dir, instance, merged)
+}
+
+// writeState replaces the file atomically (a temporary file renamed over
 // it), mode 0600; with nothing pending it removes it.
-func saveState(dir, instance string, pending []Pending) error {
+func writeState(dir, instance string, pending []Pending) error {
 	path := statePath(dir, instance)
 	if len(pending) == 0 {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {

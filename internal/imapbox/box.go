@@ -61,8 +61,9 @@ type Config struct {
 	// Secrets sent are registered here, and server text leaves this
 	// package only through it. nil: a private set.
 	Redact *redact.Set
-	// Transcript, if not nil, gets every line of the session, scrubbed
-	// through Redact, for -v.
+	// Transcript, if not nil, gets the lines of the session, scrubbed
+	// through Redact, for -v: at most MaxTranscript, each cut at 200
+	// bytes. Give it only when they are shown.
 	Transcript Noter
 }
 
@@ -83,9 +84,11 @@ type Box struct {
 	stop     func() bool
 	notify   chan struct{} // a mailbox update arrived (EXISTS during IDLE)
 	selected string        // the folder selected; "" when none
+	inbox    inboxMark     // INBOX as last selected
 	readOnly bool          // selected by EXAMINE
 	folders  *folders      // LIST's answer, once asked
-	debug    *debugLines   // feeds cfg.Transcript; nil without one
+	debug    *debugLines   // go-imap's debug stream: counts lines, feeds cfg.Transcript
+	meter    meter         // what the server sent in the current step
 }
 
 // Dial connects to the server, runs implicit TLS or STARTTLS and reads the
@@ -97,6 +100,7 @@ func Dial(ctx context.Context, cfg Config) (*Box, error) {
 		cfg.Redact = &redact.Set{}
 	}
 	b := &Box{cfg: cfg, ctx: ctx, notify: make(chan struct{}, 1)}
+	b.meter.limit = MaxStepRead
 	if cfg.Target.TLS != probe.TLSNone && cfg.Target.Roots == nil {
 		probe.PreloadRoots(ctx)
 	}
@@ -131,7 +135,7 @@ func (b *Box) dial(ctx context.Context) error {
 		return b.fail(ctx, PhaseConnect, err)
 	}
 	dl, _ := ctx.Deadline()
-	nc = &boundConn{Conn: nc, deadline: dl}
+	nc = &meteredConn{Conn: &boundConn{Conn: nc, deadline: dl}, m: &b.meter}
 	_ = nc.SetDeadline(dl)
 	raw := nc // nc becomes the TLS connection below; closing this one ends both
 	b.stop = context.AfterFunc(ctx, func() { raw.Close() })
@@ -180,14 +184,15 @@ func (b *Box) dial(ctx context.Context) error {
 	return nil
 }
 
-// debugWriter is go-imap's DebugWriter: the transcript's lines, or none.
+// debugWriter is go-imap's DebugWriter: it counts the lines of a step
+// and keeps the transcript's, if asked.
 func (b *Box) debugWriter() io.Writer {
-	if b.cfg.Transcript == nil {
-		return nil
-	}
-	b.debug = &debugLines{set: b.cfg.Redact, out: b.cfg.Transcript}
+	b.debug = &debugLines{set: b.cfg.Redact, out: b.cfg.Transcript, m: &b.meter}
 	return b.debug
 }
+
+// TLSMode is how the session was to be encrypted.
+func (b *Box) TLSMode() probe.TLSMode { return b.cfg.Target.TLS }
 
 // Encrypted reports whether the session runs inside TLS.
 func (b *Box) Encrypted() bool { return b.TLS != nil }
@@ -217,6 +222,7 @@ func (b *Box) Duration(phase probe.Phase) (time.Duration, bool) {
 // timed runs f and records its duration under phase, even when f fails.
 func (b *Box) timed(ctx context.Context, phase probe.Phase, f func() error) error {
 	defer activity.Start(ctx, "in the "+string(phase)+" phase of "+b.String())()
+	b.meter.step()
 	start := time.Now()
 	err := f()
 	b.Timings = append(b.Timings, probe.Timing{Phase: phase, Duration: time.Since(start)})

@@ -25,8 +25,8 @@ const (
 type Cleanup struct {
 	Folder string
 	UIDs   []UID
-	How    Removal
-	Trash  string // the folder moved to (MovedToTrash)
+	How    Removal // RemovedNone when it failed: nothing is known removed
+	Trash  string  // the folder moved to (MovedToTrash)
 }
 
 // Delete removes the messages uids of folder, and nothing else: with
@@ -50,9 +50,11 @@ func (b *Box) Delete(ctx context.Context, folder string, uids []UID) (*Cleanup, 
 				return err
 			}
 			if b.has(imap.CapMove) && f.trash != "" && f.trash != folder {
+				if _, err := b.c.Move(set, f.trash).Wait(); err != nil {
+					return err
+				}
 				c.How, c.Trash = MovedToTrash, f.trash
-				_, err := b.c.Move(set, f.trash).Wait()
-				return err
+				return nil
 			}
 		}
 		store := &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}
@@ -63,8 +65,13 @@ func (b *Box) Delete(ctx context.Context, folder string, uids []UID) (*Cleanup, 
 			c.How = FlaggedOnly
 			return nil
 		}
+		// Said done only once the server answered: an UID EXPUNGE left
+		// unanswered may not have removed anything.
+		if err := b.c.UIDExpunge(set).Close(); err != nil {
+			return err
+		}
 		c.How = Expunged
-		return b.c.UIDExpunge(set).Close()
+		return nil
 	})
 	if err != nil {
 		return c, b.fail(ctx, PhaseCleanup, err)

@@ -36,6 +36,12 @@ type Error struct {
 	Code    string  // the response code, e.g. "AUTHENTICATIONFAILED"; "" when none
 	Text    string  // the server's human-readable text, not shortened
 	Refused Refusal // we withheld the credentials (Kind: KindUsage for RefuseNoTLS, else KindTLS or KindProtocol)
+	// Overflow: the server sent more than MaxStepRead bytes in the phase
+	// (Kind KindProtocol); the session was ended.
+	Overflow bool
+	// Flood is, for a timeout, the lines the server sent in the phase
+	// when they were floodLines or more: it talked without finishing.
+	Flood int
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Phase, e.Err) }
@@ -75,8 +81,20 @@ func (b *Box) fail(ctx context.Context, phase probe.Phase, err error) *Error {
 		e.Kind, e.Status, e.Code = probe.KindReply, string(ie.Type), string(ie.Code)
 		e.Text = b.cfg.Redact.Scrub(ie.Text)
 	}
+	if e.Kind != probe.KindReply && b.meter.over.Load() {
+		e.Kind, e.Overflow = probe.KindProtocol, true
+		e.Err = fmt.Errorf("the server sent more than %d KiB in this phase, far more than a search or a header section takes (a flood of responses, or an oversized literal): session ended", MaxStepRead>>10)
+		return e
+	}
 	if e.Kind != probe.KindReply && (ctx.Err() != nil || b.expired()) {
 		e.Kind, e.Err = probe.KindTimeout, cmp.Or(ctx.Err(), b.ctx.Err(), context.DeadlineExceeded)
+		if n := b.meter.lines.Load(); n >= floodLines {
+			e.Flood = int(n)
+		}
+		return e
+	}
+	if errors.As(err, new(tls.RecordHeaderError)) { // no server text: kept, for the caller to tell a plain port
+		e.Err = err
 		return e
 	}
 	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "imapclient: "), "imap: ")
@@ -99,6 +117,12 @@ func (b *Box) expired() bool {
 // server's refusal of STARTTLS is a TLS failure.
 func (b *Box) tlsFail(ctx context.Context, phase probe.Phase, err error) *Error {
 	e := b.fail(ctx, phase, err)
+	if phase == PhaseStartTLS && e.Kind != probe.KindTimeout && e.Kind != probe.KindReply && b.meter.read.Load() == 0 {
+		// Not a byte of greeting (go-imap keeps only the text of the
+		// reset or EOF): an IMAPS port, say, that drops a client that
+		// does not start TLS.
+		e.Kind, e.Err = probe.KindClosed, errors.New("the server closed the connection before its greeting")
+	}
 	if e.Kind == probe.KindProtocol || e.Kind == probe.KindOther {
 		e.Kind = probe.KindTLS
 	}

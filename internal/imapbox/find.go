@@ -30,7 +30,21 @@ type Query struct {
 	// server offers no IDLE, and how often the Junk folder is searched
 	// while INBOX idles; 0: DefaultPoll.
 	Poll time.Duration
+	// Quick, if not 0, is the pause between the rounds of the wait's
+	// first quickUntil, when less than Poll: these rounds poll (NOOP,
+	// SEARCH) even where IDLE is offered, and search INBOX alone but
+	// every quickJunk-th. A probe just submitted often arrives within
+	// milliseconds, and a server's IDLE update can come much later
+	// (Dovecot's about 0.5 s after the delivery).
+	Quick time.Duration
 }
+
+// quickUntil ends the quick rounds: past it, IDLE (or Poll) waits;
+// quickJunk is how often they search the Junk folder too.
+const (
+	quickUntil = 500 * time.Millisecond
+	quickJunk  = 5
+)
 
 // Sighting is what Wait saw.
 type Sighting struct {
@@ -79,11 +93,28 @@ func (b *Box) selectFolder(name string, readOnly bool) error {
 		return nil
 	}
 	b.selected = ""
-	if _, err := b.c.Select(name, &imap.SelectOptions{ReadOnly: readOnly}).Wait(); err != nil {
+	data, err := b.c.Select(name, &imap.SelectOptions{ReadOnly: readOnly}).Wait()
+	if err != nil {
 		return err
 	}
 	b.selected, b.readOnly = name, readOnly
+	if name == Inbox {
+		// Mail that arrived while another folder was selected shows only
+		// here, not as an update that wakes IDLE: a round searched INBOX,
+		// then Junk, and reselects INBOX to idle in it.
+		seen := inboxMark{data.UIDNext, data.NumMessages}
+		if b.inbox != (inboxMark{}) && seen != b.inbox {
+			b.wake()
+		}
+		b.inbox = seen
+	}
 	return nil
+}
+
+// inboxMark tells whether INBOX changed between two selections.
+type inboxMark struct {
+	next imap.UID
+	n    uint32
 }
 
 // Wait looks for the probe in INBOX, then in the Junk folder, until it is
@@ -125,21 +156,28 @@ func (b *Box) look(ctx context.Context, q Query, once bool) (*Sighting, error) {
 }
 
 func (b *Box) wait(ctx context.Context, q Query, s *Sighting, once bool) error {
+	quickEnd := time.Now().Add(quickUntil)
 	for {
 		s.Polls++
-		if err := b.round(q, s); err != nil || s.Found || once {
+		b.meter.step() // each round its own budget: a long wait is many steps
+		quick := q.Quick > 0 && q.Quick < q.Poll && time.Now().Before(quickEnd)
+		if err := b.round(q, s, quick && s.Polls%quickJunk != 1); err != nil || s.Found || once {
 			return err
 		}
-		if err := b.pause(ctx, q.Poll, s.Idle); err != nil || ctx.Err() != nil {
+		pause, idle := q.Poll, s.Idle
+		if quick {
+			pause, idle = q.Quick, false
+		}
+		if err := b.pause(ctx, pause, idle); err != nil || ctx.Err() != nil {
 			return err
 		}
 	}
 }
 
-// round searches INBOX, then the Junk folder.
-func (b *Box) round(q Query, s *Sighting) error {
+// round searches INBOX, then, unless inboxOnly, the Junk folder.
+func (b *Box) round(q Query, s *Sighting, inboxOnly bool) error {
 	where := []string{Inbox}
-	if s.Junk != "" && s.Junk != Inbox {
+	if s.Junk != "" && s.Junk != Inbox && !inboxOnly {
 		where = append(where, s.Junk)
 	}
 	for _, folder := range where {

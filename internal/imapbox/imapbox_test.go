@@ -468,26 +468,9 @@ func TestStalledServer(t *testing.T) {
 		}
 	})
 	t.Run("search", func(t *testing.T) {
-		srv := startScript(t, func(c scriptConn) {
-			c.Send("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] ready")
-			for {
-				line, err := c.ReadLine()
-				if err != nil {
-					return
-				}
-				tag, cmd, _ := strings.Cut(line, " ")
-				switch {
-				case strings.HasPrefix(cmd, "AUTHENTICATE"):
-					c.Send(tag + " OK [CAPABILITY IMAP4rev1 UIDPLUS] logged in")
-				case strings.HasPrefix(cmd, "LIST"):
-					c.Send(`* LIST () "/" INBOX`, tag+" OK done")
-				case strings.HasPrefix(cmd, "SELECT"):
-					c.Send("* 0 EXISTS", "* OK [UIDVALIDITY 1] ok", tag+" OK [READ-WRITE] done")
-				default: // SEARCH: never answered
-					c.Hang()
-					return
-				}
-			}
+		srv := hostile(t, func(c scriptConn, tag, cmd string) bool { // SEARCH: never answered
+			c.Hang()
+			return false
 		})
 		ctx := testCtx(t, 400*time.Millisecond)
 		b, err := Dial(ctx, Config{Target: probe.Target{Host: "127.0.0.1", Port: srv.Port}})
@@ -613,5 +596,30 @@ func TestFoundOnlyExact(t *testing.T) {
 	s, err := b.Find(ctx, query("inst.tok"))
 	if err != nil || !s.Found || !slices.Equal(s.UIDs, []UID{3}) {
 		t.Fatalf("sighting %+v, %v: want UID 3 alone", s, err)
+	}
+}
+
+// With Quick, the first rounds poll at short pauses, even where IDLE is
+// offered: mail that arrives soon is found without waiting for the
+// server's IDLE update; they search the Junk folder too, every
+// quickJunk-th round.
+func TestQuickRounds(t *testing.T) {
+	for _, folder := range []string{"INBOX", "Spam"} {
+		ts := newServer(t, serverOpts{mode: probe.TLSImplicit, folders: []string{"Spam"}, special: map[string]imap.MailboxAttr{"Spam": imap.MailboxAttrJunk}})
+		ctx := testCtx(t, 10*time.Second)
+		b := dialLogin(t, ctx, ts, probe.TLSImplicit)
+		time.AfterFunc(100*time.Millisecond, func() { ts.deliver(t, folder, probeMsg("inst.quick", "probe"), time.Now()) })
+		q := query("inst.quick")
+		q.Poll, q.Quick = time.Hour, 10*time.Millisecond
+		s, err := b.Wait(ctx, q)
+		b.Close(ctx)
+		if err != nil || !s.Found || s.Folder != folder || s.Polls < 3 {
+			t.Fatalf("%s: sighting %+v, %v", folder, s, err)
+		}
+		log := ts.log.String()
+		examined := strings.Count(log, ` EXAMINE "Spam"`) + strings.Count(log, " EXAMINE Spam")
+		if strings.Contains(log, " IDLE\r\n") || !strings.Contains(log, " NOOP\r\n") || examined == 0 || examined > (s.Polls+quickJunk-1)/quickJunk {
+			t.Errorf("%s: %d rounds, Spam examined %d times, IDLE sent or no NOOP:\n%s", folder, s.Polls, examined, log)
+		}
 	}
 }
