@@ -2,7 +2,7 @@
 
 MODULE   := github.com/smtpcheck/smtpcheck
 PLUGINS  := $(notdir $(wildcard plugins/check_*))
-HELPERS  := smtpcheck-secret
+HELPERS  := smtpcheck-secret smtpcheck-health
 VERSION  ?= $(shell git describe --tags --exact-match 2>/dev/null || cat VERSION)
 LDFLAGS  := -s -w -X $(MODULE)/internal/plugin.Version=$(VERSION)
 GOBUILD  := CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"
@@ -41,6 +41,7 @@ bench: build
 	@$(if $(SMTPCHECK_IMAPS_ADDR),go run ./contrib/bench -mode delivery -plugin $(BIN)/check_smtp_delivery \
 		-target $(SMTPCHECK_POSTFIX_SUBMISSION) -imap $(SMTPCHECK_IMAPS_ADDR) -ca $(SMTPCHECK_POSTFIX_CA) -name $(SMTPCHECK_POSTFIX_HOSTNAME) \
 		-user $(SMTPCHECK_POSTFIX_USER) -password-file $(SMTPCHECK_POSTFIX_PASSWORD_FILE),echo "(no Postfix + Dovecot env: check_smtp_delivery bench skipped)")
+	@$(if $(wildcard /usr/sbin/smtp-source),go run ./contrib/bench -mode load -plugin $(BIN)/check_smtp_load,echo "(no Postfix smtp-source/smtp-sink: check_smtp_load bench skipped)")
 
 ## lint: gofmt, go vet
 lint:

@@ -16,6 +16,8 @@ var helpSections = map[string][]string{
 	"check_smtp_auth":     {"Connection:", "TLS:", "AUTH:", "OAuth 2 token:", "Thresholds:", "Secret stores:", "Output and run:", "Examples:"},
 	"check_smtp_tls":      {"Connection:", "TLS:", "Certificate and protocol:", "DANE and MTA-STS:", "Thresholds:", "Output and run:", "Examples:"},
 	"check_smtp_delivery": {"Connection:", "TLS:", "SMTP AUTH:", "OAuth 2 token:", "IMAP:", "IMAP login:", "Message:", "Delivery:", "Thresholds:", "Secret stores:", "Output and run:", "Examples:"},
+	"check_smtp_security": {"Connection:", "TLS:", "Audit:", "Opt-in probes:", "Output and run:", "Examples:"},
+	"check_smtp_load":     {"Connection:", "TLS:", "SMTP AUTH:", "OAuth 2 token:", "Load:", "Message:", "Thresholds:", "Secret stores:", "Output and run:", "Examples:"},
 }
 
 // optionLine is an option's line in a plugin's --help: "-p, --port=PORT".

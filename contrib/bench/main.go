@@ -11,7 +11,9 @@
 // round trip (submit, find over IMAPS, clean up) by check_smtp_delivery
 // with check_email_delivery (monitoring-plugins-contrib) on a real Postfix
 // + Dovecot, and the SMTP round trips of our submission with swaks
-// --pipeline's; see delivery.go.
+// --pipeline's; see delivery.go. With -mode load it compares
+// check_smtp_load's messages per second with Postfix's smtp-source against
+// one smtp-sink; see load.go.
 //
 // Peak RSS comes from wait4's ru_maxrss, which has a floor: Go starts
 // children with CLONE_VM|CLONE_VFORK, and at exec Linux folds the old mm's
@@ -75,6 +77,11 @@ func main() {
 	swaks := flag.String("swaks", "swaks", "delivery mode: swaks, for the round-trip count")
 	sink := flag.String("sink", "bench-sink@example.net", "delivery mode: a recipient the server accepts and discards (round-trip count)")
 	also := flag.String("also", "", "conn mode: also compare plain and STARTTLS checks against this server (HOST:PORT, e.g. a local Postfix)")
+	source := flag.String("smtp-source", "/usr/sbin/smtp-source", "load mode: Postfix's smtp-source")
+	smtpSink := flag.String("smtp-sink", "/usr/sbin/smtp-sink", "load mode: Postfix's smtp-sink, the server both load")
+	loadMessages := flag.Int("messages", 10000, "load mode: messages per run")
+	loadSessions := flag.Int("sessions", 10, "load mode: sessions at once")
+	loadSize := flag.Int("size", 1000, "load mode: message size in bytes")
 	flag.Parse()
 	set := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -121,8 +128,22 @@ func main() {
 		}
 		return
 	}
+	if *mode == "load" {
+		if !set["plugin"] {
+			*plugin = "bin/check_smtp_load"
+		}
+		if !set["n"] {
+			*n = 5
+		}
+		b := loadBench{ours: *plugin, source: *source, sink: *smtpSink, messages: *loadMessages, sessions: *loadSessions, size: *loadSize}
+		if err := runLoad(b, *n, *maxTime); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *mode != "conn" {
-		fmt.Fprintf(os.Stderr, "bench: -mode %q: want conn, tls, auth or delivery\n", *mode)
+		fmt.Fprintf(os.Stderr, "bench: -mode %q: want conn, tls, auth, delivery or load\n", *mode)
 		os.Exit(2)
 	}
 	if err := run(*plugin, *lab, *ref, *also, *n, *warmup, *maxTime); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/conncheck"
 	"github.com/smtpcheck/smtpcheck/internal/deliverycheck"
 	"github.com/smtpcheck/smtpcheck/internal/plugintest"
+	"github.com/smtpcheck/smtpcheck/internal/securitycheck"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 	"github.com/smtpcheck/smtpcheck/internal/tlscheck"
 )
@@ -46,6 +47,11 @@ var plugins = []struct {
 	{"delivery", func(t *testing.T, args ...string) plugintest.Outcome {
 		return plugintest.Run(t, deliverycheck.Name, deliverycheck.Service, &deliverycheck.Options{}, deliverycheck.Check, args...)
 	}, []string{"--send-only", "--from", "mon@fault.test", "--to", "rcpt@fault.test"}},
+	// One session in clear text (EHLO, QUIT): whether STARTTLS is offered;
+	// the audit's other sessions judge failures through the same table.
+	{"security", func(t *testing.T, args ...string) plugintest.Outcome {
+		return plugintest.Run(t, securitycheck.Name, securitycheck.Service, &securitycheck.Options{}, securitycheck.Check, args...)
+	}, []string{"--only", "starttls"}},
 }
 
 func quitOK(c *smtptest.FaultConn) {
@@ -183,6 +189,8 @@ func TestSameFactsSameState(t *testing.T) {
 			},
 			extra: map[string][]string{"conn": {"-S"}},
 			phase: "starttls", code: 2,
+			// check_smtp_security asks whether STARTTLS is offered, not whether it works.
+			differ: map[string]differ{"security": {0, "SMTP SECURITY OK - 1 sub-check passed"}},
 		},
 		{
 			// A transaction phase: one request refused for now. check_smtp_tls
@@ -231,6 +239,7 @@ func TestSameFactsSameState(t *testing.T) {
 				"delivery": "SMTP DELIVERY CRITICAL - credentials not sent: the certificate of 127.0.0.1",
 				"tls":      `certificate "fault.test" is self-signed`,
 			},
+			differ: map[string]differ{"security": {0, "SMTP SECURITY OK - 1 sub-check passed"}},
 		},
 		{
 			name: "untrusted certificate, conn logging in", script: untrusted,
@@ -260,6 +269,8 @@ func TestSameFactsSameState(t *testing.T) {
 				"auth":     "credentials not sent: 127.0.0.1",
 				"delivery": "SMTP DELIVERY CRITICAL - credentials not sent: 127.0.0.1",
 			},
+			// For an MX (port 25) a missing STARTTLS is WARNING; --role submission makes it CRITICAL.
+			differ: map[string]differ{"security": {1, "SMTP SECURITY WARNING - starttls: not offered"}},
 		},
 		{
 			// check_smtp's -S without a login: WARNING, as check_smtp says it.

@@ -31,7 +31,9 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/authcheck"
 	"github.com/smtpcheck/smtpcheck/internal/conncheck"
 	"github.com/smtpcheck/smtpcheck/internal/deliverycheck"
+	"github.com/smtpcheck/smtpcheck/internal/loadcheck"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
+	"github.com/smtpcheck/smtpcheck/internal/securitycheck"
 	"github.com/smtpcheck/smtpcheck/internal/tlscheck"
 )
 
@@ -68,6 +70,19 @@ var plugins = []pluginDef{
 		"check that mail submitted through an SMTP server arrives over IMAP, and how fast",
 		"check_smtp_delivery submits a probe message through an SMTP server (STARTTLS on 587 by default, implicit TLS on 465, or an MX on 25 without AUTH), finds it over IMAP by its own header (IMAPS on 993 by default, STARTTLS on 143), in INBOX and then in the Junk folder, measures the delivery delay on its own clock (from the server's 250 to the message to the IMAP sighting), and deletes the probe again: only the UIDs of its own probes, never with a bare EXPUNGE. Probes sent but not yet seen are kept in a small state file (\\-\\-state\\-dir), so that one arriving during a later run is reported late rather than lost. Credentials are references (env:, file:, vault:, keyring:) resolved as check_smtp_auth resolves them, sent only over verified TLS, and never shown. The default \\-t of 50 s fits a real delivery and stays below the engines' own check timeouts (60 s in Nagios and Icinga 2).",
 		[][2]string{{"delay", "s"}, {"submit", "s"}}, "--send-only"},
+	{securitycheck.Name, &securitycheck.Options{},
+		"audit what an SMTP server must refuse",
+		"check_smtp_security asks an SMTP server to do what it must refuse and judges each refusal as a sub-check of its own: STARTTLS offered (mx) or required before MAIL (submission), no AUTH in clear text, no relay without AUTH (submission), not an open relay (mx: nmap's relay variants, RCPT only, with a random local control recipient that tells a catch-all from an open relay), VRFY and EXPN user enumeration, STARTTLS command injection (CVE\\-2011\\-0411 class), the software named in the banner (informational) and old TLS versions or RC4/3DES suites. \\-\\-role (mx, submission, submissions; by default from the port) decides which sub-checks run and how severe each is; \\-\\-only, \\-\\-skip and \\-\\-state change that. Each sub-check gives the server's exact replies as evidence and the Postfix and Exim settings that fix it; \\-\\-output json lists them all. Relay attempts send RCPT only and end with RSET; only the opt-in smuggling probe (\\-\\-smuggling\\-rcpt, a mailbox of yours) sends DATA, and it never sends a proper end of data, so a server that is not vulnerable delivers nothing. \\-\\-rate\\-probe opens up to N connections to see a rate limit. A client inside the server's trusted networks (Postfix mynetworks, Exim relay_from_hosts) may relay: run the audit from outside them.",
+		[][2]string{{"failed", ""}, {"warned", ""}}, ""},
+	{loadcheck.Name, &loadcheck.Options{},
+		"measure how much mail an SMTP server takes, and where it breaks",
+		"check_smtp_load sends many messages through an SMTP server, each session as the other plugins run it (connect, TLS, EHLO, AUTH, MAIL, RCPT, DATA with PIPELINING when offered): \\-\\-sessions N at once (closed loop), or \\-\\-rate R messages per second (open loop, with the latency of messages held back by a late reply counted in: coordinated omission corrected). It reports messages per second, accepted, rejected and failed counts, errors by class (dial, TLS, timeout, disconnect, 4xx, 5xx) and by phase and reply code, and p50/p90/p99/max of every phase from HDR histograms, failed attempts included; \\-\\-output json adds the histograms. A run is bounded: 1000 messages and 10 s unless \\-\\-messages or \\-\\-duration say otherwise, \\-t, a stop after \\-\\-max\\-connect\\-failures sessions in a row that could not be set up, and SIGINT or SIGTERM, which end it cleanly with a partial report. Recipients must be given (\\-\\-to): use a discard address, every message is delivered. It is a tool for capacity tests and pipelines, not a periodic check: no Zabbix item is generated.",
+		[][2]string{{"rate", ""}, {"error_rate", "%"}}, ""},
+}
+
+// zabbixSkip are plugins without a Zabbix item, with the reason.
+var zabbixSkip = map[string]string{
+	loadcheck.Name: "a load test is run on purpose, not every few minutes by an agent",
 }
 
 // zabbixTimeouts are the plugins that need a timeout macro of their own:
@@ -96,6 +111,7 @@ var noop = map[string]string{
 	authcheck.Name + " --authtype": "check_smtp alias of --mech",
 	authcheck.Name + " --authuser": "check_smtp alias of --user",
 	deliverycheck.Name + " --sni":  "takes no value and does nothing (SNI is always sent; --sni-name sends another name)",
+	securitycheck.Name + " --sni":  "takes no value and does nothing (SNI is always sent; --sni-name sends another name)",
 }
 
 func excluded(pl, long string) (string, bool) {
@@ -124,7 +140,7 @@ var icingaEnv = map[string][][2]string{
 // _SNI expands to an empty --sni-name, which TLS plugins take as not given.
 // check_smtp_conn is left out: it runs without TLS by default, and
 // --sni-name without TLS is refused.
-var nagiosSNI = map[string]bool{tlscheck.Name: true, authcheck.Name: true, deliverycheck.Name: true}
+var nagiosSNI = map[string]bool{tlscheck.Name: true, authcheck.Name: true, deliverycheck.Name: true, securitycheck.Name: true}
 
 // dnsName is the value of the --sni-name variables: the host's name when
 // the plugin is pointed at an IP address and the name is a DNS name (a
@@ -242,6 +258,9 @@ func generateFor(packager string) (map[string][]byte, error) {
 		}
 		icingaCommand(&icinga, pd, opts)
 		files["contrib/nagios/"+pd.name+".cfg"] = nagiosCommands(pd, opts)
+		if _, skip := zabbixSkip[pd.name]; skip {
+			continue
+		}
 		fmt.Fprintf(&zbxUP, "# %s: %s\nUserParameter=%s[*],%s/%s --output=json --hostname='$1' --timeout='$2' $3\n",
 			pd.name, pd.short, zabbixKey(pd), pluginDir, pd.name)
 	}
@@ -532,6 +551,9 @@ func zabbixTemplate() []byte {
 		[3]string{"{$SMTPCHECK.TIMEOUT}", "2", "Plugin timeout in seconds; keep below the agent's Timeout"},
 		[3]string{"{$SMTPCHECK.INTERVAL}", "5m", "Check interval"})
 	for _, pd := range plugins {
+		if _, skip := zabbixSkip[pd.name]; skip {
+			continue
+		}
 		short := strings.TrimPrefix(pd.name, "check_smtp_")
 		key := zabbixKey(pd)
 		argsMacro := "{$SMTPCHECK." + strings.ToUpper(short) + ".ARGS}"

@@ -9,7 +9,9 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/authcheck"
 	"github.com/smtpcheck/smtpcheck/internal/conncheck"
 	"github.com/smtpcheck/smtpcheck/internal/deliverycheck"
+	"github.com/smtpcheck/smtpcheck/internal/loadcheck"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
+	"github.com/smtpcheck/smtpcheck/internal/securitycheck"
 	"github.com/smtpcheck/smtpcheck/internal/tlscheck"
 )
 
@@ -35,10 +37,26 @@ var manExtras = map[string]manExtra{
 		perf: []string{"dns", "connect", "tls", "banner", "ehlo", "starttls", "ehlo_tls", "auth", "mail", "rcpt", "data", "message", "rset", "quit", "submit", "delay",
 			"imap_dns", "imap_connect", "imap_tls", "imap_greeting", "imap_starttls", "imap_login", "imap_select", "imap_search", "imap_fetch", "imap_cleanup", "imap_logout", "polls", "total", "time"},
 	},
+	loadcheck.Name: {
+		perf: []string{"rate", "accepted", "rejected", "failed", "error_rate", "sessions", "elapsed", "PHASE_p50", "PHASE_p90", "PHASE_p99", "PHASE_max", "time"},
+	},
+	securitycheck.Name: {
+		perf: []string{"passed", "warned", "failed", "skipped", "time_plain", "time_tls", "time_relay", "time_injection", "time_scan", "total", "time"},
+	},
 }
 
 // perfLabels says what each perfdata label measures.
 var perfLabels = map[string]string{
+	"rate":           "check_smtp_load: accepted messages per second over the measured run; \\-\\-warning\\-rate and \\-\\-critical\\-rate apply to it.",
+	"accepted":       "check_smtp_load: messages whose end was answered 250.",
+	"rejected":       "check_smtp_load: messages refused with a reply to MAIL, RCPT, DATA or their end.",
+	"error_rate":     "check_smtp_load: per cent of messages rejected or failed; \\-\\-warning\\-errors (default 1) and \\-\\-critical\\-errors apply to it.",
+	"sessions":       "check_smtp_load: sessions opened, the warm-up left out.",
+	"elapsed":        "check_smtp_load: the measured window, from the first measured message's start to the last one's end, in seconds.",
+	"PHASE_p50":      "check_smtp_load: the median of a phase (connect, tls, banner, ehlo, starttls, ehlo_tls, auth, mail, rcpt, data, message, rset, quit; total is a message's whole time, total_corrected the same in the open loop with held-back messages counted in), in seconds.",
+	"PHASE_p90":      "check_smtp_load: the 90th percentile of a phase, in seconds.",
+	"PHASE_p99":      "check_smtp_load: the 99th percentile of a phase, in seconds; \\-w and \\-c apply to total_p99 (total_corrected_p99 in the open loop).",
+	"PHASE_max":      "check_smtp_load: the longest time of a phase, in seconds.",
 	"dns":            "Name resolution, in seconds.",
 	"connect":        "TCP connect, in seconds.",
 	"tls":            "TLS handshake of implicit TLS (\\-s, port 465), in seconds.",
@@ -73,6 +91,15 @@ var perfLabels = map[string]string{
 	"time":           "The plugin's run time, in seconds, as check_smtp reports it.",
 	"cert_days":      "Days until the server certificate expires, with its limits (check_smtp_conn: with \\-D only).",
 	"chain_min_days": "Days until the first element of the chain expires, with the limits of \\-w and \\-c.",
+	"passed":         "check_smtp_security: sub-checks that found nothing wrong (informational ones included).",
+	"warned":         "check_smtp_security: sub-checks that gave WARNING.",
+	"failed":         "check_smtp_security: sub-checks that gave CRITICAL or UNKNOWN; check_smtp_load: messages that got no verdict (the session could not be set up, broke or timed out).",
+	"skipped":        "check_smtp_security: sub-checks of the role left out (\\-\\-only, \\-\\-skip) or that could not apply (no STARTTLS offered).",
+	"time_plain":     "check_smtp_security: the session in clear text (EHLO, HELP, VRFY, EXPN, MAIL), in seconds.",
+	"time_tls":       "check_smtp_security: the session inside TLS (submission), in seconds.",
+	"time_relay":     "check_smtp_security: the longest of the relay attempts' sessions, in seconds.",
+	"time_injection": "check_smtp_security: the STARTTLS injection session, with its wait for an injected reply (at most 1 s), in seconds.",
+	"time_scan":      "check_smtp_security: the TLS version scan, one handshake at a time, in seconds.",
 }
 
 // A timing is only emitted for a phase that ran: the labels above are what
