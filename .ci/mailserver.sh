@@ -18,6 +18,9 @@
 #                  address): a host known to the engine by its address
 #   127.0.0.1:143  IMAP (STARTTLS), 127.0.0.1:993 IMAPS  (Dovecot)
 #
+# Every Postfix listener is hardened: VRFY off, smtpd_forbid_bare_newline,
+# TLS 1.2 and later only. The deliberately open Postfix is .ci/postfix-open.sh.
+#
 # The test user's mailbox has Junk and Trash folders marked SPECIAL-USE (\Junk,
 # \Trash). Where dovecot-sieve and dovecot-lmtpd are installable (Debian 12:
 # yes), Postfix delivers through Dovecot LMTP and a Sieve rule files messages
@@ -315,11 +318,20 @@ virtual_gid_maps = static:$VMAIL_GID
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
 smtpd_recipient_restrictions =
 
+# Hardened as check_smtp_security wants it (the open counterpart is
+# .ci/postfix-open.sh): no VRFY, no bare-LF end of data (SMTP smuggling; in
+# Postfix 3.5.23, 3.6.13, 3.7.9, 3.8.4 and later), no TLS below 1.2.
+disable_vrfy_command = yes
+smtpd_forbid_bare_newline = yes
+smtpd_forbid_bare_newline_exclusions =
+
 # TLS (valid certificate unless a service overrides it).
 smtpd_tls_cert_file = $TLS_DIR/valid.crt
 smtpd_tls_key_file = $TLS_DIR/valid.key
 smtpd_tls_security_level = may
 smtpd_tls_auth_only = yes
+smtpd_tls_protocols = >=TLSv1.2
+smtpd_tls_mandatory_protocols = >=TLSv1.2
 smtpd_tls_loglevel = 1
 smtpd_tls_received_header = yes
 smtpd_tls_session_cache_database = btree:\${data_directory}/smtpd_scache

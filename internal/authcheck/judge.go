@@ -95,7 +95,7 @@ func (o *Options) judgeAuthErr(f *Facts, r *plugin.Result) {
 		}
 		st := plugin.FailureState(e, o.Timeout)
 		msg := fmt.Sprintf("auth: %s refused: %s%s (%s)", who, plugin.Quote(rep), said, where)
-		if h := plugin.Hint(e.Phase, rep); h != "" {
+		if h := plugin.Hint(e.Phase, rep, f.S); h != "" {
 			msg += " - " + h
 		}
 		r.Add(st, "%s", msg)

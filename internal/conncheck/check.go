@@ -3,6 +3,7 @@ package conncheck
 import (
 	"cmp"
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smtpcheck/smtpcheck/internal/fanout"
+	"github.com/smtpcheck/smtpcheck/internal/hostdns"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 )
@@ -26,15 +28,19 @@ func Gather(ctx context.Context, o *Options) *Facts { return o.gather(ctx, o.mxJ
 // gather is Gather with the builder of the --mx mode's jobs, which tests
 // wrap to make one fail.
 func (o *Options) gather(ctx context.Context, mxJob func(MXTarget) fanout.Job[*Facts]) *Facts {
-	res := o.resolver()
 	if o.MX != "" {
-		return &Facts{MX: o.gatherMX(ctx, res, mxJob)}
+		return &Facts{MX: o.gatherMX(ctx, o.resolver(), mxJob)}
+	}
+	var res probe.HostResolver // the system's: /etc/hosts, then DNS
+	if o.DNSServer != "" {
+		res = hostdns.New(ctx, o.dnsServer()) // what that server says, and only that
 	}
 	return o.gatherOne(ctx, o.target(o.Host, netip.Addr{}, res))
 }
 
-// resolver honours --dns-server; the pure-Go resolver is used so that no
-// query goes anywhere else.
+// resolver is the MX query's: the pure-Go resolver sending every query to
+// --dns-server, or the system's. MX hosts' addresses are looked up by DNS
+// alone (hostdns), either way.
 func (o *Options) resolver() *net.Resolver {
 	if o.DNSServer == "" {
 		return net.DefaultResolver
@@ -82,7 +88,7 @@ func (o *Options) gatherMX(ctx context.Context, res *net.Resolver, mxJob func(MX
 	start := time.Now()
 	m, hosts := o.mxHosts(ctx, res)
 	if len(hosts) > 0 {
-		hr := o.hostResolver(ctx, res)
+		hr := hostdns.New(ctx, o.dnsServer())
 		jobs := make([]fanout.Job[[]MXTarget], len(hosts))
 		for i, h := range hosts {
 			jobs[i] = fanout.Job[[]MXTarget]{Name: "the address lookup of " + h.Host, Run: func(ctx context.Context) []MXTarget {
@@ -103,9 +109,9 @@ func (o *Options) gatherMX(ctx context.Context, res *net.Resolver, mxJob func(MX
 }
 
 // checkHost looks up h's addresses by DNS and checks each.
-func (o *Options) checkHost(ctx context.Context, hr *hostResolver, h MXTarget, mxJob func(MXTarget) fanout.Job[*Facts]) []MXTarget {
+func (o *Options) checkHost(ctx context.Context, hr *hostdns.Resolver, h MXTarget, mxJob func(MXTarget) fanout.Job[*Facts]) []MXTarget {
 	begin := time.Now()
-	addrs, err := hr.lookup(ctx, o.Network(), h.Host)
+	addrs, err := hr.LookupNetIP(ctx, o.Network(), h.Host)
 	h.LookupTime = time.Since(begin)
 	if len(addrs) == 0 {
 		h.DNSErr, h.TimedOut = err, err != nil && expired(ctx)
@@ -159,6 +165,9 @@ func (o *Options) mxHosts(ctx context.Context, res *net.Resolver) (*MX, []MXTarg
 		return m, nil
 	case err != nil && !isNotFound(err):
 		m.LookupErr, m.TimedOut = err, expired(ctx)
+		if de, ok := errors.AsType[*net.DNSError](err); ok && rcode > 0 && !de.IsTimeout {
+			m.LookupErr = hostdns.Failure(de.Name, de.Server, rcode) // named by its code, not Go's "server misbehaving"
+		}
 		return m, nil
 	case len(mxs) == 1 && (mxs[0].Host == "." || mxs[0].Host == ""):
 		m.NullMX = true

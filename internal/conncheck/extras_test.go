@@ -97,7 +97,7 @@ func TestAllMX(t *testing.T) {
 	}
 
 	o = check(t, "--mx", "example.test", "--dns-server", dnsAddr, "-p", p, "-t", "3", "-6")
-	o.Expect(t, 2, "SMTP CRITICAL - 2 of 2 MX addresses of example.test failed; mx1.example.test: dns: no IPv6 address for mx1.example.test: no such host (asked "+dnsAddr+"); mx2.example.test: connect: connection refused (mx2.example.test ([::1]:"+p+")) - is the MTA running and listening on this address and port?")
+	o.Expect(t, 2, "SMTP CRITICAL - 2 of 2 MX addresses of example.test failed; mx1.example.test: dns: no IPv6 address for mx1.example.test: no AAAA records (NODATA) (asked "+dnsAddr+"); mx2.example.test: connect: connection refused (mx2.example.test ([::1]:"+p+")) - is the MTA running and listening on this address and port?")
 
 	// No MX records (NODATA): the domain's own address, and the output says so.
 	o = check(t, "--mx", "nomx.test", "--dns-server", dnsAddr, "-p", p, "-t", "3")

@@ -108,6 +108,8 @@ func TestFaultMatrix(t *testing.T) {
 	untrusted := &tls.Config{Certificates: []tls.Certificate{cert}}
 	tlsAuth := authArgs[:len(authArgs)-1]
 	const notSMTP = " - this is not a well-behaved SMTP server on this port"
+	const proxyAnswered = `SMTP CRITICAL - proxy: the server answered the PROXY header with "500 unrecognized command" ({addr})` +
+		" - it does not expect the PROXY protocol from this client: drop -r (--proxy-version), or have the server expect it (Postfix: smtpd_upstream_proxy_protocol, Exim: hosts_proxy)"
 	cases := []struct {
 		name   string
 		script func(c *smtptest.FaultConn)
@@ -141,7 +143,7 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name: "554 greeting", script: func(c *smtptest.FaultConn) { _ = c.Send("554 5.7.1 no SMTP service here") },
-			code: 2, status: `SMTP CRITICAL - banner: "554 5.7.1 no SMTP service here" ({addr}) - the server refuses this client or relay: check its access rules`,
+			code: 2, status: `SMTP CRITICAL - banner: "554 5.7.1 no SMTP service here" ({addr}) - the server refuses service to this client: check its access rules and blocklists`,
 		},
 		{
 			name: "multi-line reply with inconsistent codes", script: func(c *smtptest.FaultConn) { _ = c.Send("220-fault.test", "250 fault.test") },
@@ -187,7 +189,7 @@ func TestFaultMatrix(t *testing.T) {
 				quitOK(c)
 			},
 			args: []string{"-S"},
-			code: 2, status: `SMTP CRITICAL - starttls: "454 4.7.0 TLS not available due to local problem" ({addr}) - temporary server-side problem (TLS or authentication backend down): look at the server's log`,
+			code: 2, status: `SMTP CRITICAL - starttls: "454 4.7.0 TLS not available due to local problem" ({addr}) - the server cannot start TLS now (often an unreadable certificate or key): look at its TLS log`,
 		},
 		{
 			name: "TLS handshake stalls after STARTTLS",
@@ -268,7 +270,7 @@ func TestFaultMatrix(t *testing.T) {
 				quitOK(c) // no RSET: there is no transaction to reset
 			},
 			args: []string{"-f", "mon@fault.test", "--rcpt", "user@fault.test"},
-			code: 2, status: `SMTP CRITICAL - mail <mon@fault.test>: "550 5.7.1 sender refused" - the server refuses this client or relay: check its access rules`,
+			code: 2, status: `SMTP CRITICAL - mail <mon@fault.test>: "550 5.7.1 sender refused" - the sender address is not allowed for this client or login`,
 		},
 		{
 			name: "RCPT deferred 451",
@@ -330,6 +332,111 @@ func TestFaultMatrix(t *testing.T) {
 			args: []string{"-S"},
 			code: 2, status: `SMTP CRITICAL - starttls: invalid response "250 2.0.0 Ok" to STARTTLS: expected 220 ({addr})` + notSMTP,
 		},
+		// Exim on a port without hosts_proxy reads the PROXY header as a
+		// command and answers it: every later reply is one command late,
+		// however the replies are cut into segments, with -q too.
+		{
+			name: "-r: PROXY answered with the greeting", script: smtptest.EximNoProxy(smtptest.SegGreetLate), args: []string{"-r"},
+			code: 2, status: proxyAnswered,
+		},
+		{
+			name: "-r: PROXY answered, each reply one behind", script: smtptest.EximNoProxy(smtptest.SegBehind), args: []string{"-r"},
+			code: 2, status: proxyAnswered,
+		},
+		{
+			name: "-r: PROXY answered, replies one behind, -q", script: smtptest.EximNoProxy(smtptest.SegBehind), args: []string{"-r", "-q"},
+			code: 2, status: proxyAnswered,
+		},
+		{
+			name: "-r: PROXY answered, EHLO and HELO replies at once", script: smtptest.EximNoProxy(smtptest.SegPaired), args: []string{"-r"},
+			code: 2, status: proxyAnswered,
+		},
+		{
+			name: "-r: PROXY answered, its answer and EHLO's at once", script: smtptest.EximNoProxy(smtptest.SegPairedEHLO), args: []string{"-r"},
+			code: 2, status: proxyAnswered,
+		},
+		{
+			name: "-r -S: PROXY answered, replies as they come", script: smtptest.EximNoProxy(smtptest.SegAtOnce), args: []string{"-r", "-S"},
+			code: 2, status: proxyAnswered,
+		},
+		{
+			name: "--proxy-version 2: its bytes answered as lines", script: smtptest.EximNoProxy(smtptest.SegGreetLate), args: []string{"--proxy-version", "2"},
+			code: 2, status: proxyAnswered,
+		},
+		{
+			// A server that closes on a line it cannot parse answers the
+			// header with 421 right after its greeting.
+			name: "-r: PROXY answered with 421 and a close",
+			script: func(c *smtptest.FaultConn) {
+				if _, err := c.Expect("PROXY TCP4 "); err == nil {
+					_ = c.Send(smtptest.EximBanner, "421 4.7.0 mail.example.test Error: too many errors")
+				}
+			},
+			args: []string{"-r"},
+			code: 2, status: `SMTP CRITICAL - proxy: the server answered the PROXY header with "421 4.7.0 mail.example.test Error: too many errors" ({addr})` +
+				" - it does not expect the PROXY protocol from this client: drop -r (--proxy-version), or have the server expect it (Postfix: smtpd_upstream_proxy_protocol, Exim: hosts_proxy)",
+		},
+		{
+			// The v2 header's first bytes are two empty lines: EHLO and
+			// HELO both read a 500 answering them, and only QUIT's reply
+			// (a third 500) shows the replies out of step.
+			name: "--proxy-version 2: its lines answered late, one reply at a time",
+			script: func(c *smtptest.FaultConn) {
+				if c.Pause(50*time.Millisecond) != nil || c.Send(smtptest.EximBanner) != nil {
+					return
+				}
+				for {
+					line, err := c.ReadLine()
+					if err != nil || c.Pause(50*time.Millisecond) != nil || c.Send(smtptest.EximAnswer(line)...) != nil || strings.EqualFold(line, "QUIT") {
+						return
+					}
+				}
+			},
+			args: []string{"--proxy-version", "2"},
+			code: 2, status: proxyAnswered,
+		},
+		{
+			name: "-r --proxy-version 1 with MAIL and RCPT: PROXY answered", script: smtptest.EximNoProxy(smtptest.SegBehind),
+			args: []string{"--proxy-version", "1", "-f", "mon@fault.test", "--rcpt", "user@fault.test"},
+			code: 2, status: proxyAnswered,
+		},
+		{
+			// A server that knows the PROXY protocol and refuses EHLO is in step.
+			name: "-r: EHLO refused, HELO accepted, in step",
+			script: func(c *smtptest.FaultConn) {
+				if _, err := c.Expect("PROXY TCP4 "); err != nil || c.Send(smtptest.EximBanner) != nil {
+					return
+				}
+				if _, err := c.Expect("EHLO "); err == nil && c.Send("502 5.5.2 EHLO not implemented") == nil {
+					_ = c.EHLO()
+					quitOK(c)
+				}
+			},
+			args: []string{"-r"},
+			code: 0, status: "SMTP OK - {addr} answered in T s",
+		},
+		{
+			name: "QUIT answered with 250, then 221: replies one command late",
+			script: func(c *smtptest.FaultConn) {
+				_ = c.Greet()
+				_ = c.EHLO("PIPELINING")
+				if _, err := c.Expect("QUIT"); err == nil {
+					_ = c.Send("250 2.0.0 Ok", "221 2.0.0 Bye")
+				}
+			},
+			code: 2, status: `SMTP CRITICAL - quit: QUIT was answered "250 2.0.0 Ok" and then "221 2.0.0 Bye": the server's replies ran one command late ({addr})` + notSMTP,
+		},
+		{
+			name: "QUIT answered with 221 and more",
+			script: func(c *smtptest.FaultConn) {
+				_ = c.Greet()
+				_ = c.EHLO("PIPELINING")
+				if _, err := c.Expect("QUIT"); err == nil {
+					_ = c.Send("221 2.0.0 Bye", "250 2.0.0 Ok")
+				}
+			},
+			code: 1, status: `SMTP WARNING - quit: the server sent "250 2.0.0 Ok" after its reply, before the next command ({addr})` + notSMTP + " (add -q to ignore QUIT failures)",
+		},
 		{
 			name: "QUIT answered with 250, not 221",
 			script: func(c *smtptest.FaultConn) {
@@ -380,11 +487,12 @@ func TestFaultMatrix(t *testing.T) {
 			code: 2, status: `SMTP CRITICAL - rset: invalid response "220 fault.test" to RSET: expected 250` + notSMTP,
 		},
 		{
-			// Postfix on 587 without TLS. An RSET would get no 221 from
+			// Postfix on 587 without TLS (here offering no STARTTLS, so
+			// the 530 asks for a login). An RSET would get no 221 from
 			// quitOK: a WARNING about QUIT.
 			name: "MAIL refused 530: no RSET", script: steps("530 5.7.0 Must issue a STARTTLS command first"),
 			args: []string{"-f", "x@example.org", "--rcpt", "root@example.org"},
-			code: 2, status: `SMTP CRITICAL - mail <x@example.org>: "530 5.7.0 Must issue a STARTTLS command first" - STARTTLS is required first: add -S (or -s for port 465)`,
+			code: 2, status: `SMTP CRITICAL - mail <x@example.org>: "530 5.7.0 Must issue a STARTTLS command first" - the server wants a login first: add -A/-U/-P, or use check_smtp_auth`,
 		},
 		{
 			name: "MAIL deferred 451: no RSET", script: steps("451 4.3.0 try again later"),

@@ -38,7 +38,9 @@ func (o *Options) judge(f *Facts, r *plugin.Result, now time.Time) {
 	plugin.SessionPerf(r, s, f.Total, o.phases, threshold.Pair{Warn: o.Warning, Crit: o.Critical})
 	if f.Err != nil {
 		r.Add(plugin.FailureState(f.Err, o.Timeout), "%s", plugin.Describe(f.Err, s, o.Timeout.Duration))
-		o.judgeSteps(f, r) // the replies read before it count as well
+		if f.Err.Phase != probe.PhaseProxy { // else every reply was read one command late
+			o.judgeSteps(f, r) // the replies read before it count as well
+		}
 		return
 	}
 	o.judgeGreeting(s, r)
@@ -56,11 +58,15 @@ func (o *Options) judge(f *Facts, r *plugin.Result, now time.Time) {
 }
 
 // judgeQuit: a QUIT that failed is a WARNING (-q ignores it); a wrong code
-// is said as what it is, not as a broken server.
+// is said as what it is, not as a broken server. A reply that was not
+// QUIT's, with QUIT's after it, shows every reply read one command late:
+// CRITICAL, as any reply out of step.
 func (o *Options) judgeQuit(f *Facts, r *plugin.Result) {
 	switch {
 	case f.QuitErr == nil:
-	case f.QuitErr.Kind == probe.KindProtocol && f.QuitReply.Code != 0:
+	case errors.As(f.QuitErr, new(*probe.LateReplyError)): // a reply out of step: not a QUIT problem
+		r.Add(plugin.Critical, "%s", plugin.Describe(f.QuitErr, f.S, o.Timeout.Duration))
+	case f.QuitErr.Kind == probe.KindProtocol && f.QuitReply.Code != 0 && f.QuitReply.Code != 221:
 		r.Add(plugin.Warning, "quit: %s instead of 221 (%s) - add -q to ignore QUIT replies", plugin.Quote(f.QuitReply), f.S)
 	default:
 		r.Add(plugin.Warning, "%s (add -q to ignore QUIT failures)", plugin.Describe(f.QuitErr, f.S, o.Timeout.Duration))
@@ -117,7 +123,11 @@ func (o *Options) judgeGreeting(s *probe.Session, r *plugin.Result) {
 	}
 	for _, kw := range o.RequireExt {
 		if !offers(s, kw) {
-			r.Add(plugin.Critical, "ehlo: required extension %s not offered", strings.ToUpper(kw))
+			why := ""
+			if note := authInTLS(s); note != "" && strings.EqualFold(kw, "AUTH") {
+				why = " (" + note + ")"
+			}
+			r.Add(plugin.Critical, "ehlo: required extension %s not offered%s", strings.ToUpper(kw), why)
 		}
 	}
 	for _, kw := range o.ForbidExt {
@@ -125,6 +135,16 @@ func (o *Options) judgeGreeting(s *probe.Session, r *plugin.Result) {
 			r.Add(plugin.Critical, "ehlo: forbidden extension %s offered", strings.ToUpper(kw))
 		}
 	}
+}
+
+// authInTLS says why a plain session may see no AUTH: many servers
+// (Postfix's submission, Exim's default) offer it only inside TLS, and this
+// one offers STARTTLS, which was not used; "" otherwise.
+func authInTLS(s *probe.Session) string {
+	if s.Encrypted() || !s.Ext.Has("STARTTLS") {
+		return ""
+	}
+	return "the server offers STARTTLS, and many offer AUTH only inside TLS: add -S"
 }
 
 // offers reports whether the server offers the extension kw: inside TLS,
@@ -196,7 +216,11 @@ func (o *Options) judgeAuth(f *Facts, r *plugin.Result) {
 	case AuthPlaintext: // our options' fault
 		r.Add(plugin.Unknown, "auth: refused to send the password unencrypted: add -S (STARTTLS) or -s, or --allow-plaintext")
 	case AuthNoMech:
-		r.Add(plugin.Critical, "auth: server does not offer AUTH %s (offers: %s)", o.AuthType, plugin.OrNone(strings.Join(s.Ext.AuthMechanisms(), " ")))
+		offers := plugin.OrNone(strings.Join(s.Ext.AuthMechanisms(), " "))
+		if note := authInTLS(s); note != "" {
+			offers += "; " + note
+		}
+		r.Add(plugin.Critical, "auth: server does not offer AUTH %s (offers: %s)", o.AuthType, offers)
 	case AuthUnverified:
 		if plugin.RootsUnreadable(s.VerifyErr) { // judgeTLS said why
 			r.Detail("auth: credentials not sent: the certificate could not be verified")
@@ -248,7 +272,7 @@ func (o *Options) judgeSteps(f *Facts, r *plugin.Result) {
 		if st.Phase == probe.PhaseMail || st.Phase == probe.PhaseRcpt {
 			state = plugin.FailureState(&probe.Error{Phase: st.Phase, Kind: probe.KindReply, Reply: &st.Reply}, o.Timeout)
 		}
-		r.Add(state, "%s: %s%s", stepName(st), plugin.Quote(st.Reply), hint(st.Phase, st.Reply))
+		r.Add(state, "%s: %s%s", stepName(st), plugin.Quote(st.Reply), hint(st.Phase, st.Reply, f.S))
 	}
 }
 
@@ -299,6 +323,9 @@ func (o *Options) details(f *Facts, r *plugin.Result) {
 		note = " (reported only; --verify makes it CRITICAL, check_smtp_tls audits it)"
 	}
 	plugin.SessionLines(r, s, &o.Common, "extensions: "+plugin.OrNone(extList(s.Ext)), note)
+	if f.Err != nil && f.Err.Phase == probe.PhaseProxy {
+		return // the replies were read one command late: -v shows them
+	}
 	for _, st := range f.Steps {
 		r.Detail("%s: %s", stepName(st), plugin.Quote(st.Reply))
 	}
@@ -326,8 +353,8 @@ func rawReply(r smtp.Reply) string {
 	return b.String()
 }
 
-func hint(ph probe.Phase, r smtp.Reply) string {
-	if h := plugin.Hint(ph, r); h != "" {
+func hint(ph probe.Phase, r smtp.Reply, s *probe.Session) string {
+	if h := plugin.Hint(ph, r, s); h != "" {
 		return " - " + h
 	}
 	return ""

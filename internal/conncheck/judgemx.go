@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/hostdns"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 	"github.com/smtpcheck/smtpcheck/internal/threshold"
@@ -26,7 +27,7 @@ func (o *Options) judgeMX(m *MX, r *plugin.Result, now time.Time) {
 		r.Add(plugin.Critical, "dns: %s does not exist (NXDOMAIN%s) - check the domain given to --mx", m.Domain, asked)
 		return
 	case m.LookupErr != nil:
-		r.Add(o.dnsState(m.TimedOut), "dns: MX lookup for %s failed: %s", m.Domain, o.dnsErrText(m.LookupErr))
+		r.Add(o.dnsState(m.TimedOut), "dns: MX lookup for %s failed: %s%s", m.Domain, o.dnsErrText(m.LookupErr), dnsAdvice(m.LookupErr, m.TimedOut))
 		return
 	case m.NullMX:
 		r.Add(plugin.Critical, "dns: %s publishes a null MX (RFC 7505): it accepts no mail", m.Domain)
@@ -102,7 +103,7 @@ func (o *Options) judgeTarget(t MXTarget, now time.Time) *plugin.Result {
 		return &plugin.Result{Service: Service, Findings: []plugin.Finding{plugin.JobFailure(t.JobErr, o.Timeout, others)}}
 	case !t.Addr.IsValid():
 		r := &plugin.Result{Service: Service}
-		r.Add(o.dnsState(t.TimedOut), "dns: no %s address for %s: %s", probe.FamilyName(o.Network()), t.Host, o.dnsErrText(t.DNSErr))
+		r.Add(o.dnsState(t.TimedOut), "dns: no %s address for %s: %s%s", probe.FamilyName(o.Network()), t.Host, o.dnsErrText(t.DNSErr), dnsAdvice(t.DNSErr, t.TimedOut))
 		return r
 	}
 	return o.Judge(t.Facts, now)
@@ -132,12 +133,26 @@ func (o *Options) dnsErrText(err error) string {
 	switch {
 	case err == nil:
 		return "empty answer"
+	case errors.As(err, &de) && de.IsTimeout && o.DNSServer != "":
+		return fmt.Sprintf("no answer within the %s s timeout (asked %s)", plugin.Secs(o.Timeout.Duration), o.dnsServer())
+	case errors.As(err, &de) && de.IsTimeout:
+		return fmt.Sprintf("no answer within the %s s timeout", plugin.Secs(o.Timeout.Duration))
 	case errors.As(err, &de) && o.DNSServer != "":
 		return de.Err + " (asked " + o.dnsServer() + ")"
 	case errors.As(err, &de):
 		return de.Err
 	}
 	return err.Error()
+}
+
+// dnsAdvice says what to do about a failed lookup that the server answered
+// with a failure code; nothing for a timeout, which its state says.
+func dnsAdvice(err error, timedOut bool) string {
+	var de *net.DNSError
+	if timedOut || !errors.As(err, &de) || de.IsTimeout || de.IsNotFound {
+		return "" // not found: the message says so, and the MX record is what to fix
+	}
+	return " - " + hostdns.Advice(err)
 }
 
 // dnsServer is the address --dns-server names, "" without it.

@@ -2,9 +2,10 @@ package conncheck
 
 import (
 	"context"
-	"errors"
 	"net"
 	"sync/atomic"
+
+	"github.com/smtpcheck/smtpcheck/internal/hostdns"
 )
 
 // Go's resolver reports a domain that does not exist (NXDOMAIN) and one
@@ -16,7 +17,7 @@ import (
 // each answer they read.
 
 // rcodeNXDomain is RCODE 3, "Name Error" (RFC 1035 §4.1.1).
-const rcodeNXDomain = 3
+const rcodeNXDomain = hostdns.RcodeNXDomain
 
 // lookupMX asks res for the MX records of domain (as an absolute name: no
 // search list) and returns the RCODE of the last answer read, -1 if none.
@@ -89,7 +90,4 @@ func (c *rcodeStreamConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func isNotFound(err error) bool {
-	var de *net.DNSError
-	return errors.As(err, &de) && de.IsNotFound
-}
+func isNotFound(err error) bool { return hostdns.IsNotFound(err) }

@@ -63,7 +63,7 @@ type Options struct {
 	PhaseCritical map[string]string `long:"phase-critical" value-name:"PHASE:RANGE" section:"Thresholds" description:"Time of one phase that gives CRITICAL (repeatable)"`
 
 	MX        string `long:"mx" value-name:"DOMAIN" section:"Connection" description:"Check every address of every MX host of DOMAIN; the worst wins"`
-	DNSServer string `long:"dns-server" value-name:"ADDR[:PORT]" section:"Connection" description:"Ask this DNS server instead of the system's resolver"`
+	DNSServer string `long:"dns-server" value-name:"ADDR[:PORT]" section:"Connection" description:"Ask this DNS server, and only it, for every lookup (HOST, MX, MX hosts; /etc/hosts is not read) instead of the system's resolver"`
 
 	// Derived by Validate.
 	responses   []*regexp.Regexp

@@ -45,6 +45,11 @@ func TestPostfix(t *testing.T) {
 		{"RCPT to postmaster", append(host(pf["SMTP"]), "-f", "monitor@smtpcheck.test", "--rcpt", "postmaster@smtpcheck.test"), false, 0,
 			"SMTP OK - {addr} answered in T s (1 RCPT accepted)"},
 		{"expired certificate", append(host(pf["EXPIRED"]), "-S", "-D", "30,14"), false, 2, "SMTP CRITICAL - certificate \"mail.smtpcheck.test\" expired on "},
+		// Postfix without smtpd_upstream_proxy_protocol answers the header as a command.
+		{"-r against a Postfix that does not expect PROXY", append(host(pf["SMTP"]), "-r"), false, 2,
+			`SMTP CRITICAL - proxy: the server answered the PROXY header with "500 5.5.2 Error: command not recognized" ({addr}) - it does not expect the PROXY protocol`},
+		{"587 --require-ext AUTH before STARTTLS", append(host(pf["SUBMISSION"]), "--require-ext", "AUTH"), false, 2,
+			"SMTP CRITICAL - ehlo: required extension AUTH not offered (the server offers STARTTLS, and many offer AUTH only inside TLS: add -S)"},
 		{"wrong name with --verify", append(host(pf["WRONGNAME"]), "-S", "--verify", "--ca-file", pf["CA"], "--verify-name", "mail.smtpcheck.test"), false, 2,
 			"SMTP CRITICAL - tls: certificate does not verify: x509: certificate is valid for wrong.example.invalid, not mail.smtpcheck.test"},
 	}

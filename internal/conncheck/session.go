@@ -3,7 +3,6 @@ package conncheck
 import (
 	"context"
 	"errors"
-	"net"
 	"net/netip"
 
 	"github.com/smtpcheck/smtpcheck/internal/probe"
@@ -45,7 +44,7 @@ type Facts struct {
 }
 
 // target builds the probe target for host, or for a known address of it.
-func (o *Options) target(host string, addr netip.Addr, res *net.Resolver) probe.Target {
+func (o *Options) target(host string, addr netip.Addr, res probe.HostResolver) probe.Target {
 	t := probe.Target{
 		Host: host, Port: o.Port, Addr: addr, Network: o.Network(),
 		HeloName: o.HeloName(), LMTP: o.LMTP, Proxy: o.ProxyVersion, Resolver: res,

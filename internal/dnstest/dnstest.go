@@ -23,8 +23,8 @@ type TB interface {
 
 // Start answers from a fixed zone on 127.0.0.1 (UDP) and returns its
 // address, so that a test's queries never leave the machine. records are
-// zone-file lines; a name followed by the pseudo type "SERVFAIL" gets that
-// rcode, followed by "SLOW" its answer only after SlowDelay (a resolver
+// zone-file lines; a name followed by the pseudo type "SERVFAIL" or
+// "REFUSED" gets that rcode, followed by "SLOW" its answer only after SlowDelay (a resolver
 // slower than -t). CNAMEs are followed within the answer, as a recursive resolver
 // does. With ad the answers carry the AD bit, as a DNSSEC-validating
 // resolver sets it for a signed zone, unless a name on the way is followed
@@ -33,7 +33,7 @@ type TB interface {
 func Start(t TB, ad bool, records ...string) string {
 	t.Helper()
 	zone := map[uint16]map[string][]dns.RR{}
-	servfail, insecure, slow := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	servfail, refused, insecure, slow := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, r := range records {
 		if name, ok := strings.CutSuffix(r, " SLOW"); ok {
 			slow[strings.ToLower(dns.Fqdn(name))] = true
@@ -41,6 +41,10 @@ func Start(t TB, ad bool, records ...string) string {
 		}
 		if name, ok := strings.CutSuffix(r, " SERVFAIL"); ok {
 			servfail[strings.ToLower(dns.Fqdn(name))] = true
+			continue
+		}
+		if name, ok := strings.CutSuffix(r, " REFUSED"); ok {
+			refused[strings.ToLower(dns.Fqdn(name))] = true
 			continue
 		}
 		if name, ok := strings.CutSuffix(r, " INSECURE"); ok {
@@ -91,10 +95,12 @@ func Start(t TB, ad bool, records ...string) string {
 		switch {
 		case servfail[name]:
 			m.Rcode = dns.RcodeServerFailure
+		case refused[name]:
+			m.Answer, m.Rcode = nil, dns.RcodeRefused
 		case !known:
 			m.Rcode = dns.RcodeNameError
 		}
-		m.AuthenticatedData = secure && m.Rcode != dns.RcodeServerFailure
+		m.AuthenticatedData = secure && m.Rcode != dns.RcodeServerFailure && m.Rcode != dns.RcodeRefused
 		if opt := q.IsEdns0(); opt != nil {
 			m.SetEdns0(4096, opt.Do())
 		}

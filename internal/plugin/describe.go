@@ -6,9 +6,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/hostdns"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 	"github.com/smtpcheck/smtpcheck/internal/smtp"
 	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
@@ -33,6 +35,17 @@ func Describe(e *probe.Error, s *probe.Session, timeout time.Duration) string {
 // Explain says what happened and what to do, from the failure's kind and
 // phase; s (which may be nil) says what the client offered.
 func Explain(e *probe.Error, s *probe.Session, timeout time.Duration) (what, todo string) {
+	what, todo = explain(e, s, timeout)
+	if e.Phase == probe.PhaseTLS && s != nil && s.Target.Proxy != 0 && s.CertVersion == 0 {
+		// Implicit TLS after a PROXY header: a server that does not expect
+		// one reads it as a broken ClientHello, and fails before any
+		// certificate whatever its TLS setup.
+		todo = "the server may not expect the PROXY header sent before TLS: drop -r (--proxy-version), or have it expect one; else " + todo
+	}
+	return what, todo
+}
+
+func explain(e *probe.Error, s *probe.Session, timeout time.Duration) (what, todo string) {
 	switch e.Kind {
 	case probe.KindTimeout:
 		return fmt.Sprintf("no answer within the %s s timeout", Secs(timeout)), timeoutAdvice(e.Phase, s)
@@ -49,15 +62,19 @@ func Explain(e *probe.Error, s *probe.Session, timeout time.Duration) (what, tod
 		}
 		return "the server closed the connection", "look at the server's log"
 	case probe.KindResolve:
-		return PlainErr(e.Err), "check the name and the resolver"
+		return PlainErr(e.Err), hostdns.Advice(e.Err) // by the DNS answer's code where known
 	case probe.KindProtocol:
+		if pa, ok := errors.AsType[*probe.ProxyAnsweredError](e.Err); ok {
+			return "the server answered the PROXY header with " + Quote(pa.Reply),
+				"it does not expect the PROXY protocol from this client: drop -r (--proxy-version), or have the server expect it (Postfix: smtpd_upstream_proxy_protocol, Exim: hosts_proxy)"
+		}
 		return PlainErr(e.Err), "this is not a well-behaved SMTP server on this port"
 	case probe.KindReply:
 		if errors.Is(e.Err, probe.ErrNoStartTLS) {
 			return "the server does not offer STARTTLS", "enable TLS in the MTA, or use -s if this port speaks implicit TLS"
 		}
 		if e.Reply != nil {
-			return Quote(*e.Reply), Hint(e.Phase, *e.Reply)
+			return Quote(*e.Reply), Hint(e.Phase, *e.Reply, s)
 		}
 	case probe.KindTLS:
 		return "TLS handshake failed: " + PlainErr(e.Err), tlsAdvice(e, s)
@@ -67,6 +84,8 @@ func Explain(e *probe.Error, s *probe.Session, timeout time.Duration) (what, tod
 
 func timeoutAdvice(ph probe.Phase, s *probe.Session) string {
 	switch {
+	case ph == probe.PhaseDNS:
+		return "the DNS server did not answer: is it reachable, and does it answer for this name?"
 	case ph == probe.PhaseConnect:
 		return "a firewall may drop the packets, or the host is down"
 	case ph == probe.PhaseBanner && s != nil && s.Target.TLS == probe.TLSImplicit:
@@ -97,7 +116,52 @@ func tlsAdvice(e *probe.Error, s *probe.Session) string {
 		}
 		return "the server accepts no TLS version from " + tlsaudit.VersionName(min) + " up (--min-tls)"
 	}
+	if a, ok := RemoteAlert(e.Err); ok {
+		if advice, ok := alertAdvice[a]; ok {
+			return advice
+		}
+		if a != alertHandshakeFailure {
+			return "the server ended the handshake with this alert: look at its TLS log"
+		}
+	}
 	return "the server and this client share no TLS version or cipher, or the server's TLS setup is broken"
+}
+
+// alertHandshakeFailure (40) is the alert of no common version, cipher or
+// key exchange; the others say something else (RFC 8446 §6.2).
+const alertHandshakeFailure tls.AlertError = 40
+
+// alertAdvice says what the server's alert means, where it says more than
+// "no common parameters" (RFC 8446 §6.2).
+var alertAdvice = func() map[tls.AlertError]string {
+	const (
+		clientCert = "the server wants a client certificate, which these plugins do not send"
+		rejected   = "the server's TLS stack rejected this client's handshake: a broken TLS setup or a middlebox; look at its TLS log"
+	)
+	return map[tls.AlertError]string{
+		80:  "the server failed inside its own TLS setup, not over a version or cipher: look at its TLS log (an unreadable key or certificate file, a key that does not match the certificate)", // internal_error
+		71:  "the server wants stronger ciphers than this client offers: check its cipher settings",                                                                                             // insufficient_security
+		112: "the server has no certificate for the name sent as SNI: give --sni-name with a name it serves",                                                                                    // unrecognized_name
+		49:  "the server refuses TLS to this client: check its access rules",                                                                                                                    // access_denied
+		116: clientCert, 42: clientCert,                                                                                                                                                         // certificate_required, bad_certificate
+		10: rejected, 47: rejected, 50: rejected, // unexpected_message, illegal_parameter, decode_error
+	}
+}()
+
+// RemoteAlert is the alert the server ended the handshake with. crypto/tls
+// reports it as a "remote error" around an unexported type whose text is
+// that of tls.AlertError, so the text is matched against those.
+func RemoteAlert(err error) (tls.AlertError, bool) {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "remote error" || op.Err == nil {
+		return 0, false
+	}
+	for a := range 256 {
+		if tls.AlertError(a).Error() == op.Err.Error() {
+			return tls.AlertError(a), true
+		}
+	}
+	return 0, false
 }
 
 // protocolVersionAlert matches alert 70 (protocol_version), sent by a

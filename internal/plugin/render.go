@@ -156,9 +156,18 @@ func droppedNote(n int) string {
 	return fmt.Sprintf("(%d more perfdata values left out to keep the output under %d bytes)", n, MaxOutput)
 }
 
-// longLines are the details and, with -v, the transcript.
+// longLines are the findings the status line does not show (those at its
+// state it had no room for, then every other finding with its state: a
+// WARNING that qualifies a CRITICAL must not vanish), the details and, with
+// -v, the transcript.
 func longLines(r *Result, c *Common, omitted []string) []string {
-	lines := make([]string, 0, len(omitted)+len(r.Details)+len(r.Transcript))
+	lines := make([]string, 0, len(r.Findings)+len(r.Details)+len(r.Transcript))
+	st := r.State()
+	for _, f := range r.Findings {
+		if f.State != st {
+			omitted = append(omitted, "["+f.State.String()+"] "+f.Text)
+		}
+	}
 	for _, d := range append(omitted, r.Details...) {
 		lines = append(lines, Sanitize(d, maxDetailLen))
 	}
@@ -231,6 +240,7 @@ type jsonResult struct {
 	Details    []string   `json:"details,omitempty"`
 	Perfdata   []jsonPerf `json:"perfdata"`
 	Transcript []string   `json:"transcript,omitempty"`
+	Items      any        `json:"items,omitempty"`
 }
 
 type jsonFind struct {
@@ -241,7 +251,7 @@ type jsonFind struct {
 func writeJSON(w io.Writer, r *Result, c *Common) error {
 	st := r.State()
 	out := jsonResult{State: st.String(), ExitCode: int(st), Summary: r.Summary(), Details: r.Details,
-		Findings: []jsonFind{}, Perfdata: []jsonPerf{}}
+		Findings: []jsonFind{}, Perfdata: []jsonPerf{}, Items: r.Items}
 	for _, f := range r.Findings {
 		out.Findings = append(out.Findings, jsonFind{f.State.String(), f.Text})
 	}

@@ -70,3 +70,19 @@ func TestPerfBudget(t *testing.T) {
 		t.Errorf("output\n%s", out)
 	}
 }
+
+// TestLongOutputShowsEveryFinding: findings below the result's state are
+// listed with their state in the long output, before the details, so that
+// a WARNING qualifying a CRITICAL verdict is not lost to the text reader.
+func TestLongOutputShowsEveryFinding(t *testing.T) {
+	r := &Result{Service: "SMTP TLS"}
+	r.Add(Critical, "no TLSA record matches")
+	r.Add(Warning, "the TLSA answer lacks the AD bit")
+	r.Add(OK, "mx.test: TLSv1.3 via STARTTLS")
+	r.Detail("tls: details")
+	out := render(t, r)
+	want := "SMTP TLS CRITICAL - no TLSA record matches\n[WARNING] the TLSA answer lacks the AD bit\n[OK] mx.test: TLSv1.3 via STARTTLS\ntls: details | 'time'="
+	if !strings.HasPrefix(out, want) {
+		t.Errorf("got\n%s\nwant it to begin\n%s", out, want)
+	}
+}

@@ -60,6 +60,9 @@ type Result struct {
 	Details    []string
 	Perf       []Perf
 	Transcript []string
+	// Items are a plugin's own itemised verdicts (check_smtp_security's
+	// sub-checks), listed under "items" by --output json.
+	Items any
 }
 
 // Add records a judged fact.

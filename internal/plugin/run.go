@@ -134,6 +134,9 @@ func Run[O Options](p *nagios.Plugin, name, service string, args []string, opts 
 		ctx, cancel := opts.Base().Context(runCtx, start)
 		defer cancel()
 		r := check(ctx, opts)
+		if note := engineTimeoutNote(opts.Base().Timeout); note != "" {
+			r.Details = append([]string{note}, r.Details...)
+		}
 		done <- func() { Render(p, r, opts.Base()) }
 	}()
 
@@ -164,6 +167,21 @@ func Run[O Options](p *nagios.Plugin, name, service string, args []string, opts 
 			return
 		}
 	}
+}
+
+// engineTimeout is how long a -t may be and still leave the plugin its say:
+// Nagios Core kills a check at service_check_timeout (60 s by default),
+// Icinga 2 at the command's check_timeout (60 s), with no output and no
+// perfdata, so a verdict due later is never seen.
+const engineTimeout = 55 * time.Second
+
+// engineTimeoutNote warns, in the long output and without changing the
+// state, of a -t the monitoring engine's own timeout may cut short.
+func engineTimeoutNote(t Timeout) string {
+	if t.Duration <= engineTimeout {
+		return ""
+	}
+	return "note: -t " + strconv.FormatFloat(t.Duration.Seconds(), 'f', -1, 64) + " is above " + Secs(engineTimeout) + " s: Nagios Core (service_check_timeout) and Icinga 2 (check_timeout) kill a check after 60 s by default, with no output and no perfdata; keep -t below the engine's timeout, or raise that"
 }
 
 // stuck is the verdict of a run the watchdog ends, naming what was in

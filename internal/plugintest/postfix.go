@@ -15,27 +15,40 @@ import (
 // .ci/run) makes that a failure.
 func Postfix(t testing.TB) map[string]string {
 	t.Helper()
-	if os.Getenv("SMTPCHECK_POSTFIX") != "1" {
-		if os.Getenv("SMTPCHECK_REQUIRE_REAL") == "1" {
-			t.Fatal("SMTPCHECK_REQUIRE_REAL=1 but no Postfix: source the env file of .ci/mailserver.sh start")
-		}
-		t.Skip("no real Postfix: run .ci/mailserver.sh start and source its env file")
-	}
-	env := map[string]string{}
-	for _, k := range []string{"CA", "USER", "PASSWORD_FILE", "SMTP", "SUBMISSION", "SUBMISSIONS", "EXPIRED", "WRONGNAME"} {
-		if env[k] = os.Getenv("SMTPCHECK_POSTFIX_" + k); env[k] == "" {
-			t.Fatalf("SMTPCHECK_POSTFIX_%s is not set: source the env file of .ci/mailserver.sh start", k)
-		}
-	}
+	env := realServer(t, "Postfix", "SMTPCHECK_POSTFIX", ".ci/mailserver.sh",
+		"CA", "USER", "PASSWORD_FILE", "SMTP", "SUBMISSION", "SUBMISSIONS", "EXPIRED", "WRONGNAME")
 	env["HOSTNAME"] = os.Getenv("SMTPCHECK_POSTFIX_HOSTNAME")
 	if env["HOSTNAME"] == "" {
 		env["HOSTNAME"] = "mail.smtpcheck.test"
 	}
-	pass, err := os.ReadFile(env["PASSWORD_FILE"])
-	if err != nil {
-		t.Fatal(err)
+	return env
+}
+
+// realServer returns the environment a CI script wrote for a real server
+// (gate=1, gate_KEY=value), keys without the prefix, and the password read
+// from PASSWORD_FILE as PASSWORD. Without gate=1 the test is skipped, unless
+// SMTPCHECK_REQUIRE_REAL=1 (set by .ci/run) makes that a failure.
+func realServer(t testing.TB, name, gate, script string, keys ...string) map[string]string {
+	t.Helper()
+	if os.Getenv(gate) != "1" {
+		if os.Getenv("SMTPCHECK_REQUIRE_REAL") == "1" {
+			t.Fatalf("SMTPCHECK_REQUIRE_REAL=1 but no %s: source the env file of %s start", name, script)
+		}
+		t.Skipf("no real %s: run %s start and source its env file", name, script)
 	}
-	env["PASSWORD"] = strings.TrimSpace(string(pass))
+	env := map[string]string{}
+	for _, k := range keys {
+		if env[k] = os.Getenv(gate + "_" + k); env[k] == "" {
+			t.Fatalf("%s_%s is not set: source the env file of %s start", gate, k, script)
+		}
+	}
+	if file, ok := env["PASSWORD_FILE"]; ok { // a server without users has none
+		pass, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env["PASSWORD"] = strings.TrimSpace(string(pass))
+	}
 	return env
 }
 

@@ -3,9 +3,12 @@ package probe
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+
+	"github.com/smtpcheck/smtpcheck/internal/smtp"
 )
 
 // sendProxy writes a HAProxy PROXY protocol header carrying the real
@@ -67,3 +70,58 @@ func ProxyV2(src, dst netip.AddrPort) []byte {
 	b.Write(binary.BigEndian.AppendUint16(nil, dst.Port()))
 	return b.Bytes()
 }
+
+// ProxyAnsweredError is a server that answered the PROXY header: it read
+// the header as a command line, so it does not expect the PROXY protocol
+// from this client, and every later reply would be read one command late.
+type ProxyAnsweredError struct {
+	Reply smtp.Reply // its answer (Exim: "500 unrecognized command")
+}
+
+func (e *ProxyAnsweredError) Error() string {
+	return fmt.Sprintf("the server answered the PROXY header with %q, as a command", e.Reply.String())
+}
+
+// proxyAnswered is the error of a session whose server answered the PROXY
+// header with rep.
+func proxyAnswered(rep smtp.Reply) *Error {
+	return &Error{Phase: PhaseProxy, Kind: KindProtocol, Reply: &rep, Err: &ProxyAnsweredError{Reply: rep}}
+}
+
+// proxySuspect: with a PROXY header sent, the first reply after the
+// greeting was a refusal, taken for EHLO's. It may have been the answer to
+// the header instead (Exim on a port without hosts_proxy), and then every
+// later reply is one command late: QUIT's reply tells (see Run).
+func (s *Session) proxySuspect() bool { return s.Target.Proxy != 0 && s.firstRefusal() != nil }
+
+// firstRefusal is the refusal read as EHLO's reply (before a HELO), nil
+// when EHLO was not refused.
+func (s *Session) firstRefusal() *smtp.Reply {
+	switch {
+	case s.EHLOErr != nil:
+		return s.EHLOErr
+	case s.HelloVerb != "HELO" && s.Hello.Class() == 5:
+		return &s.Hello
+	}
+	return nil
+}
+
+// checkProxy turns the signs of replies one command late in a proxySuspect
+// session into the verdict that the server answered the PROXY header: more
+// bytes than a reply asked for anywhere, or QUIT answered with anything
+// but 221 (the reply to the command before it). A server that knows the
+// PROXY protocol and refuses EHLO answers HELO and QUIT in step.
+func (out *Outcome) checkProxy() {
+	if !out.S.proxySuspect() {
+		return
+	}
+	late := out.Err != nil && unsolicited(out.Err)
+	if out.Err == nil && out.QuitErr != nil {
+		late = unsolicited(out.QuitErr) || (out.QuitReply.Code != 0 && out.QuitReply.Code != 221)
+	}
+	if late {
+		out.Err, out.QuitErr = proxyAnswered(*out.S.firstRefusal()), nil
+	}
+}
+
+func unsolicited(e *Error) bool { return errors.As(e, new(*smtp.UnsolicitedError)) }

@@ -30,13 +30,17 @@ type Plan struct {
 	// OwnChainCheck: the caller judges the chain itself (check_smtp_tls),
 	// so Run does not verify it under Target.Insecure for Session.CertErr.
 	OwnChainCheck bool
+	// Quiet keeps no transcript (Transcript is ignored, Session.Transcript
+	// is nil): for sessions whose lines nobody reads, the load mode's
+	// thousands, where it would only grow.
+	Quiet bool
 }
 
 // Outcome is what a Plan's run showed, as data: the session (its replies,
 // timings, TLS state and transcript), what ended it and how it ended.
 type Outcome struct {
 	S         *Session   // never nil; closed when Run returns
-	Err       *Error     // what ended the session before QUIT; nil when it got there
+	Err       *Error     // what ended the session before QUIT (or the PROXY header answered); nil when it got there
 	QuitReply smtp.Reply // the reply to QUIT, when it was read
 	QuitErr   *Error     // a QUIT that failed (not judged with NoWaitQuit)
 	Total     time.Duration
@@ -51,7 +55,10 @@ func Run(ctx context.Context, p Plan) (out Outcome) {
 	if start.IsZero() {
 		start = time.Now()
 	}
-	if p.Transcript == nil {
+	switch {
+	case p.Quiet:
+		p.Transcript = nil
+	case p.Transcript == nil:
 		p.Transcript = smtp.NewTranscript()
 	}
 	defer func() {
@@ -70,18 +77,33 @@ func Run(ctx context.Context, p Plan) (out Outcome) {
 	defer s.Close()
 	if err := p.establish(ctx, s); err != nil {
 		out.Err = AsError(err)
+		out.checkProxy()
 		if out.Err.Kind == KindReply && InStep(out.Err) && !s.hungUp { // not after a 421: the server is closing
-			_, _ = s.Quit(ctx, false)
+			// A refusal after a suspect EHLO (HELO refused as well: the
+			// replies to a v2 header's bytes, one command late) is told
+			// from a server in step by QUIT's reply alone.
+			wait := s.proxySuspect()
+			rep, qerr := s.Quit(ctx, wait)
+			if wait && qerr != nil && rep.Code != 0 && rep.Code != 221 {
+				out.Err = proxyAnswered(*s.firstRefusal())
+			}
 		}
 		return out
 	}
 	if s.hungUp {
 		return out
 	}
-	rep, err := s.Quit(ctx, !p.NoWaitQuit)
+	// -q does not wait for QUIT's reply, except where only that reply can
+	// tell whether the replies ran one command late (proxySuspect).
+	wait := !p.NoWaitQuit || s.proxySuspect()
+	rep, err := s.Quit(ctx, wait)
 	out.QuitReply = rep
-	if err != nil && !p.NoWaitQuit {
+	if err != nil && wait {
 		out.QuitErr = AsError(err)
+	}
+	out.checkProxy()
+	if p.NoWaitQuit {
+		out.QuitErr = nil
 	}
 	return out
 }

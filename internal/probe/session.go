@@ -32,7 +32,12 @@ type Session struct {
 	NoStartTLS bool  // STARTTLS was asked for but not offered: the session is plain
 	// StartTLSReply is the reply to STARTTLS; zero when none was read.
 	StartTLSReply smtp.Reply
+	LoggedIn      bool // a login (AUTH) succeeded
 	Transcript    *smtp.Transcript
+	// CertVersion is the TLS version the server negotiated and sent its
+	// certificate under, known even when the handshake failed after that;
+	// 0 when no certificate came.
+	CertVersion uint16
 
 	conn   *smtp.Conn
 	stop   func() bool
@@ -154,6 +159,19 @@ func (s *Session) dial(ctx context.Context) error {
 		}
 		return err
 	})
+	if err != nil && t.Proxy != 0 && errors.As(err, new(*smtp.UnsolicitedError)) {
+		// A reply came with the greeting, before any command: the server
+		// answered the PROXY header (it greets first, then reads it as a
+		// command line). Read the answer to name it.
+		if rep, rerr := s.conn.ReadReply(); rep.Code != 0 && (rerr == nil || errors.As(rerr, new(*smtp.UnsolicitedError))) {
+			return proxyAnswered(rep)
+		}
+	}
+	if re, ok := errors.AsType[*smtp.ReplyError](err); ok && t.Proxy != 0 && s.Banner.Code == 220 {
+		// A 421 after a 220 greeting, before any command: the server
+		// closes on the PROXY header it read as a command line.
+		return proxyAnswered(re.Reply)
+	}
 	if err != nil {
 		return fail(ctx, PhaseBanner, err)
 	}
@@ -162,7 +180,7 @@ func (s *Session) dial(ctx context.Context) error {
 
 // Resolve looks host up once. An IP literal is returned as is, but must
 // match the family asked for.
-func Resolve(ctx context.Context, r *net.Resolver, network, host string) (netip.Addr, error) {
+func Resolve(ctx context.Context, r HostResolver, network, host string) (netip.Addr, error) {
 	if network == "" {
 		network = "ip"
 	}
@@ -198,7 +216,13 @@ func FamilyName(network string) string {
 }
 
 func (s *Session) handshake(ctx context.Context) error {
-	st, err := s.conn.UpgradeTLS(ctx, s.Target.tlsConfig(&s.VerifyErr))
+	cfg := s.Target.tlsConfig(&s.VerifyErr)
+	verify := cfg.VerifyConnection
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		s.CertVersion = cs.Version
+		return verify(cs)
+	}
+	st, err := s.conn.UpgradeTLS(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -318,6 +342,7 @@ func (s *Session) Auth(ctx context.Context, c smtp.SASLClient) (smtp.Reply, erro
 	if err != nil {
 		return rep, fail(ctx, PhaseAuth, err)
 	}
+	s.LoggedIn = true
 	return rep, nil
 }
 
@@ -331,6 +356,9 @@ func (s *Session) Quit(ctx context.Context, wait bool) (smtp.Reply, error) {
 		}
 		var err error
 		rep, err = s.conn.Cmd("QUIT")
+		if ue, ok := errors.AsType[*smtp.UnsolicitedError](err); ok && rep.Code != 221 {
+			return &LateReplyError{Read: rep, Next: ue}
+		}
 		if err == nil {
 			err = smtp.Expect(rep, "QUIT", 221)
 		}
@@ -342,6 +370,20 @@ func (s *Session) Quit(ctx context.Context, wait bool) (smtp.Reply, error) {
 	}
 	return rep, nil
 }
+
+// LateReplyError is a QUIT answered with a reply that is not 221 and then
+// with more: the first was the reply to an earlier command, so the replies
+// had been read one command late all along.
+type LateReplyError struct {
+	Read smtp.Reply             // the reply read for QUIT
+	Next *smtp.UnsolicitedError // what followed it
+}
+
+func (e *LateReplyError) Error() string {
+	return fmt.Sprintf("QUIT was answered %q and then %s: the server's replies ran one command late", e.Read.String(), e.Next.Line)
+}
+
+func (e *LateReplyError) Unwrap() error { return e.Next }
 
 // Close closes the connection; it is safe to call more than once.
 func (s *Session) Close() {

@@ -1,10 +1,10 @@
 package probe
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
 	"net/netip"
 )
 
@@ -41,7 +41,13 @@ type Target struct {
 	LMTP     bool // LHLO instead of EHLO
 	Proxy    int  // PROXY protocol version to send first: 0 (none), 1 or 2
 
-	Resolver *net.Resolver // nil → net.DefaultResolver
+	Resolver HostResolver // nil → net.DefaultResolver
+}
+
+// HostResolver finds a host's addresses: a *net.Resolver, or one that asks
+// the DNS alone (hostdns: --dns-server skips /etc/hosts).
+type HostResolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
 // verify checks a server's chain against the target's roots and name.

@@ -213,4 +213,8 @@ type ScanResult struct {
 	// Inconclusive: the attempt failed for a reason other than the
 	// server refusing the version (timeout, connection refused, ...).
 	Inconclusive bool
+	// Negotiated: the server chose the version and sent its certificate,
+	// then the handshake failed (an alert such as internal_error): the
+	// version is not refused, the server's TLS setup is broken.
+	Negotiated bool
 }

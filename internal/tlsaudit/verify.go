@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -42,8 +43,9 @@ type Roots struct {
 
 // Verify checks the sent chain at time now: each element's validity
 // period, the leaf's name, and the path to a trusted root. Trust is judged
-// apart from time (at a moment when every sent element was valid), so an
-// expired element is reported once, as expired, and not again as untrusted.
+// apart from time (at a moment when every sent element was valid, or link
+// by link when there is none), so an expired element is reported once, as
+// expired, and not again as untrusted; trust is never left unjudged.
 // SHA-1 signed elements are checked by hand, since Go refuses them: the
 // caller judges the algorithm itself. name may be a DNS name or an IP.
 func Verify(certs []*x509.Certificate, name string, roots Roots, now time.Time) []Problem {
@@ -74,7 +76,13 @@ func Verify(certs []*x509.Certificate, name string, roots Roots, now time.Time) 
 	if len(probs) > 0 && probs[0].Kind != NameMismatch {
 		var ok bool
 		if at, ok = validMoment(certs, now); !ok {
-			return probs // no moment when all were valid: trust cannot be judged apart
+			// No moment when all were valid (a leaf that expired before
+			// its root began): x509 cannot verify the path at any time,
+			// so trust is judged without it.
+			if p := trustApart(certs, chain, roots, now); p != nil {
+				probs = append(probs, *p)
+			}
+			return probs
 		}
 	}
 	if p := trust(certs, chain, roots, at, !at.Equal(now)); p != nil {
@@ -163,11 +171,43 @@ func validMoment(certs []*x509.Certificate, now time.Time) (time.Time, bool) {
 // (a test CA younger than the expired leaf it signed): that root's validity
 // is then no problem of the server's.
 func trust(certs []*x509.Certificate, chain []Cert, roots Roots, at time.Time, shifted bool) *Problem {
+	return trustProblem(verifyFrom(certs[0], certs, intermediates(certs), roots, at, 0), certs, chain, roots, shifted)
+}
+
+// trustApart judges trust where no moment saw every sent element valid:
+// each link from the leaf up to the top of what was sent by its signature
+// alone, and the top's own path to a trusted root at a moment when it was
+// valid. Validity periods are Verify's to report.
+func trustApart(certs []*x509.Certificate, chain []Cert, roots Roots, now time.Time) *Problem {
+	path := chainPath(certs, chain)
+	for i := 0; i+1 < len(path); i++ {
+		c, parent := certs[path[i]], certs[path[i+1]]
+		err := c.CheckSignatureFrom(parent)
+		if weak(c.SignatureAlgorithm) { // refused by CheckSignatureFrom; its own finding
+			err = parent.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature)
+		}
+		if err != nil {
+			el := &chain[path[i]]
+			return &Problem{Kind: Invalid, Cert: el, Err: err,
+				Text: fmt.Sprintf("%s %q is not validly signed by %q, sent as its issuer: %v", role(el), el.Name, chain[path[i+1]].Name, err)}
+		}
+	}
+	top := path[len(path)-1]
+	at, _ := validMoment(certs[top:top+1], now)
+	return trustProblem(verifyFrom(certs[top], certs, intermediates(certs), roots, at, min(top, 1)), certs, chain, roots, true)
+}
+
+// intermediates pools what the server sent after its leaf.
+func intermediates(certs []*x509.Certificate) *x509.CertPool {
 	inter := x509.NewCertPool()
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}
-	err := verifyFrom(certs[0], certs, inter, roots, at, 0)
+	return inter
+}
+
+// trustProblem words why the path does not verify (err), nil when it does.
+func trustProblem(err error, certs []*x509.Certificate, chain []Cert, roots Roots, shifted bool) *Problem {
 	if err == nil {
 		return nil
 	}
@@ -218,20 +258,28 @@ func sent(certs []*x509.Certificate, c *x509.Certificate) bool {
 // topOfChain follows issuers through the sent certificates, whatever their
 // order, and returns the last one reached.
 func topOfChain(certs []*x509.Certificate, chain []Cert) *Cert {
-	cur, seen := 0, map[int]bool{0: true}
-	for {
+	path := chainPath(certs, chain)
+	return &chain[path[len(path)-1]]
+}
+
+// chainPath is the indexes of the sent certificates from the leaf up,
+// each followed by its issuer by name, whatever their order.
+func chainPath(certs []*x509.Certificate, chain []Cert) []int {
+	cur, path := 0, []int{0}
+	for !chain[cur].SelfSigned {
 		next := -1
 		for j, c := range certs {
-			if !seen[j] && string(c.RawSubject) == string(certs[cur].RawIssuer) {
+			if !slices.Contains(path, j) && string(c.RawSubject) == string(certs[cur].RawIssuer) {
 				next = j
 				break
 			}
 		}
-		if next < 0 || chain[cur].SelfSigned {
-			return &chain[cur]
+		if next < 0 {
+			break
 		}
-		seen[next], cur = true, next
+		path, cur = append(path, next), next
 	}
+	return path
 }
 
 // verifyFrom verifies c up to a root. Go refuses SHA-1 signatures outright,

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
+	"slices"
 	"testing"
 	"time"
 )
@@ -15,12 +16,18 @@ import (
 // nil); ca sets the CA basic constraint, which a "CA" in a file may lack.
 func mustCert(t *testing.T, cn string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, ca bool) (*x509.Certificate, *ecdsa.PrivateKey) {
 	t.Helper()
+	return mustCertAt(t, cn, parent, parentKey, ca, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+}
+
+// mustCertAt is mustCert valid from notBefore to notAfter.
+func mustCertAt(t *testing.T, cn string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, ca bool, notBefore, notAfter time.Time) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		NotBefore: notBefore, NotAfter: notAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	if ca {
 		tmpl.BasicConstraintsValid, tmpl.IsCA = true, true
@@ -77,6 +84,49 @@ func TestVerifyWords(t *testing.T) {
 				got = append(got, p.Text)
 			}
 			t.Errorf("%s: %q\nwant %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestVerifyNoCommonMoment: a leaf that expired before its root began
+// leaves no moment at which x509 could verify the path; trust is judged
+// all the same, link by link, and never left out.
+func TestVerifyNoCommonMoment(t *testing.T) {
+	now := time.Now()
+	root, rootKey := mustCertAt(t, "Young Root", nil, nil, true, now.Add(-time.Hour), now.AddDate(1, 0, 0))
+	leaf, _ := mustCertAt(t, "mx.test", root, rootKey, false, now.Add(-72*time.Hour), now.Add(-48*time.Hour))
+	other, otherKey := mustCertAt(t, "Young Root", nil, nil, true, now.Add(-time.Hour), now.AddDate(1, 0, 0)) // same name, other key
+	forged, _ := mustCertAt(t, "mx.test", other, otherKey, false, now.Add(-72*time.Hour), now.Add(-48*time.Hour))
+	pool := func(cs ...*x509.Certificate) Roots {
+		p := x509.NewCertPool()
+		for _, c := range cs {
+			p.AddCert(c)
+		}
+		return Roots{Pool: p, Certs: cs, Label: "--ca-file ca.pem"}
+	}
+	expired := `certificate "mx.test" expired on ` + Date(leaf.NotAfter)
+	cases := []struct {
+		name  string
+		certs []*x509.Certificate
+		roots Roots
+		want  []string
+	}{
+		{"root not trusted", []*x509.Certificate{leaf, root}, Roots{Pool: x509.NewCertPool(), Label: "the system roots"},
+			[]string{expired, `root "Young Root" sent by the server is not trusted by the system roots; if it is a private CA: give it with --ca-file`}},
+		{"root in --ca-file", []*x509.Certificate{leaf, root}, pool(root), []string{expired}},
+		{"root in --ca-file, not sent", []*x509.Certificate{leaf}, pool(root), []string{expired}},
+		{"another root of the same name in --ca-file", []*x509.Certificate{leaf, other}, pool(other),
+			[]string{expired, `certificate "mx.test" is not validly signed by "Young Root", sent as its issuer: x509: ECDSA verification failure`}},
+		{"a leaf the sent root did not sign", []*x509.Certificate{forged, root}, pool(root),
+			[]string{`certificate "mx.test" expired on ` + Date(forged.NotAfter), `certificate "mx.test" is not validly signed by "Young Root", sent as its issuer: x509: ECDSA verification failure`}},
+	}
+	for _, tc := range cases {
+		var got []string
+		for _, p := range Verify(tc.certs, "mx.test", tc.roots, now) {
+			got = append(got, p.Text)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
 		}
 	}
 }

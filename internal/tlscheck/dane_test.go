@@ -20,6 +20,9 @@ import (
 
 const daneHost = "mx.dane.test"
 
+// noADTail is the tail of the finding on a TLSA answer without the AD bit.
+const noADTail = "lacks the AD bit: not DNSSEC-validated, so its records are unusable (RFC 7672 §2.2) and the certificate is judged by PKIX alone - is the resolver validating, and is the zone signed?"
+
 // tlsaRR is the TLSA record "u s m" for c at name.
 func tlsaRR(name string, u, s, m uint8, c *x509.Certificate) string {
 	data := c.Raw
@@ -110,10 +113,12 @@ func TestDANE(t *testing.T) {
 			[]string{`dane: not judged under DANE-TA (RFC 7672 §3.1): intermediate "Test Intermediate" is issued by "Test Root", which the server did not send`}},
 		{"DANE-EE: expiry and name not judged", expiredWrongName, true, false, func(n string) []string {
 			return []string{tlsaRR(n, 3, 1, 1, mustParse(t, expiredWrongName.Certificate[0]))}
-		}, nil, 0, "SMTP TLS OK - " + daneHost + " ({addr}): TLSv1.3 via STARTTLS, chain not judged under DANE-EE (2 PKIX problems ignored); earliest expiry: certificate \"other.test\" expired on " +
+		}, nil, 0, "SMTP TLS OK - " + daneHost + " ({addr}): TLSv1.3 via STARTTLS, chain not judged under DANE-EE (3 PKIX problems ignored); earliest expiry: certificate \"other.test\" expired on " +
 			day(now.Add(-24*time.Hour)) + `; dane: TLSA 3 1 1 matches certificate "other.test"`,
 			[]string{`dane: not judged under DANE-EE (RFC 7672 §3.1): certificate "other.test" expired on`,
-				`dane: not judged under DANE-EE (RFC 7672 §3.1): certificate "other.test" is not valid for mx.dane.test`}},
+				`dane: not judged under DANE-EE (RFC 7672 §3.1): certificate "other.test" is not valid for mx.dane.test`,
+				// The leaf expired before its intermediate began: trust is judged all the same.
+				`dane: not judged under DANE-EE (RFC 7672 §3.1): intermediate "Test Intermediate" is issued by "Test Root", which the server did not send`}},
 		{"DANE-EE: one PKIX problem", valid, true, false, func(n string) []string { return []string{tlsaRR(n, 3, 1, 1, leaf)} }, nil,
 			0, "SMTP TLS OK - " + daneHost + " ({addr}): TLSv1.3 via STARTTLS, chain not judged under DANE-EE (1 PKIX problem ignored); earliest expiry: certificate \"" +
 				daneHost + `" expires in 90 days (` + day(now.Add(90*24*time.Hour+time.Hour)) + `); dane: TLSA 3 1 1 matches certificate "` + daneHost + `"`, nil},
@@ -129,16 +134,29 @@ func TestDANE(t *testing.T) {
 		{"no records", valid, true, true, func(n string) []string { return nil }, nil,
 			2, "SMTP TLS CRITICAL - dane: no TLSA records at {tlsa} (asked {dns}): the server cannot be authenticated by DANE (--dane)", nil},
 		{"SERVFAIL", valid, true, true, func(n string) []string { return []string{n + " SERVFAIL"} }, nil,
-			2, "SMTP TLS CRITICAL - dane: the TLSA lookup for {tlsa} failed: SERVFAIL (asked {dns}) - a validating resolver also answers SERVFAIL for records with broken DNSSEC signatures", nil},
+			2, "SMTP TLS CRITICAL - dane: the TLSA lookup for {tlsa} failed: SERVFAIL: the resolver could not get an answer (asked {dns}) - the zone's name servers fail or cannot be reached, or its DNSSEC signatures do not validate (dig +cd tells which): ask the zone's operator", nil},
+		{"REFUSED", valid, true, true, func(n string) []string { return []string{n + " REFUSED"} }, nil,
+			2, "SMTP TLS CRITICAL - dane: the TLSA lookup for {tlsa} failed: REFUSED: the server will not answer this query (asked {dns}) - it is no recursive resolver for this client (an authoritative-only server, or its access rules): point --dns-server at a resolver that serves this client", nil},
 		{"usages 0 and 1 ignored", valid, true, true, func(n string) []string { return []string{tlsaRR(n, 1, 1, 1, leaf), tlsaRR(n, 0, 0, 1, root.Cert)} }, nil,
 			2, "SMTP TLS CRITICAL - dane: none of the 2 TLSA records at {tlsa} applies to SMTP (usages 0 and 1 do not, RFC 7672 §3.1.3)",
 			[]string{"ignored: usage PKIX-TA/PKIX-EE does not apply to SMTP (RFC 7672 §3.1.3)"}},
 		{"no AD bit", valid, false, true, func(n string) []string { return []string{tlsaRR(n, 3, 1, 1, leaf)} }, nil,
-			1, "SMTP TLS WARNING - dane: the TLSA answer for {tlsa} from {dns} lacks the AD bit: DNSSEC could not be confirmed, so DANE cannot be relied on (is the resolver validating?)",
-			[]string{"(DANE-EE) matches certificate"}},
+			1, "SMTP TLS WARNING - dane: the TLSA answer for {tlsa} from {dns} lacks the AD bit: not DNSSEC-validated, so its records are unusable (RFC 7672 §2.2) and the certificate is judged by PKIX alone - is the resolver validating, and is the zone signed?",
+			[]string{`(DANE-EE) matches certificate "mx.dane.test" (not DNSSEC-validated: unusable)`}},
+		// RFC 7672 §2.2: an unvalidated TLSA set neither passes nor fails;
+		// the chain is judged by PKIX as without it.
+		{"no AD bit: a mismatch does not fail", valid, false, true, func(n string) []string { return []string{tlsaRR(n, 3, 1, 1, other)} }, nil,
+			1, "SMTP TLS WARNING - dane: the TLSA answer for {tlsa} from {dns} " + noADTail,
+			[]string{"(DANE-EE) matches no certificate the server sent (not DNSSEC-validated: unusable)", "chain: verified for mx.dane.test against --ca-file"}},
+		{"no AD bit: usages 0 and 1 do not fail", valid, false, true, func(n string) []string { return []string{tlsaRR(n, 1, 1, 1, leaf)} }, nil,
+			1, "SMTP TLS WARNING - dane: the TLSA answer for {tlsa} from {dns} " + noADTail,
+			[]string{"ignored: usage PKIX-TA/PKIX-EE does not apply to SMTP (RFC 7672 §3.1.3) (not DNSSEC-validated: unusable)"}},
+		{"no AD bit: a mismatch with an untrusted chain is PKIX's CRITICAL, the qualifier below", valid, false, false, func(n string) []string { return []string{tlsaRR(n, 3, 1, 1, other)} }, nil,
+			2, `SMTP TLS CRITICAL - intermediate "Test Intermediate" is issued by "Test Root", which the server did not send and which is not in the system roots (missing intermediate? or a private CA: give it with --ca-file)`,
+			[]string{"\n[WARNING] dane: the TLSA answer for ", noADTail, "(not DNSSEC-validated: unusable)"}},
 		{"no AD bit, --dane-insecure-state critical", valid, false, true, func(n string) []string { return []string{tlsaRR(n, 3, 1, 1, leaf)} },
 			[]string{"--dane-insecure-state", "critical"},
-			2, "SMTP TLS CRITICAL - dane: the TLSA answer for {tlsa} from {dns} lacks the AD bit: DNSSEC could not be confirmed, so DANE cannot be relied on (is the resolver validating?)", nil},
+			2, "SMTP TLS CRITICAL - dane: the TLSA answer for {tlsa} from {dns} lacks the AD bit: not DNSSEC-validated, so its records are unusable (RFC 7672 §2.2) and the certificate is judged by PKIX alone - is the resolver validating, and is the zone signed?", nil},
 		{"no AD bit: DANE-EE does not excuse expiry", expiredWrongName, false, true, func(n string) []string {
 			return []string{tlsaRR(n, 3, 1, 1, mustParse(t, expiredWrongName.Certificate[0]))}
 		}, nil, 2, `SMTP TLS CRITICAL - certificate "other.test" expired on ` + day(now.Add(-24*time.Hour)) + `; certificate "other.test" is not valid for mx.dane.test (valid for other.test): check the name, or give the one the server should be known by with --sni-name or --verify-name`, nil},

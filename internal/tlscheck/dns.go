@@ -9,14 +9,16 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/smtpcheck/smtpcheck/internal/hostdns"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 )
 
 // DNS for --dane and --mta-sts goes through miekg/dns rather than Go's
 // resolver: DANE needs the DO bit in the query and the AD bit of the
-// answer, which net.Resolver neither sends nor shows. The address of -H is
-// still looked up by the probe, through net.Resolver pointed at the same
-// server (resolver below).
+// answer, which net.Resolver neither sends nor shows. The addresses of -H
+// and of the MTA-STS policy host are looked up by the system resolver
+// (/etc/hosts, then DNS), or with --dns-server by DNS alone, from that
+// server (resolver below): every lookup of the check then asks it.
 
 // resolvConf is where the system resolver is configured; a variable for tests.
 var resolvConf = "/etc/resolv.conf"
@@ -40,13 +42,13 @@ func (o *Options) dnsServers() ([]string, error) {
 	return out, nil
 }
 
-// resolver is the net.Resolver for the probe's address lookup: the system's,
-// or one sending every query to --dns-server and nowhere else.
-func (o *Options) resolver() *net.Resolver {
+// resolver looks up addresses for the probe and the policy fetch: nil, the
+// system's, or one asking --dns-server alone, without /etc/hosts.
+func (o *Options) resolver() probe.HostResolver {
 	if o.dnsServer == "" {
-		return net.DefaultResolver
+		return nil
 	}
-	return probe.NewResolver(o.dnsServer)
+	return &hostdns.Resolver{Servers: []string{o.dnsServer}}
 }
 
 // resolverName says who resolver asks, for messages.
@@ -104,12 +106,4 @@ func (o *Options) query(ctx context.Context, name string, qtype uint16) (dnsAnsw
 		}
 	}
 	return dnsAnswer{}, lastErr
-}
-
-// rcodeText words a DNS failure code.
-func rcodeText(rc int) string {
-	if s, ok := dns.RcodeToString[rc]; ok {
-		return s
-	}
-	return fmt.Sprintf("rcode %d", rc)
 }

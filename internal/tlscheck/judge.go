@@ -9,6 +9,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/smtpcheck/smtpcheck/internal/hostdns"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 	"github.com/smtpcheck/smtpcheck/internal/threshold"
@@ -146,6 +147,8 @@ func (o *Options) judge(f *Facts, r *plugin.Result, now time.Time) {
 			chainText = fmt.Sprintf("chain not judged under DANE-EE (%d PKIX %s ignored)", len(probs), map[bool]string{true: "problem", false: "problems"}[len(probs) == 1])
 		case len(probs) > 0 && kept == 0:
 			chainText = "chain verified for " + verifiedFor + " up to the DANE-TA trust anchor"
+		case kept > 0: // each is a finding of its own
+			chainText = fmt.Sprintf("chain NOT accepted for %s (%d %s)", verifiedFor, kept, map[bool]string{true: "problem", false: "problems"}[kept == 1])
 		}
 		r.Add(plugin.OK, "%s: %s via %s, %s; earliest expiry: %s", s,
 			tlsaudit.VersionName(sess.Version), modeName(o.Mode()), chainText, expiry(earliest))
@@ -256,7 +259,7 @@ func (o *Options) judgeScan(f *Facts, r *plugin.Result) {
 	if f.Scan == nil {
 		return
 	}
-	var accepted, refused, untried, legacy []string
+	var accepted, refused, failed, broken, untried, legacy []string
 	for _, sr := range f.Scan {
 		name := tlsaudit.VersionName(sr.Version)
 		switch main := mainVersion(f); {
@@ -267,6 +270,14 @@ func (o *Options) judgeScan(f *Facts, r *plugin.Result) {
 		case sr.Inconclusive:
 			r.Detail("scan: %s could not be tried", name) // why: once, in scanGaps
 			untried = append(untried, name)
+			continue
+		case sr.Negotiated:
+			r.Detail("scan: %s negotiated, then failed (%s)", name, plugin.PlainErr(sr.Err))
+			failed = append(failed, name)
+			continue
+		case internalError(sr.Err): // the server's own failure, whatever the version
+			r.Detail("scan: %s failed inside the server's TLS setup before negotiating (%s): not a refusal of the version", name, plugin.PlainErr(sr.Err))
+			broken = append(broken, name)
 			continue
 		default:
 			r.Detail("scan: %s refused (%s)", name, plugin.PlainErr(sr.Err))
@@ -282,6 +293,12 @@ func (o *Options) judgeScan(f *Facts, r *plugin.Result) {
 	if len(refused) > 0 || len(untried) > 0 {
 		summary += "; refused: " + plugin.OrNone(strings.Join(refused, ", "))
 	}
+	if len(failed) > 0 {
+		summary += "; negotiated, then failed: " + strings.Join(failed, ", ")
+	}
+	if len(broken) > 0 {
+		summary += "; failed inside the server's TLS setup: " + strings.Join(broken, ", ")
+	}
 	if len(untried) > 0 {
 		summary += "; could not be tried: " + strings.Join(untried, ", ")
 	}
@@ -289,6 +306,13 @@ func (o *Options) judgeScan(f *Facts, r *plugin.Result) {
 	if len(legacy) > 0 {
 		r.Add(o.legacyState, "scan: the server accepts %s", strings.Join(legacy, " and "))
 	}
+}
+
+// internalError reports a handshake the server ended with internal_error
+// (alert 80), which tells of its own TLS setup, not of the version asked.
+func internalError(err error) bool {
+	a, ok := plugin.RemoteAlert(err)
+	return ok && a == 80
 }
 
 // mainVersion is the main session's TLS state when its handshake succeeded.
@@ -419,14 +443,20 @@ func (o *Options) judgeDANE(d *DANEFacts, certs []*x509.Certificate, chain []tls
 		r.Add(plugin.Critical, "dane: the TLSA lookup for %s failed: %v", d.Name, d.Err)
 		return daneNone, ""
 	case d.Rcode != dns.RcodeSuccess && d.Rcode != dns.RcodeNameError:
-		r.Add(plugin.Critical, "dane: the TLSA lookup for %s failed: %s%s - a validating resolver also answers SERVFAIL for records with broken DNSSEC signatures",
-			d.Name, rcodeText(d.Rcode), asked)
+		r.Add(plugin.Critical, "dane: the TLSA lookup for %s failed: %s%s - %s",
+			d.Name, hostdns.Meaning(d.Rcode), asked, hostdns.RcodeAdvice(d.Rcode))
 		return daneNone, ""
 	case len(d.Records) == 0:
 		r.Add(plugin.Critical, "dane: no TLSA records at %s%s: the server cannot be authenticated by DANE (--dane)", d.Name, asked)
 		return daneNone, ""
 	}
 	matches := tlsaudit.MatchDANE(d.Records, certs, chain)
+	// RFC 7672 §2.2: TLSA records DNSSEC does not vouch for are unusable;
+	// every line about them says so, lest a reader take them for a verdict.
+	unusable := ""
+	if !d.AD {
+		unusable = " (not DNSSEC-validated: unusable)"
+	}
 	var usable, unmatched []string
 	trust, okText := daneNone, ""
 	var first *tlsaudit.DANEMatch
@@ -434,34 +464,35 @@ func (o *Options) judgeDANE(d *DANEFacts, certs []*x509.Certificate, chain []tls
 		m := &matches[i]
 		switch {
 		case !m.Usable:
-			r.Detail("dane: TLSA %s ignored: %s", m.Record, m.Unusable)
+			r.Detail("dane: TLSA %s ignored: %s%s", m.Record, m.Unusable, unusable)
 			continue
 		case m.Matched:
-			r.Detail("dane: TLSA %s (%s) matches %s %q", m.Record, usageName(m.Record.Usage), tlsaudit.Role(m.Cert), m.Cert.Name)
+			r.Detail("dane: TLSA %s (%s) matches %s %q%s", m.Record, usageName(m.Record.Usage), tlsaudit.Role(m.Cert), m.Cert.Name, unusable)
 			if first == nil || (m.Record.Usage == tlsaudit.UsageDANEEE && first.Record.Usage != tlsaudit.UsageDANEEE) {
 				first = m
 			}
 		case m.Problem != "":
-			r.Detail("dane: TLSA %s (%s) does not count: %s", m.Record, usageName(m.Record.Usage), m.Problem)
+			r.Detail("dane: TLSA %s (%s) does not count: %s%s", m.Record, usageName(m.Record.Usage), m.Problem, unusable)
 			unmatched = append(unmatched, m.Record.String())
 		default:
-			r.Detail("dane: TLSA %s (%s) matches no certificate the server sent", m.Record, usageName(m.Record.Usage))
+			r.Detail("dane: TLSA %s (%s) matches no certificate the server sent%s", m.Record, usageName(m.Record.Usage), unusable)
 			unmatched = append(unmatched, m.Record.String())
 		}
 		usable = append(usable, m.Record.String())
 	}
-	if d.AD {
-		r.Detail("dane: the TLSA answer for %s is DNSSEC-validated (AD bit set by %s)", d.Name, d.Server)
-	} else {
-		r.Add(o.daneInsecureState, "dane: the TLSA answer for %s from %s lacks the AD bit: DNSSEC could not be confirmed, so DANE cannot be relied on (is the resolver validating?)",
+	if !d.AD {
+		// Neither pass nor fail: the chain is judged by PKIX, as without TLSA records.
+		r.Add(o.daneInsecureState, "dane: the TLSA answer for %s from %s lacks the AD bit: not DNSSEC-validated, so its records are unusable (RFC 7672 §2.2) and the certificate is judged by PKIX alone - is the resolver validating, and is the zone signed?",
 			d.Name, d.Server)
+		return daneNone, ""
 	}
+	r.Detail("dane: the TLSA answer for %s is DNSSEC-validated (AD bit set by %s)", d.Name, d.Server)
 	switch {
 	case len(usable) == 0:
 		r.Add(plugin.Critical, "dane: none of the %d TLSA records at %s applies to SMTP (usages 0 and 1 do not, RFC 7672 §3.1.3)", len(d.Records), d.Name)
 	case first == nil:
 		r.Add(plugin.Critical, "dane: no TLSA record at %s matches the chain the server sent: %s", d.Name, strings.Join(unmatched, ", "))
-	case d.AD:
+	default:
 		okText = fmt.Sprintf("dane: TLSA %s matches %s %q", first.Record.Params(), tlsaudit.Role(first.Cert), first.Cert.Name)
 		trust = daneTA
 		if first.Record.Usage == tlsaudit.UsageDANEEE {

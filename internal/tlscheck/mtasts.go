@@ -15,6 +15,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/smtpcheck/smtpcheck/internal/hostdns"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
@@ -50,11 +51,11 @@ func (o *Options) lookupSTS(ctx context.Context) *STSFacts {
 	case err != nil:
 		s.TXTErr, s.Timeout = err, err == errDNSTimeout
 		return s
-	case ans.Msg.Rcode == dns.RcodeNameError:
-		s.TXTErr = fmt.Errorf("no such name (asked %s)", ans.Server)
+	case ans.Msg.Rcode == dns.RcodeNameError: // the domain has no MTA-STS: nothing to advise
+		s.TXTErr = fmt.Errorf("%s (asked %s)", hostdns.Meaning(ans.Msg.Rcode), ans.Server)
 		return s
 	case ans.Msg.Rcode != dns.RcodeSuccess:
-		s.TXTErr = fmt.Errorf("%s (asked %s)", rcodeText(ans.Msg.Rcode), ans.Server)
+		s.TXTErr = fmt.Errorf("%s (asked %s) - %s", hostdns.Meaning(ans.Msg.Rcode), ans.Server, hostdns.RcodeAdvice(ans.Msg.Rcode))
 		return s
 	}
 	var txts []string
@@ -101,9 +102,8 @@ func (o *Options) fetchPolicy(ctx context.Context, policyURL string) (string, er
 		return "", err
 	}
 	name := "mta-sts." + o.MTASTS
-	dialer := &net.Dialer{Resolver: o.resolver()}
 	tr := &http.Transport{
-		DialContext: dialer.DialContext,
+		DialContext: o.dialPolicy,
 		TLSClientConfig: &tls.Config{ServerName: name, MinVersion: tls.VersionTLS12,
 			// Verified by VerifyChain, which reads the system roots bounded:
 			// given no RootCAs, crypto/x509 would read $SSL_CERT_FILE itself,
@@ -155,6 +155,24 @@ func (o *Options) fetchPolicy(ctx context.Context, policyURL string) (string, er
 		return "", fmt.Errorf("the policy is larger than %d KiB", maxPolicy>>10)
 	}
 	return string(body), nil
+}
+
+// dialPolicy connects to the policy host; with --dns-server its address
+// comes from that server alone, as -H's does.
+func (o *Options) dialPolicy(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	if o.dnsServer == "" {
+		return d.DialContext(ctx, network, addr)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	a, err := probe.Resolve(ctx, o.resolver(), "ip", host)
+	if err != nil {
+		return nil, err
+	}
+	return d.DialContext(ctx, network, net.JoinHostPort(a.String(), port))
 }
 
 func orURL(s *STSFacts) string {

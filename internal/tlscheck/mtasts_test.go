@@ -78,7 +78,7 @@ func TestMTASTS(t *testing.T) {
 		{"mode none", []string{txt}, "", 200, "", policy("none"), 0,
 			okLine + "mta-sts: example.test's policy is mode none (MTA-STS switched off)", ""},
 		{"TXT record missing", nil, "", 200, "", policy("enforce", "*.example.test"), 2,
-			"SMTP TLS CRITICAL - mta-sts: no MTA-STS record at _mta-sts.example.test: no such name (asked {dns})", ""},
+			"SMTP TLS CRITICAL - mta-sts: no MTA-STS record at _mta-sts.example.test: NXDOMAIN: the name does not exist (asked {dns})", ""},
 		{"two STSv1 records", []string{txt, `_mta-sts.example.test. 60 IN TXT "v=STSv1; id=2"`}, "", 200, "", policy("enforce", "*.example.test"), 2,
 			"SMTP TLS CRITICAL - mta-sts: no MTA-STS record at _mta-sts.example.test: 2 TXT records start with v=STSv1; RFC 8461 §3.1 treats that as no policy (asked {dns})", ""},
 		{"policy 404", []string{txt}, "", 404, "", "no", 2,
@@ -163,6 +163,6 @@ func TestMTASTSPolicyHostUnknown(t *testing.T) {
 	o := check(t, "-H", "mx.example.test", "-p", l.port, "-t", "5", "-4", "--ca-file", l.caFile,
 		"--dns-server", dnsAddr, "--mta-sts", "example.test")
 	o.Expect(t, 2, "SMTP TLS CRITICAL - mta-sts: cannot get the policy https://mta-sts.example.test/.well-known/mta-sts.txt: "+
-		"mta-sts.example.test: no such host (asked "+dnsAddr+"): publish its address, or check the name")
+		"mta-sts.example.test: NXDOMAIN: the name does not exist (asked "+dnsAddr+"): publish its address, or check the name")
 	o.Contains(t, "'mta_sts_lookup'=", "'mta_sts_fetch'=")
 }

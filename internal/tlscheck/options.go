@@ -51,7 +51,7 @@ type Options struct {
 	DANEInsecureState string `long:"dane-insecure-state" default:"WARNING" value-name:"STATE" section:"DANE and MTA-STS" description:"State when the TLSA answer lacks the AD bit (DNSSEC not confirmed)"`
 	MTASTS            string `long:"mta-sts" value-name:"DOMAIN" section:"DANE and MTA-STS" description:"Check that HOST is an mx of DOMAIN's MTA-STS policy (RFC 8461) and report its mode"`
 	MTASTSURLBase     string `long:"mta-sts-url-base" value-name:"URL" section:"DANE and MTA-STS" description:"Fetch the MTA-STS policy from URL/.well-known/mta-sts.txt instead of https://mta-sts.DOMAIN (the certificate must still be valid for mta-sts.DOMAIN)"`
-	DNSServer         string `long:"dns-server" value-name:"ADDR[:PORT]" section:"Connection" description:"Ask this DNS server (for HOST, TLSA and MTA-STS) instead of the system's resolver"`
+	DNSServer         string `long:"dns-server" value-name:"ADDR[:PORT]" section:"Connection" description:"Ask this DNS server, and only it, for every lookup (HOST, TLSA, MTA-STS record and policy host; /etc/hosts is not read) instead of the system's resolver"`
 
 	// Derived by Validate.
 	days        threshold.Pair

@@ -41,8 +41,8 @@ func TestPostfix(t *testing.T) {
 			`SMTP TLS OK - ` + regexp.QuoteMeta(pf["SUBMISSIONS"]) + `: TLSv1\.3 via implicit TLS, chain verified for ` + regexp.QuoteMeta(name) + expires},
 		{"25 with the system roots", hp(pf["SMTP"]), 2,
 			regexp.QuoteMeta(`SMTP TLS CRITICAL - certificate "` + name + `" is issued by "smtpcheck test CA", which the server did not send and which is not in the system roots (missing intermediate? or a private CA: give it with --ca-file)`)},
-		{"25 version scan: Postfix still accepts TLS 1.0 and 1.1", append(hp(pf["SMTP"]), append(trusted, "--scan-versions")...), 1,
-			regexp.QuoteMeta(`SMTP TLS WARNING - scan: the server accepts TLSv1.0 and TLSv1.1`)},
+		{"25 version scan: TLS 1.2 and later only (hardened)", append(hp(pf["SMTP"]), append(trusted, "--scan-versions")...), 0,
+			`SMTP TLS OK - ` + regexp.QuoteMeta(pf["SMTP"]) + `: TLSv1\.3 via STARTTLS, chain verified for ` + regexp.QuoteMeta(name) + expires},
 		{"25 no OCSP staple", append(hp(pf["SMTP"]), append(trusted, "--require-ocsp-staple")...), 2,
 			regexp.QuoteMeta(`SMTP TLS CRITICAL - tls: the server staples no OCSP response (--require-ocsp-staple)`)},
 		{"expired certificate", append(hp(pf["EXPIRED"]), trusted...), 2,
@@ -56,7 +56,21 @@ func TestPostfix(t *testing.T) {
 			if o.Code != tc.code || !regexp.MustCompile("^"+tc.status+"$").MatchString(o.Status()) {
 				t.Errorf("exit %d, status\n  %q\nwant exit %d, status matching\n  %q\n%s", o.Code, o.Status(), tc.code, tc.status, o.Out)
 			}
+			if strings.Contains(tc.name, "version scan") && !strings.Contains(o.Out, "\nscan: accepted: TLSv1.2, TLSv1.3; refused: TLSv1.0, TLSv1.1 |") {
+				t.Errorf("the hardened Postfix must refuse TLS 1.0 and 1.1:\n%s", o.Out)
+			}
 		})
+	}
+}
+
+// TestOpenPostfixScan scans the deliberately open Postfix of
+// .ci/postfix-open.sh, which still accepts TLS 1.0 and 1.1.
+func TestOpenPostfixScan(t *testing.T) {
+	op := plugintest.OpenPostfix(t)
+	o := check(t, append(plugintest.HostArgs(op["SMTP"]), "--ca-file", op["CA"], "--verify-name", op["HOSTNAME"], "--scan-versions", "-t", "10")...)
+	const want = "SMTP TLS WARNING - scan: the server accepts TLSv1.0 and TLSv1.1"
+	if o.Code != 1 || o.Status() != want || !strings.Contains(o.Out, "\nscan: accepted: TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3 |") {
+		t.Errorf("exit %d, status %q; want exit 1, %q and every version accepted in\n%s", o.Code, o.Status(), want, o.Out)
 	}
 }
 

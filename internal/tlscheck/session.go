@@ -2,7 +2,6 @@ package tlscheck
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"time"
 
@@ -131,58 +130,19 @@ func (o *Options) jobs() []job {
 	return jobs
 }
 
-// session connects to t and upgrades to TLS the way it says: implicit TLS
-// is judged right after the handshake and the banner (no EHLO, as before),
-// STARTTLS needs the server to offer it. QUIT is not waited for: nothing
-// after TLS is this check's business.
+// session connects to t and upgrades to TLS (probe.HandshakeOnly).
 func (o *Options) session(ctx context.Context, t probe.Target, start time.Time) probe.Outcome {
-	return probe.Run(ctx, probe.Plan{Target: t, Start: start, BannerOnly: t.TLS == probe.TLSImplicit, RequireTLS: true, NoWaitQuit: true, OwnChainCheck: true})
+	return probe.HandshakeOnly(ctx, t, start)
 }
 
-// tlsFailure is the failure that ended a session before TLS was up: nil
-// when there was none or when only the EHLO inside TLS failed, which leaves
-// the handshake to judge.
-func tlsFailure(e *probe.Error) *probe.Error {
-	if e != nil && e.Phase == probe.PhaseEHLOTLS {
-		return nil
-	}
-	return e
-}
+// tlsFailure is probe.TLSFailure: only the handshake is judged.
+func tlsFailure(e *probe.Error) *probe.Error { return probe.TLSFailure(e) }
 
 // errNotStarted is a scan handshake the -t deadline kept from starting.
 var errNotStarted = errors.New("not started: the -t deadline passed before its turn")
 
-// allSuites is every suite crypto/tls implements, insecure ones included:
-// the scan asks "does the server speak this version at all", and the main
-// session keeps Go's safe defaults.
-var allSuites = func() []uint16 {
-	var ids []uint16
-	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
-		ids = append(ids, s.ID)
-	}
-	return ids
-}()
-
-// scan tries one TLS version alone.
+// scan tries one TLS version alone (probe.ScanVersion, shared with
+// check_smtp_security).
 func (o *Options) scan(ctx context.Context, v uint16) tlsaudit.ScanResult {
-	t := o.target()
-	t.MinVersion, t.MaxVersion = v, v
-	t.CipherSuites = allSuites
-	began := time.Now()
-	out := o.session(ctx, t, time.Time{})
-	res := tlsaudit.ScanResult{Version: v, Duration: time.Since(began)}
-	switch e := tlsFailure(out.Err); {
-	case e == nil && out.S.TLS != nil:
-		res.Accepted, res.Cipher = true, out.S.TLS.CipherSuite
-	case e == nil:
-		res.Err, res.Inconclusive = errors.New("no TLS session"), true
-	default:
-		res.Err = e
-		// A refusal is an alert or a dropped handshake; anything
-		// else (timeout, refused connection, 4xx) says nothing about
-		// the version.
-		inTLS := e.Phase == probe.PhaseTLS || e.Phase == probe.PhaseStartTLS
-		res.Inconclusive = !inTLS || !(e.Kind == probe.KindTLS || e.Kind == probe.KindClosed || e.Kind == probe.KindReset)
-	}
-	return res
+	return probe.ScanVersion(ctx, o.target(), v, nil)
 }

@@ -1,4 +1,15 @@
-package conncheck
+// Package hostdns looks up a host's addresses by DNS alone, and words what
+// a DNS answer's failure code means for a check.
+//
+// An MTA finds an MX host's addresses by DNS alone (Postfix:
+// smtp_host_lookup=dns), and --dns-server promises to test what that server
+// says; but Go's resolver reads /etc/hosts first, so a name the DNS does not
+// know could still pass: a false OK. So the A and AAAA queries are sent by
+// hand (x/net's dnsmessage, which the standard library carries anyway;
+// miekg/dns would cost every start), to the given server or else to the
+// nameservers of resolv.conf: the same servers Go's resolver would ask,
+// without its /etc/hosts step.
+package hostdns
 
 import (
 	"context"
@@ -9,6 +20,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
@@ -16,59 +28,47 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/boundedfile"
 )
 
-// An MTA finds an MX host's addresses by DNS alone (Postfix:
-// smtp_host_lookup=dns), but Go's resolver reads /etc/hosts first, so a
-// name the DNS does not know could still pass here: a false OK. So the A
-// and AAAA queries are sent by hand (x/net's dnsmessage, which the standard
-// library carries anyway; miekg/dns would cost every start), over the
-// resolver's Dial as the MX query is, to --dns-server or else to the
-// nameservers of resolv.conf: the same servers Go's resolver would ask,
-// without its /etc/hosts step.
-
-// resolvConf is the system resolver's configuration; a variable for tests.
-var resolvConf = "/etc/resolv.conf"
+// ResolvConf is the system resolver's configuration; a variable for tests.
+var ResolvConf = "/etc/resolv.conf"
 
 // Per query to one server, as resolv.conf's defaults (timeout:5, attempts:2),
 // always within ctx's deadline.
 const (
-	dnsTryTimeout = 5 * time.Second
-	dnsAttempts   = 2
+	tryTimeout    = 5 * time.Second
+	attempts      = 2
 	maxResolvConf = 64 << 10 // a few lines; a bigger one is no resolv.conf
 )
 
-// Go's resolver words these failures so; the same words here keep messages
-// alike whichever lookup failed.
+// Go's resolver words these failures so; the same words keep messages alike
+// whichever lookup failed.
 const (
 	errNoSuchHost     = "no such host"
-	errMisbehaving    = "server misbehaving"
 	errNoAnswerInTime = "i/o timeout"
+	errRefused        = "connection refused: no DNS server listens there"
 )
 
-// hostResolver looks up the addresses of MX hosts by DNS only.
-type hostResolver struct {
-	servers []string
-	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+// Resolver looks up host addresses by DNS only.
+type Resolver struct {
+	Servers []string // host:port, asked in turn
+	Dial    func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
-// hostResolver asks --dns-server through res, or the system's nameservers.
-func (o *Options) hostResolver(ctx context.Context, res *net.Resolver) *hostResolver {
-	h := &hostResolver{dial: res.Dial}
-	if h.dial == nil {
-		h.dial = new(net.Dialer).DialContext
-	}
-	if server := o.dnsServer(); server != "" {
-		h.servers = []string{server}
+// New asks server (host:port), or the system's nameservers when it is "".
+func New(ctx context.Context, server string) *Resolver {
+	r := &Resolver{Dial: new(net.Dialer).DialContext}
+	if server != "" {
+		r.Servers = []string{server}
 	} else {
-		h.servers = systemNameservers(ctx)
+		r.Servers = SystemNameservers(ctx)
 	}
-	return h
+	return r
 }
 
-// systemNameservers are resolv.conf's nameservers; like the C library and
+// SystemNameservers are resolv.conf's nameservers; like the C library and
 // Go, the local host's when it names none or cannot be read.
-func systemNameservers(ctx context.Context) []string {
+func SystemNameservers(ctx context.Context) []string {
 	var servers []string
-	b, _ := boundedfile.Read(ctx, "the resolver configuration", resolvConf, maxResolvConf, nil)
+	b, _ := boundedfile.Read(ctx, "the resolver configuration", ResolvConf, maxResolvConf, nil)
 	for line := range strings.Lines(string(b)) {
 		f := strings.Fields(line)
 		if len(f) < 2 || f[0] != "nameserver" {
@@ -84,9 +84,10 @@ func systemNameservers(ctx context.Context) []string {
 	return servers
 }
 
-// lookup returns host's addresses for network ("ip4", "ip6" or "ip": both,
-// IPv4 first) as a *net.DNSError on failure, as Go's resolver would.
-func (h *hostResolver) lookup(ctx context.Context, network, host string) ([]netip.Addr, error) {
+// LookupNetIP returns host's addresses for network ("ip4", "ip6" or "ip":
+// both, IPv4 first) as net.Resolver's method does, and fails with a
+// *net.DNSError whose text names the answer's failure code (Failure).
+func (r *Resolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
 	var types []dnsmessage.Type
 	if network != "ip6" {
 		types = append(types, dnsmessage.TypeA)
@@ -102,7 +103,7 @@ func (h *hostResolver) lookup(ctx context.Context, network, host string) ([]neti
 	for i, qt := range types { // side by side, as a resolver asks
 		answers[i] = make(chan answer, 1)
 		go func() {
-			addrs, err := h.query(ctx, host, qt)
+			addrs, err := r.query(ctx, host, qt)
 			answers[i] <- answer{addrs, err}
 		}()
 	}
@@ -112,8 +113,12 @@ func (h *hostResolver) lookup(ctx context.Context, network, host string) ([]neti
 		a := <-c
 		addrs = append(addrs, a.addrs...)
 		switch {
-		case isNotFound(a.err):
-			notFound = a.err
+		case IsNotFound(a.err):
+			// NXDOMAIN for one type is NXDOMAIN for the name: it says more
+			// than the other type's NODATA
+			if notFound == nil || isNXDomain(a.err) {
+				notFound = a.err
+			}
 		case a.err != nil && failed == nil:
 			failed = a.err
 		}
@@ -124,12 +129,15 @@ func (h *hostResolver) lookup(ctx context.Context, network, host string) ([]neti
 	if failed != nil { // a timeout says more than the other family's NODATA
 		return nil, failed
 	}
+	if de, ok := notFound.(*net.DNSError); ok && len(types) == 2 && !isNXDomain(de) {
+		de.Err = "no A or AAAA records (NODATA)"
+	}
 	return nil, notFound
 }
 
 // query asks for name's records of type qt, trying each server in turn,
 // twice, as Go's resolver does.
-func (h *hostResolver) query(ctx context.Context, name string, qt dnsmessage.Type) ([]netip.Addr, error) {
+func (r *Resolver) query(ctx context.Context, name string, qt dnsmessage.Type) ([]netip.Addr, error) {
 	fqdn := strings.TrimSuffix(name, ".") + "."
 	qn, err := dnsmessage.NewName(fqdn)
 	if err != nil {
@@ -137,36 +145,46 @@ func (h *hostResolver) query(ctx context.Context, name string, qt dnsmessage.Typ
 	}
 	q := dnsmessage.Question{Name: qn, Type: qt, Class: dnsmessage.ClassINET}
 	var last *net.DNSError
-	for range dnsAttempts {
-		for _, server := range h.servers {
+	for range attempts {
+		for _, server := range r.Servers {
 			if expired(ctx) {
 				return nil, &net.DNSError{Err: errNoAnswerInTime, Name: name, Server: server, IsTimeout: true}
 			}
-			msg, err := h.exchange(ctx, server, q)
+			msg, err := r.exchange(ctx, server, q)
 			switch {
 			case err != nil:
 				var ne net.Error
 				timeout := errors.As(err, &ne) && ne.Timeout() || expired(ctx)
 				text := err.Error()
-				if timeout {
+				switch {
+				case timeout:
 					text = errNoAnswerInTime
+				case errors.Is(err, syscall.ECONNREFUSED):
+					text = errRefused
 				}
 				last = &net.DNSError{Err: text, Name: name, Server: server, IsTimeout: timeout}
 				continue
 			case msg.RCode == dnsmessage.RCodeNameError:
-				return nil, &net.DNSError{Err: errNoSuchHost, Name: name, Server: server, IsNotFound: true}
+				return nil, Failure(name, server, int(msg.RCode))
 			case msg.RCode != dnsmessage.RCodeSuccess: // SERVFAIL, REFUSED …: ask the next
-				last = &net.DNSError{Err: errMisbehaving, Name: name, Server: server, IsTemporary: true}
+				last = Failure(name, server, int(msg.RCode))
 				continue
 			}
 			if addrs := addresses(msg, qn, qt); len(addrs) > 0 {
 				return addrs, nil
 			}
 			// NODATA: the name has no such records
-			return nil, &net.DNSError{Err: errNoSuchHost, Name: name, Server: server, IsNotFound: true}
+			return nil, &net.DNSError{Err: "no " + qt.String()[len("Type"):] + " records (NODATA)", Name: name, Server: server, IsNotFound: true}
 		}
 	}
 	return nil, last
+}
+
+// expired reports whether ctx's deadline has passed. Reads bound by the
+// same instant may end before ctx.Err() says so.
+func expired(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ctx.Err() != nil || ok && !time.Now().Before(dl)
 }
 
 // addresses are msg's records of type qt for name, following the CNAMEs of
@@ -202,19 +220,19 @@ func addresses(msg *dnsmessage.Message, name dnsmessage.Name, qt dnsmessage.Type
 
 // exchange sends q to server over UDP, and again over TCP when the answer
 // was truncated, within one try's time.
-func (h *hostResolver) exchange(ctx context.Context, server string, q dnsmessage.Question) (*dnsmessage.Message, error) {
-	ctx, cancel := context.WithTimeout(ctx, dnsTryTimeout)
+func (r *Resolver) exchange(ctx context.Context, server string, q dnsmessage.Question) (*dnsmessage.Message, error) {
+	ctx, cancel := context.WithTimeout(ctx, tryTimeout)
 	defer cancel()
-	msg, err := h.exchangeOver(ctx, "udp", server, q)
+	msg, err := r.exchangeOver(ctx, "udp", server, q)
 	if err == nil && msg.Truncated {
-		return h.exchangeOver(ctx, "tcp", server, q)
+		return r.exchangeOver(ctx, "tcp", server, q)
 	}
 	return msg, err
 }
 
 // exchangeOver asks q once over network and returns the answer to it;
 // datagrams with another ID or question (late or forged) are skipped.
-func (h *hostResolver) exchangeOver(ctx context.Context, network, server string, q dnsmessage.Question) (*dnsmessage.Message, error) {
+func (r *Resolver) exchangeOver(ctx context.Context, network, server string, q dnsmessage.Question) (*dnsmessage.Message, error) {
 	id := uint16(rand.Uint32())
 	query, err := (&dnsmessage.Message{
 		Header:    dnsmessage.Header{ID: id, RecursionDesired: true},
@@ -223,7 +241,11 @@ func (h *hostResolver) exchangeOver(ctx context.Context, network, server string,
 	if err != nil {
 		return nil, err
 	}
-	c, err := h.dial(ctx, network, server)
+	dial := r.Dial
+	if dial == nil {
+		dial = new(net.Dialer).DialContext
+	}
+	c, err := dial(ctx, network, server)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +264,7 @@ func (h *hostResolver) exchangeOver(ctx context.Context, network, server string,
 	}
 	buf := make([]byte, 65535)
 	for {
-		n, err := readMessage(c, buf, stream)
+		n, err := ReadMessage(c, buf, stream)
 		if err != nil {
 			return nil, err
 		}
@@ -258,9 +280,9 @@ func (h *hostResolver) exchangeOver(ctx context.Context, network, server string,
 	}
 }
 
-// readMessage reads one DNS message: a datagram, or a length and as many
+// ReadMessage reads one DNS message: a datagram, or a length and as many
 // bytes from a stream.
-func readMessage(c net.Conn, buf []byte, stream bool) (int, error) {
+func ReadMessage(c net.Conn, buf []byte, stream bool) (int, error) {
 	if !stream {
 		return c.Read(buf)
 	}
@@ -269,4 +291,11 @@ func readMessage(c net.Conn, buf []byte, stream bool) (int, error) {
 	}
 	n := int(binary.BigEndian.Uint16(buf[:2]))
 	return io.ReadFull(c, buf[:n])
+}
+
+// IsNotFound reports whether err is a lookup that found no such name or
+// no records of the type asked.
+func IsNotFound(err error) bool {
+	var de *net.DNSError
+	return errors.As(err, &de) && de.IsNotFound
 }
