@@ -46,8 +46,6 @@ for m in dist/gen/packaging/man/*.1; do
 	[ -x "bin/$n" ] || { echo "packaging/gen knows $n but bin/$n was not built" >&2; exit 1; }
 	gzip -9n <"$m" >"$stage/man/$n.1.gz"
 done
-# smtpcheck-health's page is hand-written (gen knows plugins only).
-gzip -9n <packaging/health/smtpcheck-health.1 >"$stage/man/smtpcheck-health.1.gz"
 
 # contrib: hand-written examples plus the generated files.
 for d in icinga2 nagios zabbix; do

@@ -556,7 +556,7 @@ func TestMainFlags(t *testing.T) {
 }
 
 // TestPackagedFiles: the config file the package installs loads as it is,
-// and the hand-written man page describes every flag.
+// and its man page (written by packaging/gen) describes every flag.
 func TestPackagedFiles(t *testing.T) {
 	c, err := load(t.Context(), []string{"--config", "../../packaging/health/health.ini"})
 	if err != nil {
@@ -565,14 +565,14 @@ func TestPackagedFiles(t *testing.T) {
 	if c.opts.Listen != "127.0.0.1:9825" || len(c.checks) != 1 || c.checks[0].name != "local" {
 		t.Errorf("%+v %v", c.opts, c.names())
 	}
-	man, err := os.ReadFile("../../packaging/health/smtpcheck-health.1")
+	man, err := os.ReadFile("../../packaging/man/smtpcheck-health.1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var o Options
 	p, _ := parseFlags(&o, nil)
 	for _, opt := range p.Groups()[0].Options() {
-		if want := `\fB\-\-` + strings.ReplaceAll(opt.LongName, "-", `\-`) + `\fP`; !strings.Contains(string(man), want) {
+		if want := `\fB\-\-` + strings.ReplaceAll(opt.LongName, "-", `\-`) + `\fR`; !strings.Contains(string(man), want) {
 			t.Errorf("the man page does not describe --%s", opt.LongName)
 		}
 	}
