@@ -407,6 +407,12 @@ func TestUsage(t *testing.T) {
 	if n := conns.Load(); n != 0 {
 		t.Errorf("%d connections for refused command lines", n)
 	}
+	// A short -t shrinks the unset time bounds instead of refusing them;
+	// a -t too short for any load still says what to raise.
+	if out := run(t, append(append([]string{}, host...), "--to", "a@b", "--messages", "2", "-t", "3")...); out.Code != 0 || !strings.HasPrefix(out.Status(), "SMTP LOAD OK - 2 messages in ") {
+		t.Errorf("-t 3 with the default bounds: exit %d\n%s", out.Code, out.Out)
+	}
+	run(t, append(append([]string{}, host...), "--to", "a@b", "-t", "1")...).Expect(t, 3, "SMTP LOAD UNKNOWN - --duration 0: want more than 0 and at most 0 seconds, 1.5 s less than -t (1): raise -t to run longer (see check_smtp_load --help)")
 	// No default server: a bare --to must not load localhost:25.
 	run(t, "--to", "a@b").Expect(t, 3, "SMTP LOAD UNKNOWN - no server: give -H HOST, the server to load (there is no default: every message is delivered) (see check_smtp_load --help)")
 }

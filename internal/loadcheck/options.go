@@ -33,12 +33,14 @@ const (
 const (
 	DefaultMessages = 1000
 	DefaultDuration = 10 * time.Second
-	DefaultTimeout  = "50" // -t: room for --duration's default, below the engines' 60 s
-	maxMessages     = 10_000_000
-	maxSessions     = 1000
-	maxRate         = 100_000
-	maxRecipients   = 1000
-	maxSize         = 50 << 20
+	// DefaultSessionTimeout bounds a session when --session-timeout is unset.
+	DefaultSessionTimeout = 10 * time.Second
+	DefaultTimeout        = "50" // -t: room for --duration's default, below the engines' 60 s
+	maxMessages           = 10_000_000
+	maxSessions           = 1000
+	maxRate               = 100_000
+	maxRecipients         = 1000
+	maxSize               = 50 << 20
 	// reportMargin is kept from -t for the report: sessions still under
 	// way then are cut short (counted apart, not as failures).
 	reportMargin = 500 * time.Millisecond
@@ -60,10 +62,10 @@ type Options struct {
 	Sessions       int     `long:"sessions" value-name:"N" section:"Load" description:"Sessions at once: each sends its next message as soon as the last is answered (closed loop); with --rate, the most sessions open at once (default: 1; with --rate 10)"`
 	Rate           float64 `long:"rate" value-name:"MSGS_PER_S" section:"Load" description:"Send this many messages per second whatever the server's pace (open loop); a late reply counts the messages it held back in the latency figures (coordinated omission corrected)"`
 	Messages       int     `long:"messages" value-name:"N" section:"Load" description:"Stop after this many measured messages (default: 1000)"`
-	Duration       float64 `long:"duration" value-name:"SECONDS" section:"Load" description:"Stop sending after this many seconds (default: 10; must fit in -t)"`
+	Duration       float64 `long:"duration" value-name:"SECONDS" section:"Load" description:"Stop sending after this many seconds (default: 10, or what fits in a shorter -t; must fit in -t)"`
 	PerSession     int     `long:"per-session" default:"1" value-name:"K" section:"Load" description:"Messages per connection: 1 opens a new session for each message"`
 	Warmup         int     `long:"warmup" value-name:"N" section:"Load" description:"Send N messages first and leave them out of every figure"`
-	SessionTimeout float64 `long:"session-timeout" default:"10" value-name:"SECONDS" section:"Load" description:"A session (its --per-session messages) not done by then fails as a timeout"`
+	SessionTimeout float64 `long:"session-timeout" value-name:"SECONDS" section:"Load" description:"A session (its --per-session messages) not done by then fails as a timeout (default: 10, or -t when that is shorter)"`
 	MaxConnFail    int     `long:"max-connect-failures" default:"10" value-name:"N" section:"Load" description:"Stop after N sessions in a row that could not be set up (connect, TLS, greeting, EHLO, AUTH)"`
 
 	From       string   `unquote:"false" long:"from" value-name:"ADDRESS" section:"Message" description:"Sender (MAIL FROM and From:; default: the null sender <>)"`
@@ -144,8 +146,15 @@ func (o *Options) validateShape() error {
 	if !o.Given("messages") {
 		o.Messages = DefaultMessages
 	}
+	// Unset, the time bounds shrink to fit a short -t (a careless -t 5
+	// must not be refused for a default it never chose); given, they are
+	// checked as they are.
+	limit := o.Timeout.Duration - reportMargin - time.Second
 	if !o.Given("duration") {
-		o.Duration = DefaultDuration.Seconds()
+		o.Duration = min(DefaultDuration, max(limit, 0)).Seconds()
+	}
+	if !o.Given("session-timeout") {
+		o.SessionTimeout = min(DefaultSessionTimeout, o.Timeout.Duration).Seconds()
 	}
 	switch {
 	case o.Sessions < 1 || o.Sessions > maxSessions:
@@ -164,7 +173,6 @@ func (o *Options) validateShape() error {
 		return plugin.Usagef("--session-timeout %g: want 0.1 seconds up to -t (%s)", o.SessionTimeout, plugin.Secs(o.Timeout.Duration))
 	}
 	o.sessTime = time.Duration(o.SessionTimeout * float64(time.Second))
-	limit := o.Timeout.Duration - reportMargin - time.Second
 	if !(o.Duration > 0) || time.Duration(o.Duration*float64(time.Second)) > limit {
 		return plugin.Usagef("--duration %g: want more than 0 and at most %s seconds, 1.5 s less than -t (%s): raise -t to run longer", o.Duration, plugin.Secs(max(limit, 0)), plugin.Secs(o.Timeout.Duration))
 	}
