@@ -359,7 +359,10 @@ func (r *runner) steps(ctx context.Context, s *probe.Session, sh *shard, b *beat
 
 // judge classes a failure; one caused by the run's own end is Cut.
 func (r *runner) judge(e *probe.Error) Attempt {
-	if e.Kind == probe.KindTimeout && r.drain.Err() != nil {
+	// By the clock as well as by Err: a read's own deadline can fire a
+	// moment before the context's timer, which made the same stall "cut
+	// short" in one run and a failure in the next.
+	if dl, ok := r.drain.Deadline(); e.Kind == probe.KindTimeout && (r.drain.Err() != nil || ok && !time.Now().Before(dl)) {
 		return Attempt{Outcome: Cut, Err: e}
 	}
 	return classify(e)

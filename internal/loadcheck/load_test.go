@@ -450,3 +450,16 @@ func TestOpenLoopRate(t *testing.T) {
 		t.Errorf("%d messages in a 1 s run at 40/s (stop %s): want about 40", r.Items.Measured, r.Items.Stop)
 	}
 }
+
+// TestShortTimeoutStall: with a short -t and no --session-timeout, a
+// stalled session ends inside the run as the server's timeout, counted as
+// a failure, never "cut short" by the run's end (which a fast read could
+// make one run say and the next not).
+func TestShortTimeoutStall(t *testing.T) {
+	k := &sink{onMail: func(*smtptest.FaultConn, int) string { return "hang" }}
+	srv, _ := smtptest.StartCounting(t, "tcp", "127.0.0.1:0", k.script)
+	out := run(t, append(plugintest.HostArgs(srv.Addr), "--to", "a@b", "--messages", "1", "-t", "3")...)
+	if want := "SMTP LOAD CRITICAL - no message accepted: 1 of 1 failed; most often mail timeout (1 times): mail: no answer within the 1.5 s timeout"; out.Code != 2 || !strings.HasPrefix(out.Status(), want) {
+		t.Errorf("exit %d, status\n  %q\nwant prefix\n  %q", out.Code, out.Status(), want)
+	}
+}

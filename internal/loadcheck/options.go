@@ -65,7 +65,7 @@ type Options struct {
 	Duration       float64 `long:"duration" value-name:"SECONDS" section:"Load" description:"Stop sending after this many seconds (default: 10, or what fits in a shorter -t; must fit in -t)"`
 	PerSession     int     `long:"per-session" default:"1" value-name:"K" section:"Load" description:"Messages per connection: 1 opens a new session for each message"`
 	Warmup         int     `long:"warmup" value-name:"N" section:"Load" description:"Send N messages first and leave them out of every figure"`
-	SessionTimeout float64 `long:"session-timeout" value-name:"SECONDS" section:"Load" description:"A session (its --per-session messages) not done by then fails as a timeout (default: 10, or -t when that is shorter)"`
+	SessionTimeout float64 `long:"session-timeout" value-name:"SECONDS" section:"Load" description:"A session (its --per-session messages) not done by then fails as a timeout (default: 10, or what fits in a shorter -t)"`
 	MaxConnFail    int     `long:"max-connect-failures" default:"10" value-name:"N" section:"Load" description:"Stop after N sessions in a row that could not be set up (connect, TLS, greeting, EHLO, AUTH)"`
 
 	From       string   `unquote:"false" long:"from" value-name:"ADDRESS" section:"Message" description:"Sender (MAIL FROM and From:; default: the null sender <>)"`
@@ -154,7 +154,9 @@ func (o *Options) validateShape() error {
 		o.Duration = min(DefaultDuration, max(limit, 0)).Seconds()
 	}
 	if !o.Given("session-timeout") {
-		o.SessionTimeout = min(DefaultSessionTimeout, o.Timeout.Duration).Seconds()
+		// Inside the run's own end, so that a stalled session fails as
+		// the server's timeout rather than being cut short by the run.
+		o.SessionTimeout = max(min(DefaultSessionTimeout, limit), 100*time.Millisecond).Seconds()
 	}
 	switch {
 	case o.Sessions < 1 || o.Sessions > maxSessions:
