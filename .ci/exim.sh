@@ -65,6 +65,7 @@ RUN_GROUP=nogroup
 PORTS=(25 587 465)
 READY_TIMEOUT=20
 
+. "$(dirname "${BASH_SOURCE[0]}")/lib/labcert.sh"
 log() { printf 'exim: %s\n' "$*" >&2; }
 die() { printf 'exim: ERROR: %s\n' "$*" >&2; exit 1; }
 
@@ -96,33 +97,10 @@ unpack() {
 # make_cert signs a leaf for $HOSTNAME_FQDN and $ADDR with mailserver.sh's
 # CA, or with a CA of its own when that one is missing.
 make_cert() {
-  mkdir -p "$TLS_DIR"
-  chmod 0755 "$TLS_DIR"
-  local ca_crt="$MAIL_DIR/ca.pem" ca_key="$MAIL_DIR/tls/ca.key"
-  if [ ! -s "$ca_crt" ] || [ ! -s "$ca_key" ]; then
-    ca_crt="$TLS_DIR/ca.pem"
-    ca_key="$TLS_DIR/ca.key"
-    if [ ! -s "$ca_key" ]; then
-      openssl req -x509 -new -newkey rsa:2048 -nodes -sha256 -days 3650 \
-        -keyout "$ca_key" -out "$ca_crt" -subj "/O=smtpcheck test/CN=smtpcheck Exim test CA" \
-        -addext "basicConstraints = critical, CA:TRUE" \
-        -addext "keyUsage = critical, keyCertSign, cRLSign" 2>/dev/null
-      chmod 0600 "$ca_key"
-    fi
-  fi
-  cp "$ca_crt" "$EXIM_DIR/ca.pem"
-  printf '[ v3_srv ]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\nsubjectAltName = DNS:%s, IP:%s\n' \
-    "$HOSTNAME_FQDN" "$ADDR" >"$TLS_DIR/leaf.ext"
-  openssl req -new -newkey rsa:2048 -nodes -keyout "$TLS_DIR/leaf.key" -out "$TLS_DIR/leaf.csr" \
-    -subj "/O=smtpcheck test/CN=$HOSTNAME_FQDN" 2>/dev/null
-  openssl x509 -req -in "$TLS_DIR/leaf.csr" -CA "$ca_crt" -CAkey "$ca_key" -CAcreateserial \
-    -CAserial "$TLS_DIR/ca.srl" -days 3650 -sha256 -extfile "$TLS_DIR/leaf.ext" -extensions v3_srv \
-    -out "$TLS_DIR/leaf.crt" 2>/dev/null
-  rm -f "$TLS_DIR/leaf.csr"
+  sign_leaf "$TLS_DIR" "$EXIM_DIR/ca.pem" "$HOSTNAME_FQDN" "$ADDR" "smtpcheck Exim test CA" || die "the Exim certificate does not verify"
   # Exim reads them again after dropping root to $RUN_USER.
   chown "root:$RUN_GROUP" "$TLS_DIR/leaf.key"
   chmod 0640 "$TLS_DIR/leaf.key"
-  openssl verify -CAfile "$EXIM_DIR/ca.pem" "$TLS_DIR/leaf.crt" >/dev/null || die "the Exim certificate does not verify"
 }
 
 write_config() {

@@ -54,37 +54,14 @@ HOSTNAME_FQDN="open.smtpcheck.test"
 DOMAIN="open.smtpcheck.test"
 READY_TIMEOUT=30
 
+. "$(dirname "${BASH_SOURCE[0]}")/lib/labcert.sh"
 log() { printf 'postfix-open: %s\n' "$*" >&2; }
 die() { printf 'postfix-open: ERROR: %s\n' "$*" >&2; exit 1; }
 need_root() { [ "$(id -u)" -eq 0 ] || die "must run as root"; }
 
 # make_cert: a leaf for $HOSTNAME_FQDN and $ADDR, signed as in exim.sh.
 make_cert() {
-  mkdir -p "$TLS_DIR"
-  chmod 0755 "$TLS_DIR"
-  local ca_crt="$MAIL_DIR/ca.pem" ca_key="$MAIL_DIR/tls/ca.key"
-  if [ ! -s "$ca_crt" ] || [ ! -s "$ca_key" ]; then
-    ca_crt="$TLS_DIR/ca.pem"
-    ca_key="$TLS_DIR/ca.key"
-    if [ ! -s "$ca_key" ]; then
-      openssl req -x509 -new -newkey rsa:2048 -nodes -sha256 -days 3650 \
-        -keyout "$ca_key" -out "$ca_crt" -subj "/O=smtpcheck test/CN=smtpcheck open Postfix test CA" \
-        -addext "basicConstraints = critical, CA:TRUE" \
-        -addext "keyUsage = critical, keyCertSign, cRLSign" 2>/dev/null
-      chmod 0600 "$ca_key"
-    fi
-  fi
-  cp "$ca_crt" "$OPEN_DIR/ca.pem"
-  printf '[ v3_srv ]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\nsubjectAltName = DNS:%s, IP:%s\n' \
-    "$HOSTNAME_FQDN" "$ADDR" >"$TLS_DIR/leaf.ext"
-  openssl req -new -newkey rsa:2048 -nodes -keyout "$TLS_DIR/leaf.key" -out "$TLS_DIR/leaf.csr" \
-    -subj "/O=smtpcheck test/CN=$HOSTNAME_FQDN" 2>/dev/null
-  openssl x509 -req -in "$TLS_DIR/leaf.csr" -CA "$ca_crt" -CAkey "$ca_key" -CAcreateserial \
-    -CAserial "$TLS_DIR/ca.srl" -days 3650 -sha256 -extfile "$TLS_DIR/leaf.ext" -extensions v3_srv \
-    -out "$TLS_DIR/leaf.crt" 2>/dev/null
-  rm -f "$TLS_DIR/leaf.csr"
-  chmod 0600 "$TLS_DIR/leaf.key"
-  openssl verify -CAfile "$OPEN_DIR/ca.pem" "$TLS_DIR/leaf.crt" >/dev/null || die "the certificate does not verify"
+  sign_leaf "$TLS_DIR" "$OPEN_DIR/ca.pem" "$HOSTNAME_FQDN" "$ADDR" "smtpcheck open Postfix test CA" || die "the certificate does not verify"
 }
 
 # write_config AUTH(0|1)
