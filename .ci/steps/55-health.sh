@@ -3,7 +3,9 @@
 # the unit and the conffile of smtpcheck-health, then run the unit's
 # ExecStart line as the unit's User (systemd does not run here) with the
 # packaged config, and ask it over HTTP: /health/local (Postfix on
-# 127.0.0.1:25, started by .ci/run), /metrics, SIGHUP, SIGTERM. Purge at the end.
+# 127.0.0.1:25, started by .ci/run), /metrics, SIGHUP, SIGTERM; a private
+# HAProxy takes a backend DOWN when the SMTP server behind its check stops
+# and UP again when it returns. Purge at the end.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -53,9 +55,24 @@ curl -s "$url/metrics" | grep -x 'smtpcheck_health_state{check="local",plugin="c
 probes=$(curl -s "$url/metrics" | sed -n 's/^smtpcheck_health_probes_total{check="local",plugin="conn"} //p')
 [ "$probes" = 1 ] || fail "$probes probes for 4 requests within max-age, want 1"
 
-say "SIGHUP reloads: add a profile [dead] for a port nobody listens on"
+say "SIGHUP reloads: add a profile [dead] for a port nobody listens on, [flap] for a lab server we stop and start, max-age 1"
+# The lab server (bin/smtpcheck-lab, built by make demo) is the SMTP server
+# behind [flap]: unlike Postfix it can be stopped without harm to later steps.
+labdir=$(mktemp -d)
+lab=""
+lab_start() {
+	bin/smtpcheck-lab -dir "$labdir" -base-port 2600 >/dev/null 2>&1 &
+	lab=$!
+	for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/2600) 2>/dev/null && return; sleep 0.1; done
+	fail "the lab server does not listen on 127.0.0.1:2600"
+}
+lab_stop() { [ -z "$lab" ] || { kill "$lab" 2>/dev/null || true; wait "$lab" 2>/dev/null || true; lab=""; }; }
+[ -x bin/smtpcheck-lab ] || make build >/dev/null
+lab_start
 conf=/etc/smtpcheck/health.ini
-printf '\n[dead]\nplugin = conn\nhostname = 127.0.0.1\nport = 1\ntimeout = 2\n' >>"$conf"
+grep -q '^max-age = 30$' "$conf" || fail "the packaged $conf has no 'max-age = 30' line to shorten"
+sed -i 's/^max-age = 30$/max-age = 1/' "$conf"
+printf '\n[dead]\nplugin = conn\nhostname = 127.0.0.1\nport = 1\ntimeout = 2\n\n[flap]\nplugin = conn\nhostname = 127.0.0.1\nport = 2600\ntimeout = 2\n' >>"$conf"
 kill -HUP "$pid"
 for _ in $(seq 50); do grep -q 'msg=reloaded' "$log" && break; sleep 0.1; done
 grep -q 'msg=reloaded' "$log" || fail "no reload in the log"
@@ -84,11 +101,16 @@ backend smtp-dead
     http-check expect status 200
     default-server inter 300ms fall 1 rise 1
     server down 127.0.0.1:25 check port 9825
+backend smtp-flap
+    option httpchk GET /health/flap
+    http-check expect status 200
+    default-server inter 300ms fall 1 rise 1
+    server flap 127.0.0.1:2600 check port 9825
 EOF
 haproxy -c -f "$hdir/haproxy.cfg" >/dev/null || fail "haproxy -c rejects $hdir/haproxy.cfg"
 haproxy -db -f "$hdir/haproxy.cfg" >"$hdir/haproxy.log" 2>&1 &
 hpid=$!
-trap 'kill "$hpid" 2>/dev/null || true; stop; cat "$log"; rm -f "$log"; rm -rf "$hdir"' EXIT
+trap 'kill "$hpid" 2>/dev/null || true; lab_stop; stop; cat "$log"; rm -f "$log"; rm -rf "$hdir" "$labdir"' EXIT
 # "show stat" CSV: status (18), check_status (37), check_code (38). A server
 # starts UP before any check, so UP counts only with the check's own 200.
 # Until HAProxy has made its socket, socat fails: not an error yet.
@@ -102,9 +124,26 @@ done
 echo "show servers state" | socat - "UNIX-CONNECT:$hdir/stats.sock"
 [ "$up" = UP/L7OK/200 ] || fail "HAProxy: the server checked by /health/local is $up, want UP/L7OK/200"
 [ "$down" = DOWN/L7STS/503 ] || fail "HAProxy: the server checked by /health/dead is $down, want DOWN/L7STS/503"
+# waitstate BACKEND WANT: HAProxy's view within 10 s (max-age 1 s + checks).
+waitstate() {
+	local got=''
+	for _ in $(seq 100); do
+		got=$(srvstate "$1")
+		[ "$got" = "$2" ] && return
+		sleep 0.1
+	done
+	fail "HAProxy: the server of $1 is $got, want $2"
+}
+say "the lab server behind /health/flap: up, stopped, started again"
+waitstate smtp-flap UP/L7OK/200
+lab_stop
+waitstate smtp-flap DOWN/L7STS/503
+lab_start
+waitstate smtp-flap UP/L7OK/200
+lab_stop
 kill "$hpid"
 wait "$hpid" 2>/dev/null || true
-rm -rf "$hdir"
+rm -rf "$hdir" "$labdir"
 trap 'stop; cat "$log"; rm -f "$log"' EXIT
 
 say "SIGTERM stops with exit 0"
