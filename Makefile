@@ -31,7 +31,7 @@ test:
 demo: build
 	@bash contrib/demo.sh $(BIN)
 
-## bench: Go benchmarks, then check_smtp_conn vs monitoring-plugins' check_smtp on the same local server (BENCH_ALSO=HOST:PORT adds a real MTA; with the env of .ci/mailserver.sh, also check_smtp_auth vs check_smtp -A LOGIN on Postfix and check_smtp_delivery vs check_email_delivery on Postfix + Dovecot)
+## bench: Go benchmarks, then check_smtp_conn vs monitoring-plugins' check_smtp on the same local server (BENCH_ALSO=HOST:PORT adds a real MTA; with the env of .ci/mailserver.sh, also check_smtp_auth vs check_smtp -A LOGIN on Postfix and check_smtp_delivery vs check_email_delivery on Postfix + Dovecot; then every plugin vs the floor, the least a Go SMTP check does)
 bench: build
 	go test -run '^$$' -bench . -benchtime 200x ./internal/...
 	@go run ./contrib/bench -plugin $(BIN)/check_smtp_conn -lab $(BIN)/smtpcheck-lab $(if $(BENCH_ALSO),-also $(BENCH_ALSO))
@@ -42,6 +42,9 @@ bench: build
 		-target $(SMTPCHECK_POSTFIX_SUBMISSION) -imap $(SMTPCHECK_IMAPS_ADDR) -ca $(SMTPCHECK_POSTFIX_CA) -name $(SMTPCHECK_POSTFIX_HOSTNAME) \
 		-user $(SMTPCHECK_POSTFIX_USER) -password-file $(SMTPCHECK_POSTFIX_PASSWORD_FILE),echo "(no Postfix + Dovecot env: check_smtp_delivery bench skipped)")
 	@$(if $(wildcard /usr/sbin/smtp-source),go run ./contrib/bench -mode load -plugin $(BIN)/check_smtp_load,echo "(no Postfix smtp-source/smtp-sink: check_smtp_load bench skipped)")
+	@$(GOBUILD) -o $(BIN)/smtpcheck-floor ./contrib/bench/floor
+	@go run ./contrib/bench -mode floor -bin $(BIN) -lab $(BIN)/smtpcheck-lab $(if $(SMTPCHECK_POSTFIX_SMTP),-target $(SMTPCHECK_POSTFIX_SMTP) -submission $(SMTPCHECK_POSTFIX_SUBMISSION) \
+		-ca $(SMTPCHECK_POSTFIX_CA) -name $(SMTPCHECK_POSTFIX_HOSTNAME) -user $(SMTPCHECK_POSTFIX_USER) -password-file $(SMTPCHECK_POSTFIX_PASSWORD_FILE))
 
 ## lint: gofmt, go vet
 lint:
