@@ -52,16 +52,7 @@ func runAuth(ours, conn, checkSMTP, target, ca, name, user, pwFile string, n, wa
 		return nil
 	}
 	r := pct(cs[0].s.wall, 50) / pct(cs[1].s.wall, 50)
-	if ours, ref := cs[0].s.wall, cs[1].s.wall; len(ours) == len(ref) {
-		// Each round ran both back to back: their ratio is immune to the
-		// machine's slow and fast spells, which move both medians.
-		ratios := make([]float64, len(ours))
-		for i := range ours {
-			ratios[i] = ours[i] / ref[i]
-		}
-		fmt.Printf("per-round ratio check_smtp_auth/check_smtp: median %.3f×, quartiles %.3f–%.3f×\n",
-			pct(ratios, 50), pct(ratios, 25), pct(ratios, 75))
-	}
+	fmt.Printf("per-round ratio check_smtp_auth/check_smtp: median %.3f×\n", roundRatio(cs[0], cs[1]))
 	fmt.Printf("\ntarget: check_smtp_auth median ≤ %.2f× check_smtp's: %s (%.3f×)\n", wallTarget, verdict(r <= wallTarget), r)
 	return nil
 }
