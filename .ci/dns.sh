@@ -17,6 +17,9 @@
 # (realdns_test.go) expect them:
 #
 #   signed.test          MX 10 mx.signed.test; _mta-sts TXT "v=STSv1; id=..."
+#                        TXT v=spf1 mx -all; _dmarc p=reject; _smtp._tls TLSRPTv1
+#                        (check_smtp_security --domain: every row right)
+#   unsigned.test        TXT v=spf1 +all; _dmarc p=none (every row wrong)
 #   mx.signed.test       A 127.0.0.1, TLSA 3 1 1 of valid.crt (DANE-EE match)
 #   mismatch.signed.test A 127.0.0.1, TLSA 3 1 1 of another key
 #   ta.signed.test       A 127.0.0.1, TLSA 2 0 0 of the CA (DANE-TA, anchor not sent)
@@ -107,6 +110,9 @@ write_zones() {
 $soa
 @ MX 10 mx
 _mta-sts TXT "v=STSv1; id=20261204"
+@ TXT "v=spf1 mx -all"
+_dmarc TXT "v=DMARC1; p=reject; rua=mailto:dmarc@signed.test"
+_smtp._tls TXT "v=TLSRPTv1; rua=mailto:tls-reports@signed.test"
 mx A 127.0.0.1
 _25._tcp.mx TLSA 3 1 1 $(tlsa_spki "$valid")
 mismatch A 127.0.0.1
@@ -123,6 +129,8 @@ EOF
 \$TTL 60
 $soa
 @ MX 10 mx
+@ TXT "v=spf1 +all"
+_dmarc TXT "v=DMARC1; p=none"
 mx A 127.0.0.1
 _25._tcp.mx TLSA 3 1 1 $other
 EOF

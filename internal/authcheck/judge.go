@@ -47,7 +47,7 @@ func (o *Options) Judge(f *Facts, now time.Time) *plugin.Result {
 	case f.CredErr != nil:
 		r.Add(login.CredState(f.CredErr, o.Timeout), "%s", f.CredErr)
 	case f.Err != nil && !f.AuthRan:
-		r.Add(plugin.FailureState(f.Err, o.Timeout), "%s", plugin.Describe(f.Err, f.S, o.Timeout.Duration))
+		r.Add(plugin.FailureState(f.Err, o.Timeout), "%s", o.Spelling().Describe(f.Err, f.S, o.Timeout.Duration))
 	case f.Refused != login.RefuseNone:
 		st, msg := f.Refused.Judge(f.S, o.CAFile)
 		r.Add(st, "%s", msg)
@@ -95,14 +95,14 @@ func (o *Options) judgeAuthErr(f *Facts, r *plugin.Result) {
 		}
 		st := plugin.FailureState(e, o.Timeout)
 		msg := fmt.Sprintf("auth: %s refused: %s%s (%s)", who, plugin.Quote(rep), said, where)
-		if h := plugin.Hint(e.Phase, rep, f.S); h != "" {
+		if h := o.Spelling().Hint(e.Phase, rep, f.S); h != "" {
 			msg += " - " + h
 		}
 		r.Add(st, "%s", msg)
 	case errors.Is(e, sasl.ErrServerSignature):
 		r.Add(plugin.Critical, "auth: %s: %v (%s) - it does not hold this password's keys: another server, or a man in the middle, answers", who, sasl.ErrServerSignature, where)
 	default:
-		r.Add(plugin.FailureState(e, o.Timeout), "%s", plugin.Describe(e, f.S, o.Timeout.Duration))
+		r.Add(plugin.FailureState(e, o.Timeout), "%s", o.Spelling().Describe(e, f.S, o.Timeout.Duration))
 	}
 }
 
@@ -194,6 +194,6 @@ func (o *Options) details(f *Facts, r *plugin.Result) {
 		r.Detail("%s", line)
 	}
 	if f.QuitErr != nil {
-		r.Detail("%s", plugin.Describe(f.QuitErr, s, o.Timeout.Duration)) // "quit: ..."
+		r.Detail("%s", o.Spelling().Describe(f.QuitErr, s, o.Timeout.Duration)) // "quit: ..."
 	}
 }

@@ -185,13 +185,13 @@ func (o *Options) judgeTLS(f *Facts, r *plugin.Result, now time.Time) {
 	date := leaf.NotAfter.UTC().Format("2006-01-02 15:04 MST")
 	switch {
 	case o.IgnoreExp:
-		r.Detail("certificate: %q expires %s (%d days; expiry ignored)", name, date, days)
+		r.Detail("certificate: %q expires %s (%s; expiry ignored)", name, date, plugin.Count(days, "day"))
 	case days < 0:
 		r.Add(plugin.Critical, "certificate %q expired on %s", name, date)
 	case days < o.certCrit:
-		r.Add(plugin.Critical, "certificate %q expires in %d days (%s)", name, days, date)
+		r.Add(plugin.Critical, "certificate %q expires in %s (%s)", name, plugin.Count(days, "day"), date)
 	case days < o.certWarn:
-		r.Add(plugin.Warning, "certificate %q expires in %d days (%s)", name, days, date)
+		r.Add(plugin.Warning, "certificate %q expires in %s (%s)", name, plugin.Count(days, "day"), date)
 	}
 }
 

@@ -85,9 +85,9 @@ func (o *Options) judgeSMTP(f *Facts, r *plugin.Result) bool {
 	}
 	switch {
 	case f.Err != nil && f.Err != f.SubmitErr:
-		r.Add(plugin.FailureState(f.Err, o.Timeout), "%s", plugin.Describe(f.Err, s, o.Timeout.Duration))
+		r.Add(plugin.FailureState(f.Err, o.Timeout), "%s", o.Spelling().Describe(f.Err, s, o.Timeout.Duration))
 	case f.SubmitErr != nil:
-		r.Add(plugin.FailureState(f.SubmitErr, o.Timeout), "%s", plugin.Describe(f.SubmitErr, s, o.Timeout.Duration))
+		r.Add(plugin.FailureState(f.SubmitErr, o.Timeout), "%s", o.Spelling().Describe(f.SubmitErr, s, o.Timeout.Duration))
 	}
 	if f.Sent.IsZero() {
 		if f.IMAPErr != nil && len(r.Findings) == 0 {
@@ -99,7 +99,7 @@ func (o *Options) judgeSMTP(f *Facts, r *plugin.Result) bool {
 		}
 		return false
 	}
-	r.Detail("queue id: %s; Message-ID %s; %d bytes in %d round trips%s", plugin.OrNone(f.QueueID), f.MessageID, f.Sub.Size, f.Sub.RoundTrips, pipelined(f))
+	r.Detail("queue id: %s; Message-ID %s; %d bytes in %s%s", plugin.OrNone(f.QueueID), f.MessageID, f.Sub.Size, plugin.Count(f.Sub.RoundTrips, "round trip"), pipelined(f))
 	if o.SendOnly && len(r.Findings) == 0 {
 		r.Add(plugin.OK, "probe accepted by %s in %s s, queue id %s (--send-only: not looked for)", s, plugin.Elapsed(f.Submit), plugin.OrNone(f.QueueID))
 	}
@@ -132,12 +132,12 @@ func (o *Options) judgeAuth(f *Facts, r *plugin.Result) bool {
 		r.Add(plugin.Critical, "auth: %s does not offer %s (offers: %s)", where, f.Mech, plugin.OrNone(strings.Join(f.Offered, " ")))
 	case f.AuthErr != nil && f.AuthErr.Kind == probe.KindReply && f.AuthErr.Reply != nil:
 		msg := fmt.Sprintf("auth: %s as %s refused: %s (%s)", f.Mech, plugin.OrNone(f.User), plugin.Quote(*f.AuthErr.Reply), where)
-		if h := plugin.Hint(probe.PhaseAuth, *f.AuthErr.Reply, f.S); h != "" {
+		if h := o.Spelling().Hint(probe.PhaseAuth, *f.AuthErr.Reply, f.S); h != "" {
 			msg += " - " + h
 		}
 		r.Add(plugin.FailureState(f.AuthErr, o.Timeout), "%s", msg)
 	case f.AuthErr != nil:
-		r.Add(plugin.FailureState(f.AuthErr, o.Timeout), "%s", plugin.Describe(f.AuthErr, f.S, o.Timeout.Duration))
+		r.Add(plugin.FailureState(f.AuthErr, o.Timeout), "%s", o.Spelling().Describe(f.AuthErr, f.S, o.Timeout.Duration))
 	default:
 		return false
 	}
@@ -185,7 +185,7 @@ func (o *Options) judgeIMAP(f *Facts, r *plugin.Result, sent bool) {
 func (o *Options) judgeFound(f *Facts, r *plugin.Result) {
 	s := f.Sighting
 	d, _ := f.Delay()
-	how := fmt.Sprintf("%d searches", s.Polls)
+	how := plugin.Count(s.Polls, "search")
 	if s.Polls == 1 {
 		how = "1 search"
 	}
@@ -283,7 +283,7 @@ func (o *Options) imapText(e *imapbox.Error, b *imapbox.Box) string {
 		what = "TLS handshake failed: the port speaks plain IMAP, not IMAPS"
 		todo = "give --imap-starttls (or --imap-port 143), or the IMAPS port (993)"
 	default:
-		what, todo = plugin.Explain(&probe.Error{Phase: e.Phase, Kind: e.Kind, Err: e.Err}, nil, o.Timeout.Duration)
+		what, todo = o.Spelling().Explain(&probe.Error{Phase: e.Phase, Kind: e.Kind, Err: e.Err}, nil, o.Timeout.Duration)
 		what = plugin.Sanitize(what, plugin.MaxTextLen)
 		switch e.Kind {
 		case probe.KindClosed, probe.KindReset:

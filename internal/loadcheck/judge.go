@@ -47,19 +47,19 @@ func (o *Options) Judge(f *Facts, _ time.Time) *plugin.Result {
 	}
 	t := f.Tally
 	if f.Stop == StopSignal {
-		r.Add(plugin.Unknown, "stopped by %s after %s s: partial figures of %d messages, %d accepted", f.Signal, plugin.Elapsed(f.Total), t.Measured, t.Count[Accepted])
+		r.Add(plugin.Unknown, "stopped by %s after %s s: partial figures of %s, %d accepted", f.Signal, plugin.Elapsed(f.Total), plugin.Count(t.Measured, "message"), t.Count[Accepted])
 	}
 	if f.Auth != nil && (f.Auth.Refused != login.RefuseNone || f.Auth.NotOffered) {
 		r.Add(o.judgeAuth(f))
 	}
 	if f.Stop == StopConnect && f.LastSetupErr != nil {
-		r.Add(plugin.FailureState(f.LastSetupErr, o.Timeout), "stopped after %d sessions in a row could not be set up: %s", o.MaxConnFail, f.Secrets.Scrub(describeIn(f.LastSetupErr, f.Failure, o)))
+		r.Add(plugin.FailureState(f.LastSetupErr, o.Timeout), "stopped after %s: %s", o.connStop(), f.Secrets.Scrub(describeIn(f.LastSetupErr, f.Failure, o)))
 	}
 	switch {
 	case t.Measured == 0 && t.Count[Cut] > 0 && f.Stop != StopSignal: // a signal's finding says why
 		r.Add(o.Timeout.State, "no message was answered before the run ended (-t %s): %d cut short", plugin.Secs(o.Timeout.Duration), t.Count[Cut])
 	case t.Measured == 0 && len(r.Findings) == 0:
-		r.Add(plugin.Unknown, "no message measured: the run ended during the warm-up of %d messages; raise --duration or lower --warmup", o.Warmup)
+		r.Add(plugin.Unknown, "no message measured: the run ended during the warm-up of %s; raise --duration or lower --warmup", plugin.Count(o.Warmup, "message"))
 	case t.Count[Accepted] == 0 && f.Stop == StopConnect:
 		// said by the stop's finding
 	case t.Measured > 0 && t.Count[Accepted] == 0:
@@ -93,8 +93,16 @@ func (o *Options) noneAccepted(f *Facts) (plugin.State, string, string) {
 	if st == plugin.OK {
 		st = plugin.Critical
 	}
-	top := t.Errors[0]
-	return st, "%s", fmt.Sprintf("no message accepted: %d of %d %s; most often %s (%d times): %s", t.Count[Rejected]+t.Count[Failed], t.Measured, verdicts(t), top.Key, top.Count, top.Text)
+	// The error's text names its phase and reply: the key would say it
+	// twice, and the status line is short (its advice must fit).
+	top, bad := t.Errors[0], t.Count[Rejected]+t.Count[Failed]
+	switch {
+	case top.Count == bad:
+		return st, "%s", fmt.Sprintf("no message accepted: %d of %d %s: %s", bad, t.Measured, verdicts(t), top.Text)
+	case top.Key == otherKinds: // its text is one of many, each seen a few times
+		return st, "%s", fmt.Sprintf("no message accepted: %d of %d %s, in more than %d kinds of error; one of them: %s", bad, t.Measured, verdicts(t), maxErrorKinds, top.Text)
+	}
+	return st, "%s", fmt.Sprintf("no message accepted: %d of %d %s; most often (%s): %s", bad, t.Measured, verdicts(t), plugin.Count(top.Count, "time"), top.Text)
 }
 
 // verdicts says how the messages ended: "rejected", "failed" or both.
@@ -113,12 +121,12 @@ func (o *Options) thresholds(f *Facts, r *plugin.Result) {
 	t := f.Tally
 	rate, errRate := t.Rate(), t.ErrorRate()
 	p99, label := o.p99(t)
-	figures := fmt.Sprintf("%d messages in %s s: %s msgs/s, %d accepted, %d rejected, %d failed; %s p99 %s s",
-		t.Measured, plugin.Elapsed(t.Elapsed()), fmtRate(rate), t.Count[Accepted], t.Count[Rejected], t.Count[Failed], label, plugin.Elapsed(p99))
+	figures := fmt.Sprintf("%s in %s s: %s msgs/s, %d accepted, %d rejected, %d failed; %s p99 %s s",
+		plugin.Count(t.Measured, "message"), plugin.Elapsed(t.Elapsed()), fmtRate(rate), t.Count[Accepted], t.Count[Rejected], t.Count[Failed], label, plugin.Elapsed(p99))
 	if lvl := (threshold.Pair{Warn: o.WarnErrors, Crit: o.CritErrors}).Check(errRate); lvl != threshold.None {
-		msg := fmt.Sprintf("error rate %s %% (%d of %d messages rejected or failed)", fmtRate(errRate), t.Count[Rejected]+t.Count[Failed], t.Measured)
+		msg := fmt.Sprintf("error rate %s %% (%d of %s rejected or failed)", fmtRate(errRate), t.Count[Rejected]+t.Count[Failed], plugin.Count(t.Measured, "message"))
 		if len(t.Errors) > 0 {
-			msg += fmt.Sprintf("; most often %s (%d times)", t.Errors[0].Key, t.Errors[0].Count)
+			msg += fmt.Sprintf("; most often %s (%s)", t.Errors[0].Key, plugin.Count(t.Errors[0].Count, "time"))
 		}
 		r.Add(state(lvl), "%s", msg)
 	}
@@ -161,10 +169,18 @@ func (o *Options) p99(t *Tally) (time.Duration, string) {
 
 func fmtRate(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
+// advice is the plugin's spelling with --session-timeout as the limit
+// to raise: a session's timeout is what fires in a run, not -t.
+func (o *Options) advice() plugin.Spelling {
+	sp := o.Spelling()
+	sp.Timeout = "--session-timeout"
+	return sp
+}
+
 // describeIn words e with the session it happened in, when known.
 func describeIn(e *probe.Error, out *probe.Outcome, o *Options) string {
 	if out != nil && out.S != nil {
-		return plugin.Describe(e, out.S, o.sessTime)
+		return o.advice().Describe(e, out.S, o.sessTime)
 	}
 	return e.Error()
 }
@@ -196,12 +212,12 @@ func (o *Options) lines(f *Facts, r *plugin.Result) {
 		if el := t.Elapsed(); el > 0 {
 			achieved = float64(t.Measured) / el.Seconds()
 		}
-		r.Detail("load: open loop, %g msgs/s asked (%d sessions, each one message every %s s), %s started per second", o.Rate, o.Sessions, plugin.Secs(o.interval), fmtRate(achieved))
+		r.Detail("load: open loop, %g msgs/s asked (%s, each one message every %s s), %s started per second", o.Rate, plugin.Count(o.Sessions, "session"), plugin.Secs(o.interval), fmtRate(achieved))
 	} else {
 		r.Detail("load: closed loop, sessions at once: %d", o.Sessions)
 	}
-	r.Detail("messages: %d bytes, recipients per message %d, per session %d; %d measured (%d accepted, %d rejected, %d failed) in %d sessions over %s s; %d cut short by the end of the run; %d warm-up left out; stopped: %s",
-		len(Message(o.From, o.To, o.Size, time.Time{})), o.Recipients, o.PerSession, t.Measured, t.Count[Accepted], t.Count[Rejected], t.Count[Failed], f.Sessions, plugin.Elapsed(t.Elapsed()), t.Count[Cut], f.Warmup, o.stopText(f))
+	r.Detail("messages: %d bytes, recipients per message %d, per session %d; %d measured (%d accepted, %d rejected, %d failed) in %s over %s s; %d cut short by the end of the run; %d warm-up left out; stopped: %s",
+		f.Size, o.Recipients, o.PerSession, t.Measured, t.Count[Accepted], t.Count[Rejected], t.Count[Failed], plugin.Count(f.Sessions, "session"), plugin.Elapsed(t.Elapsed()), t.Count[Cut], f.Warmup, o.stopText(f))
 	for _, l := range labels(t) {
 		h := t.Hists[l]
 		r.Detail("%s: n=%d p50=%s p90=%s p99=%s max=%s s", l, h.TotalCount(), secs(h.ValueAtQuantile(50)), secs(h.ValueAtQuantile(90)), secs(h.ValueAtQuantile(99)), secs(h.Max()))
@@ -215,7 +231,7 @@ func (o *Options) lines(f *Facts, r *plugin.Result) {
 	}
 	for i, e := range t.Errors {
 		if i == maxErrorLines {
-			r.Detail("... %d more kinds of error (--output json lists all)", len(t.Errors)-i)
+			r.Detail("... %s of error (--output json lists all)", plugin.Count(len(t.Errors)-i, "more kind"))
 			break
 		}
 		r.Detail("error: %s x%d: %s", e.Key, e.Count, e.Text)
@@ -229,15 +245,23 @@ func (o *Options) lines(f *Facts, r *plugin.Result) {
 	}
 }
 
+// connStop says that --max-connect-failures stopped the run.
+func (o *Options) connStop() string {
+	if o.MaxConnFail == 1 {
+		return "a session could not be set up"
+	}
+	return fmt.Sprintf("%d sessions in a row could not be set up", o.MaxConnFail)
+}
+
 // stopText says why the run ended.
 func (o *Options) stopText(f *Facts) string {
 	switch f.Stop {
 	case StopMessages:
-		return fmt.Sprintf("all %d messages sent", o.Messages)
+		return "all " + plugin.Count(o.Messages, "message") + " sent"
 	case StopDuration:
 		return fmt.Sprintf("--duration %s s passed", plugin.Secs(o.duration))
 	case StopConnect:
-		return fmt.Sprintf("%d sessions in a row could not be set up", o.MaxConnFail)
+		return o.connStop()
 	case StopSignal:
 		return f.Signal
 	case StopDeadline:

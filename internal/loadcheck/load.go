@@ -38,6 +38,7 @@ type Facts struct {
 	Stop       string
 	Signal     string // the signal's name when Stop is StopSignal
 	Warmup     int    // messages sent in the warm-up, left out
+	Size       int    // bytes of each message
 	Sessions   int    // sessions opened, warm-up excluded
 	// First is the run's first session (its banner, extensions, TLS and
 	// transcript); Failure the first session that failed, and Auth the
@@ -263,7 +264,7 @@ func (r *runner) session(sh *shard, b *beat, n int64) {
 	if measured {
 		r.sessions.Add(1)
 	}
-	cur := &current{n: n, begin: begin}
+	cur := &current{n: n, begin: begin, opened: begin}
 	var auth login.Auth
 	// Transcripts are kept for -v, else for the first session only: in
 	// the others they would only grow.
@@ -296,9 +297,10 @@ func (r *runner) session(sh *shard, b *beat, n int64) {
 type current struct {
 	n        int64
 	begin    time.Time
-	mark     int // Timings index where its transaction began
-	end      int // Timings index after the last one recorded
-	sent     int // messages the session finished
+	opened   time.Time // the session began
+	mark     int       // Timings index where its transaction began
+	end      int       // Timings index after the last one recorded
+	sent     int       // messages the session finished
 	recorded bool
 	cut      bool // the run's end cut the session short
 }
@@ -344,6 +346,14 @@ func (r *runner) steps(ctx context.Context, s *probe.Session, sh *shard, b *beat
 			return err
 		}
 		if last || sub.Quit != nil {
+			return nil
+		}
+		// Half its --session-timeout gone, a session ends and the next
+		// message opens a new one: the timeout is there to catch a stall,
+		// and must not fail a long session that is going well. In the open
+		// loop the next message starts at its beat: a wait for it is spent
+		// inside the session too.
+		if max(time.Since(cur.opened), b.due.Sub(cur.opened)) > r.o.sessTime/2 {
 			return nil
 		}
 		if !b.wait(r.stopC) {
@@ -401,7 +411,7 @@ func describe(e *probe.Error, s *probe.Session, o *Options) string {
 	if s == nil {
 		return e.Error()
 	}
-	return plugin.Describe(e, s, o.sessTime)
+	return o.advice().Describe(e, s, o.sessTime)
 }
 
 // note keeps the sessions the report shows: the first, the first failure,
@@ -428,6 +438,7 @@ func (r *runner) fill(f *Facts) {
 	f.Tally = merge(r.shards)
 	f.Warmup = int(min(r.next.Load(), int64(r.o.Warmup)))
 	f.Sessions = int(r.sessions.Load())
+	f.Size = len(r.msg)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	f.Stop, f.Signal = r.stopWhy, r.signal

@@ -65,7 +65,7 @@ type Options struct {
 	Duration       float64 `long:"duration" value-name:"SECONDS" section:"Load" description:"Stop sending after this many seconds (default: 10, or what fits in a shorter -t; must fit in -t)"`
 	PerSession     int     `long:"per-session" default:"1" value-name:"K" section:"Load" description:"Messages per connection: 1 opens a new session for each message"`
 	Warmup         int     `long:"warmup" value-name:"N" section:"Load" description:"Send N messages first and leave them out of every figure"`
-	SessionTimeout float64 `long:"session-timeout" value-name:"SECONDS" section:"Load" description:"A session (its --per-session messages) not done by then fails as a timeout (default: 10, or what fits in a shorter -t)"`
+	SessionTimeout float64 `long:"session-timeout" value-name:"SECONDS" section:"Load" description:"A session (its setup and messages) not done by then fails as a timeout; with --per-session, a session takes no new message once half of it has passed, and the next opens a new session (default: 10, or what fits in a shorter -t)"`
 	MaxConnFail    int     `long:"max-connect-failures" default:"10" value-name:"N" section:"Load" description:"Stop after N sessions in a row that could not be set up (connect, TLS, greeting, EHLO, AUTH)"`
 
 	From       string   `unquote:"false" long:"from" value-name:"ADDRESS" section:"Message" description:"Sender (MAIL FROM and From:; default: the null sender <>)"`
@@ -175,17 +175,20 @@ func (o *Options) validateShape() error {
 		return plugin.Usagef("--session-timeout %g: want 0.1 seconds up to -t (%s)", o.SessionTimeout, plugin.Secs(o.Timeout.Duration))
 	}
 	o.sessTime = time.Duration(o.SessionTimeout * float64(time.Second))
-	if !(o.Duration > 0) || time.Duration(o.Duration*float64(time.Second)) > limit {
+	// Compared as seconds: a huge --duration (1e300, Inf) overflows a Duration.
+	if !(o.Duration > 0 && o.Duration <= limit.Seconds()) {
 		return plugin.Usagef("--duration %g: want more than 0 and at most %s seconds, 1.5 s less than -t (%s): raise -t to run longer", o.Duration, plugin.Secs(max(limit, 0)), plugin.Secs(o.Timeout.Duration))
 	}
 	o.duration = time.Duration(o.Duration * float64(time.Second))
 	if o.openLoop {
 		// Each session sends on its own beat, Sessions/Rate apart; together
-		// they make the rate asked for.
-		o.interval = time.Duration(math.Round(float64(o.Sessions) / o.Rate * float64(time.Second)))
-		if o.interval <= 0 {
-			return plugin.Usagef("--rate %g with --sessions %d: too fast to schedule; lower --rate", o.Rate, o.Sessions)
+		// they make the rate asked for. --rate's bounds keep the beat above
+		// 10 µs; a tiny rate would overflow a Duration.
+		every := float64(o.Sessions) / o.Rate
+		if every*float64(time.Second) >= math.MaxInt64 {
+			return plugin.Usagef("--rate %g with --sessions %d: too slow to schedule (one message every %g s in each session); raise --rate or lower --sessions", o.Rate, o.Sessions, every)
 		}
+		o.interval = time.Duration(math.Round(every * float64(time.Second)))
 	}
 	return nil
 }

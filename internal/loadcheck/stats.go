@@ -76,6 +76,19 @@ type ErrorCount struct {
 	state plugin.State // what plugin.FailureState makes of it
 }
 
+// maxErrorText bounds an error's description: the server's reply is
+// quoted at most 120 bytes long already, and the advice after it, the part
+// that says what to do, must not be cut off.
+const maxErrorText = 3 * plugin.MaxTextLen
+
+// maxErrorKinds bounds the kinds of error a shard keeps apart: a server
+// that varies its codes (every enhanced code a new key) must not grow the
+// run's memory and its JSON without end. The rest are counted by class.
+const maxErrorKinds = 100
+
+// otherKinds is the key of the errors beyond maxErrorKinds.
+const otherKinds = "other kinds (more than 100 seen)"
+
 // shard is one lock's worth of the tally: the workers are spread over a
 // few, merged at the end, so that recording never queues behind one lock.
 type shard struct {
@@ -146,14 +159,18 @@ func (s *shard) record(x *sample) {
 	if x.a.Outcome == Accepted {
 		return
 	}
-	k := x.a.Class + "\x00" + x.a.Key
+	key := x.a.Key
+	if _, seen := s.errs[x.a.Class+"\x00"+key]; !seen && len(s.errs) >= maxErrorKinds {
+		key = otherKinds
+	}
+	k := x.a.Class + "\x00" + key
 	if e := s.errs[k]; e != nil {
 		e.Count++
 		return
 	}
-	e := &ErrorCount{Class: x.a.Class, Key: x.a.Key, Count: 1, state: x.state}
+	e := &ErrorCount{Class: x.a.Class, Key: key, Count: 1, state: x.state}
 	if x.describe != nil {
-		e.Text = plugin.Sanitize(x.describe(), plugin.MaxTextLen)
+		e.Text = plugin.Sanitize(x.describe(), maxErrorText)
 	}
 	s.errs[k] = e
 }
@@ -204,9 +221,38 @@ func merge(shards []*shard) *Tally {
 		t.Errors = append(t.Errors, *errs[k])
 		t.Classes[errs[k].Class] += errs[k].Count
 	}
-	slices.SortStableFunc(t.Errors, func(a, b ErrorCount) int { return cmp.Compare(b.Count, a.Count) })
+	t.Errors = fold(t.Errors)
 	t.Measured = t.Count[Accepted] + t.Count[Rejected] + t.Count[Failed]
 	return t
+}
+
+// fold sorts errs most frequent first and bounds them for the run as a
+// shard does: each shard keeps maxErrorKinds kinds, but not the same ones,
+// so their union may hold a multiple. The rest are counted by class.
+func fold(errs []ErrorCount) []ErrorCount {
+	byCount := func(a, b ErrorCount) int { return cmp.Compare(b.Count, a.Count) }
+	slices.SortStableFunc(errs, byCount)
+	var kept, rest []ErrorCount
+	for _, e := range errs {
+		if e.Key != otherKinds && len(kept) < maxErrorKinds {
+			kept = append(kept, e)
+			continue
+		}
+		i := slices.IndexFunc(rest, func(o ErrorCount) bool { return o.Class == e.Class })
+		if i < 0 {
+			e.Key = otherKinds
+			rest = append(rest, e)
+			continue
+		}
+		rest[i].Count += e.Count
+		rest[i].state = plugin.Worst(rest[i].state, e.state)
+	}
+	if len(rest) == 0 {
+		return kept
+	}
+	kept = append(kept, rest...)
+	slices.SortStableFunc(kept, byCount)
+	return kept
 }
 
 // Elapsed is the measured window: the first measured message's start to

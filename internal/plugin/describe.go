@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -22,9 +23,15 @@ import (
 
 // Describe words a failed session for a status line: the phase, what
 // happened, where (the session's host and address), and what to do about
-// it. Every plugin words probe failures alike.
+// it. Every plugin words probe failures alike, each naming its own flags
+// (Common.Spelling); this one check_smtp_conn's.
 func Describe(e *probe.Error, s *probe.Session, timeout time.Duration) string {
-	what, todo := Explain(e, s, timeout)
+	return ConnSpelling.Describe(e, s, timeout)
+}
+
+// Describe is Describe naming the flags of sp's plugin.
+func (sp Spelling) Describe(e *probe.Error, s *probe.Session, timeout time.Duration) string {
+	what, todo := sp.Explain(e, s, timeout)
 	msg := fmt.Sprintf("%s: %s (%s)", e.Phase, what, s)
 	if todo != "" {
 		msg += " - " + todo
@@ -35,7 +42,12 @@ func Describe(e *probe.Error, s *probe.Session, timeout time.Duration) string {
 // Explain says what happened and what to do, from the failure's kind and
 // phase; s (which may be nil) says what the client offered.
 func Explain(e *probe.Error, s *probe.Session, timeout time.Duration) (what, todo string) {
-	what, todo = explain(e, s, timeout)
+	return ConnSpelling.Explain(e, s, timeout)
+}
+
+// Explain is Explain naming the flags of sp's plugin.
+func (sp Spelling) Explain(e *probe.Error, s *probe.Session, timeout time.Duration) (what, todo string) {
+	what, todo = sp.explain(e, s, timeout)
 	if e.Phase == probe.PhaseTLS && s != nil && s.Target.Proxy != 0 && s.CertVersion == 0 {
 		// Implicit TLS after a PROXY header: a server that does not expect
 		// one reads it as a broken ClientHello, and fails before any
@@ -45,10 +57,10 @@ func Explain(e *probe.Error, s *probe.Session, timeout time.Duration) (what, tod
 	return what, todo
 }
 
-func explain(e *probe.Error, s *probe.Session, timeout time.Duration) (what, todo string) {
+func (sp Spelling) explain(e *probe.Error, s *probe.Session, timeout time.Duration) (what, todo string) {
 	switch e.Kind {
 	case probe.KindTimeout:
-		return fmt.Sprintf("no answer within the %s s timeout", Secs(timeout)), timeoutAdvice(e.Phase, s)
+		return fmt.Sprintf("no answer within the %s s timeout", Secs(timeout)), sp.timeoutAdvice(e.Phase, s)
 	case probe.KindRefused:
 		return "connection refused", "is the MTA running and listening on this address and port?"
 	case probe.KindReset:
@@ -74,7 +86,7 @@ func explain(e *probe.Error, s *probe.Session, timeout time.Duration) (what, tod
 			return "the server does not offer STARTTLS", "enable TLS in the MTA, or use -s if this port speaks implicit TLS"
 		}
 		if e.Reply != nil {
-			return Quote(*e.Reply), Hint(e.Phase, *e.Reply, s)
+			return Quote(*e.Reply), sp.Hint(e.Phase, *e.Reply, s)
 		}
 	case probe.KindTLS:
 		return "TLS handshake failed: " + PlainErr(e.Err), tlsAdvice(e, s)
@@ -82,7 +94,7 @@ func explain(e *probe.Error, s *probe.Session, timeout time.Duration) (what, tod
 	return PlainErr(e.Err), ""
 }
 
-func timeoutAdvice(ph probe.Phase, s *probe.Session) string {
+func (sp Spelling) timeoutAdvice(ph probe.Phase, s *probe.Session) string {
 	switch {
 	case ph == probe.PhaseDNS:
 		return "the DNS server did not answer: is it reachable, and does it answer for this name?"
@@ -99,7 +111,7 @@ func timeoutAdvice(ph probe.Phase, s *probe.Session) string {
 	case ph == probe.PhaseStartTLS:
 		return "the TLS handshake after STARTTLS stalled: look at the server's TLS setup and log"
 	}
-	return "the server is slow or stuck; raise -t if this is expected"
+	return "the server is slow or stuck; raise " + cmp.Or(sp.Timeout, "-t") + " if this is expected"
 }
 
 func tlsAdvice(e *probe.Error, s *probe.Session) string {

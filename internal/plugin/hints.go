@@ -1,8 +1,11 @@
 package plugin
 
 import (
+	"cmp"
 	"slices"
 	"strings"
+
+	flags "github.com/jessevdk/go-flags"
 
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 	"github.com/smtpcheck/smtpcheck/internal/smtp"
@@ -18,10 +21,71 @@ import (
 // first) the session's facts decide; the server's text is evidence only
 // where nothing else tells (the word "relay" in a bare 550).
 
+// Spelling is how one plugin's command line spells the options advice
+// names, so that the advice names options that plugin has:
+// check_smtp_conn logs in with check_smtp's -A/-U/-P, check_smtp_load with
+// --user and --password-ref, check_smtp_security not at all. Parse fills
+// it from the plugin's own flags; a field is "" where the plugin has no
+// such option, and the advice then names none.
+type Spelling struct {
+	Login   string // how to give a login: "-A/-U/-P", "--user and --password-ref"
+	Mech    string // the option that picks the SASL mechanism: "-A", "--mech"
+	From    string // the envelope sender: "-f", "--from"
+	Timeout string // the limit a timeout's advice says to raise: "-t"
+}
+
+// ConnSpelling is check_smtp_conn's, which the package-level Describe,
+// Explain and Hint use: check_smtp's spellings.
+var ConnSpelling = Spelling{Login: "-A/-U/-P", Mech: "-A", From: "-f", Timeout: "-t"}
+
+// spellingOf reads a plugin's spelling from its parser.
+func spellingOf(p *flags.Parser) Spelling {
+	name := func(long string) string { // the short form where there is one
+		switch o := p.FindOptionByLongName(long); {
+		case o == nil:
+			return ""
+		case o.ShortName != 0:
+			return "-" + string(o.ShortName)
+		}
+		return "--" + long
+	}
+	sp := Spelling{Mech: cmp.Or(name("authtype"), name("mech")), From: name("from"), Timeout: name("timeout")}
+	switch {
+	case name("authuser") != "" && name("authpass") != "":
+		sp.Login = strings.TrimPrefix(name("authtype")+"/"+name("authuser")+"/"+name("authpass"), "/")
+	case name("user") != "" && name("password-ref") != "":
+		sp.Login = name("user") + " and " + name("password-ref")
+	}
+	return sp
+}
+
+// Spelling is the plugin's spelling, as Parse read it; check_smtp_conn's
+// for options that were never parsed (a test that builds them).
+func (c *Common) Spelling() Spelling {
+	if c.spelling == (Spelling{}) {
+		return ConnSpelling
+	}
+	return c.spelling
+}
+
+// with is " with FLAG", or "" for a plugin without one.
+func with(flag string) string {
+	if flag == "" {
+		return ""
+	}
+	return " with " + flag
+}
+
+// Hint returns advice for a reply the server gave in phase, or "" when
+// there is none, in check_smtp_conn's spelling.
+func Hint(phase probe.Phase, r smtp.Reply, s *probe.Session) string {
+	return ConnSpelling.Hint(phase, r, s)
+}
+
 // Hint returns advice for a reply the server gave in phase, or "" when
 // there is none. s (nil when unknown) is the session so far: what the
 // server offered, whether TLS is on, whether a login ran.
-func Hint(phase probe.Phase, r smtp.Reply, s *probe.Session) string {
+func (sp Spelling) Hint(phase probe.Phase, r smtp.Reply, s *probe.Session) string {
 	var best *hintRule
 	score := -1
 	for i := range hintRules {
@@ -34,7 +98,9 @@ func Hint(phase probe.Phase, r smtp.Reply, s *probe.Session) string {
 	case best == nil:
 		return ""
 	case best.pick != nil:
-		return best.pick(phase, r, factsOf(s))
+		f := factsOf(s)
+		f.sp = sp
+		return best.pick(phase, r, f)
 	}
 	return best.hint
 }
@@ -77,6 +143,7 @@ type sessionFacts struct {
 	refused   bool // a login was tried and refused (check_smtp_conn goes on to MAIL)
 	authHere  bool // the last EHLO offered AUTH: a login was possible here
 	noLogin   bool // no AUTH offered, nor a STARTTLS that may hide it: no login is possible on this port
+	sp        Spelling
 }
 
 func factsOf(s *probe.Session) sessionFacts {
@@ -119,7 +186,6 @@ const (
 	hintService       = "the server refuses service to this client: check its access rules and blocklists"
 	hintTooLarge      = "the message is larger than the server accepts"
 	hintStartTLSFirst = "STARTTLS is required first: add -S (or -s for port 465)"
-	hintLoginFirst    = "the server wants a login first: add -A/-U/-P, or use check_smtp_auth"
 	hintTooManyRcpts  = "the server limits recipients per message"
 	hintAccess        = "the server refuses this client, sender or relay by policy: check its access rules and blocklists"
 	hintDeferClient   = "the server defers this client by policy (for example: no reverse DNS name): retry later, look at its log"
@@ -146,8 +212,8 @@ var hintRules = []hintRule{
 	{phases: inAuth, code: 535, hint: hintCredentials},
 	{phases: inAuth, code: 535, enhanced: "5.7.3", hint: hintCredentials + ", or the account may not log in here (disabled)"},
 	{phases: inAuth, code: 535, enhanced: "5.7.139", hint: hintCredentials + ", or SMTP AUTH (basic authentication) is disabled for this account or tenant (Microsoft 365)"},
-	{phases: inAuth, code: 504, hint: "the server does not support this mechanism: pick one it offers with -A"},
-	{phases: inAuth, code: 534, hint: "the server finds this mechanism too weak: pick a stronger one with -A"},
+	{phases: inAuth, code: 504, pick: flagged("the server does not support this mechanism: pick one it offers%s", mech)},
+	{phases: inAuth, code: 534, pick: flagged("the server finds this mechanism too weak: pick a stronger one%s", mech)},
 	{phases: inAuth, code: 534, enhanced: "5.7.9", hint: "the provider wants an app password or a stronger mechanism (e.g. XOAUTH2)"},
 	{phases: inAuth, code: 534, enhanced: "5.7.14", hint: "the provider wants this account to sign in through its web page first, or an app password or OAuth token"},
 	{phases: inAuth, code: 538, hint: "encryption is required for this mechanism: use STARTTLS or implicit TLS"},
@@ -155,7 +221,7 @@ var hintRules = []hintRule{
 	{phases: inAuth, code: 503, hint: "the server takes no AUTH at this point: it offers AUTH only in another state (often inside TLS), or a login already ran"},
 
 	// MAIL.
-	{phases: inMail, code: 550, hint: "the server refuses this sender: check the sender address (-f) and the server's sender rules"},
+	{phases: inMail, code: 550, pick: flagged("the server refuses this sender: check the sender address%s and the server's sender rules", from)},
 	{phases: inMail, code: 553, hint: "the server refuses this sender address: check its syntax, and that this client or login may use it"},
 	{phases: inMail, code: 550, enhanced: "5.7.1", hint: hintSenderRefused},
 	{phases: inMail, code: 553, enhanced: "5.7.1", hint: hintSenderRefused},
@@ -207,6 +273,31 @@ var hintRules = []hintRule{
 	{phases: inMessage, code: 550, enhanced: "5.7.26", hint: "the message fails the sender domain's SPF, DKIM or DMARC check: look at its DNS records and signing"},
 }
 
+// flagged fills format's %s with the option opt words from the plugin's
+// spelling (" with -A", " (-f)"): nothing where the plugin lacks it.
+func flagged(format string, opt func(Spelling) string) func(probe.Phase, smtp.Reply, sessionFacts) string {
+	return func(_ probe.Phase, _ smtp.Reply, f sessionFacts) string {
+		return strings.Replace(format, "%s", opt(f.sp), 1)
+	}
+}
+
+func mech(sp Spelling) string { return with(sp.Mech) }
+
+func from(sp Spelling) string {
+	if sp.From == "" {
+		return ""
+	}
+	return " (" + sp.From + ")"
+}
+
+// loginFlags is " (FLAGS)" for a plugin that logs in, else "".
+func loginFlags(sp Spelling) string {
+	if sp.Login == "" {
+		return ""
+	}
+	return " (" + sp.Login + ")"
+}
+
 // saysRelay reports whether the server's text speaks of relaying (Postfix
 // "Relay access denied", Exim "relay not permitted", Sendmail "Relaying
 // denied", Exchange "Unable to relay."), as a word: not inside an address
@@ -245,7 +336,7 @@ func relayOrLogin(ph probe.Phase, r smtp.Reply, f sessionFacts) string {
 	case f.refused:
 		return "the server refuses this client, sender or relay by policy, and the login was refused: fix the login first"
 	}
-	return "the server refuses this client, sender or relay by policy: it offers AUTH and no login succeeded here: if this port is for submission, it wants one (-A/-U/-P); else check its access rules and blocklists"
+	return "the server refuses this client, sender or relay by policy: it offers AUTH and no login succeeded here: if this port is for submission, it wants one" + loginFlags(f.sp) + "; else check its access rules and blocklists"
 }
 
 // relay advises on a relay refusal: without a login the client may send
@@ -259,7 +350,7 @@ func relay(_ probe.Phase, _ smtp.Reply, f sessionFacts) string {
 	case f.noLogin: // Exim's and Postfix's port 25: AUTH only on submission
 		return "the server does not relay for this client: send to a domain it serves; this port offers no login, so relay through its submission port (587 or 465) with a login"
 	}
-	return "the server does not relay for this client: send to a domain it serves, or log in (-A/-U/-P) to relay"
+	return "the server does not relay for this client: send to a domain it serves, or log in" + loginFlags(f.sp) + " to relay"
 }
 
 // authOrTLSFirst advises on a 530, which means both "STARTTLS first"
@@ -270,8 +361,10 @@ func authOrTLSFirst(ph probe.Phase, _ smtp.Reply, f sessionFacts) string {
 	switch {
 	case !f.encrypted && f.startTLS && (ph == probe.PhaseAuth || !f.plainAuth):
 		return hintStartTLSFirst // AUTH refused in the clear, or offered only inside TLS
+	case !f.encrypted && f.startTLS && f.sp.Login == "":
+		return "the server wants a login first, inside TLS: check_smtp_auth -S tests one"
 	case !f.encrypted && f.startTLS:
-		return "the server wants a login first: add -A/-U/-P, with -S so that the password travels inside TLS"
+		return "the server wants a login first: add " + f.sp.Login + ", with -S so that the password travels inside TLS"
 	case !f.encrypted && ph == probe.PhaseAuth:
 		return "the server wants TLS before AUTH but offers no STARTTLS here: use its implicit-TLS port (-s, usually 465)"
 	case ph == probe.PhaseAuth:
@@ -280,6 +373,8 @@ func authOrTLSFirst(ph probe.Phase, _ smtp.Reply, f sessionFacts) string {
 		return "the server still wants authentication after this login: look at its log, and whether this login may send"
 	case f.refused:
 		return "the server wants a login first, and the login was refused: fix the login first"
+	case f.sp.Login == "":
+		return "the server wants a login first: check_smtp_auth tests one"
 	}
-	return hintLoginFirst
+	return "the server wants a login first: add " + f.sp.Login + ", or use check_smtp_auth"
 }

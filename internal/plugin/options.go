@@ -86,8 +86,9 @@ type Common struct {
 
 	Args []string `no-flag:"true"` // positional arguments left after parsing
 
-	given  func(long string) bool // set by Parse
-	onArgv func(long string) bool // set by Parse
+	given    func(long string) bool // set by Parse
+	onArgv   func(long string) bool // set by Parse
+	spelling Spelling               // set by Parse: the flags advice names
 }
 
 // Given reports whether the command line (or --extra-opts) gave the option
@@ -204,6 +205,7 @@ func Parse(ctx context.Context, name string, args []string, opts Options) (rest 
 	}
 	opts.Base().given = setBy(p)
 	opts.Base().onArgv = onCommandLine(name, opts, argv)
+	opts.Base().spelling = spellingOf(p)
 	return rest, "", nil
 }
 

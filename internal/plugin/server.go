@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"unicode/utf8"
@@ -142,6 +143,34 @@ func DomainName(flag, s string) (string, error) {
 		return "", Usagef("%s %s: want a domain name, not an IP address", flag, shown(s))
 	}
 	return name, err
+}
+
+// MailDomain checks a mail domain flag (--domain, --mta-sts) and returns
+// it lower-case without a trailing dot: a domain name with at least one dot.
+func MailDomain(flag, s string) (string, error) {
+	d, err := DomainName(flag, strings.TrimSuffix(s, "."))
+	if err != nil {
+		return "", err
+	}
+	if d = strings.ToLower(strings.TrimSuffix(d, ".")); !strings.Contains(d, ".") {
+		return "", Usagef("%s %s: want a mail domain such as example.org", flag, shown(s))
+	}
+	return d, nil
+}
+
+// MTASTSURLBase checks --mta-sts-url-base: an https URL, only with the flag
+// that names the domain (domainFlag), which must be given (domain != "").
+func MTASTSURLBase(base, domainFlag, domain string) error {
+	if base == "" {
+		return nil
+	}
+	if u, err := url.Parse(base); err != nil || u.Scheme != "https" || u.Host == "" {
+		return Usagef("--mta-sts-url-base %s: want https://HOST[:PORT]", shown(base))
+	}
+	if domain == "" {
+		return Usagef("--mta-sts-url-base needs %s DOMAIN", domainFlag)
+	}
+	return nil
 }
 
 // WireText refuses control characters in the values of flag that go into

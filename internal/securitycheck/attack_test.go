@@ -57,7 +57,7 @@ func TestNothingToRun(t *testing.T) {
 		status string
 	}{
 		{[]string{"--only", "vrfy", "--skip", "vrfy"}, "SMTP SECURITY UNKNOWN - --only and --skip leave no sub-check to run for --role mx (see check_smtp_security --help)"},
-		{[]string{"--only", " , "}, `SMTP SECURITY UNKNOWN - --only " , ": name at least one sub-check (known: starttls, tls_required, auth_plain, auth_relay, open_relay, vrfy, expn, injection, banner, weak_tls, rate_limit, smuggling) (see check_smtp_security --help)`},
+		{[]string{"--only", " , "}, `SMTP SECURITY UNKNOWN - --only " , ": name at least one sub-check (known: starttls, tls_required, auth_plain, auth_relay, open_relay, vrfy, expn, rcpt_enum, injection, banner, weak_tls, rate_limit, smuggling, mx, spf, dmarc, mta_sts, tls_rpt, tlsa) (see check_smtp_security --help)`},
 	} {
 		out := check(t, append([]string{"-H", "192.0.2.1"}, c.args...)...)
 		out.Expect(t, 3, c.status)

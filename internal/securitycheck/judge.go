@@ -36,6 +36,7 @@ type Verdict struct {
 // sub-check's state for it), a pass, a skip, or a session that failed.
 type outcome struct {
 	problem  bool
+	crit     bool // a problem worse than the sub-check's default: CRITICAL (unless --state)
 	capped   bool // inconclusive: at most WARNING whatever the sub-check's state
 	state    plugin.State
 	fixed    bool // state is decided (a failed session), not the sub-check's
@@ -52,6 +53,9 @@ func inconclusive(summary string, ev ...string) outcome {
 	return outcome{problem: true, capped: true, summary: "inconclusive: " + summary, evidence: ev}
 }
 func skipped(why string) outcome { return outcome{skip: why} }
+
+// worse makes a problem CRITICAL whatever the sub-check's default state.
+func (out outcome) worse() outcome { out.crit = true; return out }
 
 // Judge turns the facts into one verdict per sub-check, findings for the
 // status line, the long output and perfdata. It is pure: no network, no
@@ -71,6 +75,9 @@ func (o *Options) Judge(f *Facts, now time.Time) *plugin.Result {
 			continue
 		}
 		v := Verdict{ID: sc.id, Title: sc.title, Advice: sc.advice}
+		if a := sc.roleAdvice[o.role]; a != "" {
+			v.Advice = a
+		}
 		var out outcome
 		if !o.run[sc.id] {
 			out = skipped("not selected (--only, --skip)")
@@ -85,6 +92,9 @@ func (o *Options) Judge(f *Facts, now time.Time) *plugin.Result {
 		if v.Evidence == nil {
 			v.Evidence = []string{}
 		}
+		if out.skip == "" && unverified(f.sessions(o.sessionOf(sc.id))...) != nil {
+			v.Evidence = append(v.Evidence, "asked inside TLS with a certificate that was not verified (--insecure)")
+		}
 		switch {
 		case out.skip != "":
 			v.skipped, v.Summary, v.State = true, "skipped: "+out.skip, "SKIPPED"
@@ -92,6 +102,9 @@ func (o *Options) Judge(f *Facts, now time.Time) *plugin.Result {
 			v.state, v.failed = out.state, true
 		case out.problem:
 			v.state = def
+			if out.crit {
+				v.state = plugin.Critical
+			}
 			if st, ok := o.overrides[sc.id]; ok {
 				v.state = st
 			}
@@ -106,6 +119,17 @@ func (o *Options) Judge(f *Facts, now time.Time) *plugin.Result {
 	}
 	r.Items = verdicts
 	o.findings(r, verdicts, f)
+	if s := unverified(f.runs()...); s != nil {
+		// Every verdict inside TLS rests on a certificate --insecure let pass: say so on every output.
+		last := &r.Findings[len(r.Findings)-1]
+		for i := range r.Findings {
+			if r.Findings[i].State == r.State() {
+				last = &r.Findings[i]
+			}
+		}
+		last.Text += " (" + plugin.InsecureNote(s.CertErr()) + ")"
+		r.Detail("%s", plugin.TLSLine(s))
+	}
 	o.details(r, verdicts, f)
 	o.perf(r, verdicts, f)
 	return r
@@ -142,7 +166,7 @@ func (o *Options) findings(r *plugin.Result, verdicts []Verdict, f *Facts) {
 		}
 	}
 	if len(r.Findings) == 0 {
-		r.Add(plugin.OK, "%s passed for %s on %s", plural(passed, "sub-check"), o.role, o.where(f))
+		r.Add(plugin.OK, "%s passed for %s on %s", plugin.Count(passed, "sub-check"), o.role, o.where(f))
 		return
 	}
 	worst := r.State()
@@ -160,14 +184,6 @@ func (o *Options) findings(r *plugin.Result, verdicts []Verdict, f *Facts) {
 			}
 		}
 	}
-}
-
-// plural is "1 sub-check", "2 sub-checks".
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // where names the server as the first session that dialled saw it.
@@ -238,12 +254,41 @@ func (o *Options) perf(r *plugin.Result, verdicts []Verdict, f *Facts) {
 	}{{"passed", passed}, {"warned", warned}, {"failed", failed}, {"skipped", skip}} {
 		r.AddPerf(plugin.Perf{Label: c.label, Value: c.n, Min: plugin.Zero})
 	}
-	for _, key := range []string{"plain", "tls", "relay", "injection", "scan", "rate", "smuggling"} {
+	for _, key := range []string{"plain", "tls", "relay", "injection", "scan", "rate", "smuggling", "domain"} {
 		if d, ok := f.Durations[key]; ok {
 			r.AddPerf(plugin.Seconds("time_"+key, d, threshold.Pair{}))
 		}
 	}
 	r.AddPerf(plugin.Seconds("total", f.Total, threshold.Pair{}), plugin.Seconds("time", f.Total, threshold.Pair{}))
+}
+
+// unverified is the first of runs that went on inside TLS with a
+// certificate --insecure did not verify; nil when none did. (The version
+// scan and the rate probe ask no question of the certificate.)
+func unverified(runs ...*Run) *probe.Session {
+	for _, run := range runs {
+		if run != nil && run.S != nil && run.S.TLS != nil && run.S.Target.Insecure {
+			return run.S
+		}
+	}
+	return nil
+}
+
+// sessions are the runs of one kind (sessionOf).
+func (f *Facts) sessions(kind string) []*Run {
+	switch kind {
+	case "plain":
+		return []*Run{f.Plain}
+	case "tls":
+		return []*Run{f.TLS}
+	case "relay":
+		return f.Relay
+	case "injection":
+		return []*Run{f.Injection}
+	case "smuggling":
+		return f.Smuggle
+	}
+	return nil
 }
 
 // sessionOf is the kind of session a sub-check's facts come from.
@@ -253,12 +298,22 @@ func (o *Options) sessionOf(id string) string {
 		return "tls"
 	case idOpenRelay:
 		return "relay"
+	case idRcptEnum:
+		switch {
+		case o.role == RoleMX:
+			return "relay"
+		case o.askOnTLS():
+			return "tls"
+		}
+		return "plain"
 	case idInjection:
 		return "injection"
 	case idWeakTLS:
 		return "scan"
 	case idRate:
 		return "rate"
+	case idMX, idSPF, idDMARC, idMTASTS, idTLSRPT, idTLSA:
+		return "domain"
 	case idSmuggling:
 		return "smuggling"
 	case idVRFY, idEXPN, idBanner:
@@ -278,11 +333,18 @@ var judges = map[string]func(*Options, *Facts) outcome{
 	idOpenRelay:   (*Options).judgeOpenRelay,
 	idVRFY:        func(o *Options, f *Facts) outcome { return o.judgeUsers(f, "vrfy", "VRFY") },
 	idEXPN:        func(o *Options, f *Facts) outcome { return o.judgeUsers(f, "expn", "EXPN") },
+	idRcptEnum:    (*Options).judgeRcptEnum,
 	idInjection:   (*Options).judgeInjection,
 	idBanner:      (*Options).judgeBanner,
 	idWeakTLS:     (*Options).judgeWeakTLS,
 	idRate:        (*Options).judgeRate,
 	idSmuggling:   (*Options).judgeSmuggling,
+	idMX:          onDomain((*Options).judgeMX),
+	idSPF:         onDomain((*Options).judgeSPF),
+	idDMARC:       onDomain((*Options).judgeDMARC),
+	idMTASTS:      onDomain((*Options).judgeMTASTS),
+	idTLSRPT:      onDomain((*Options).judgeTLSRPT),
+	idTLSA:        onDomain((*Options).judgeTLSA),
 }
 
 // couldNot begins the summary of a sub-check whose session failed.
@@ -298,14 +360,14 @@ func (o *Options) failed(run *Run) outcome {
 	if e == nil {
 		e = &probe.Error{Phase: "check", Err: errors.New("the session ended before this question was asked")}
 	}
-	return outcome{fixed: true, state: plugin.FailureState(e, o.Timeout), summary: couldNot + plugin.Describe(e, run.S, o.Timeout.Duration)}
+	return outcome{fixed: true, state: plugin.FailureState(e, o.Timeout), summary: couldNot + o.Spelling().Describe(e, run.S, o.Timeout.Duration)}
 }
 
 // failedWith is the outcome of a sub-check whose own connection (not a
 // Run's) failed with e after waiting waited, worded as the sessions' are.
 func (o *Options) failedWith(e *probe.Error, mode probe.TLSMode, waited time.Duration) outcome {
 	s := &probe.Session{Target: o.target(mode)}
-	return outcome{fixed: true, state: plugin.FailureState(e, o.Timeout), summary: couldNot + plugin.Describe(e, s, waited)}
+	return outcome{fixed: true, state: plugin.FailureState(e, o.Timeout), summary: couldNot + o.Spelling().Describe(e, s, waited)}
 }
 
 // said is an exchange as evidence: the command and the reply's first line.
@@ -518,6 +580,62 @@ func (o *Options) judgeUsers(f *Facts, key, verb string) outcome {
 	return pass(fmt.Sprintf("%s tells nothing", verb), ev...)
 }
 
+// judgeRcptEnum judges RCPT to the known name and a random one of the
+// server's domain, in one transaction. Telling them apart before a login
+// lets anyone harvest addresses: a finding on a submission port, where
+// nothing should be answered without a login; on an MX it is required
+// (refusing unknown recipients at RCPT spares the world backscatter), so
+// informational there, with the limits that make harvesting slow.
+func (o *Options) judgeRcptEnum(f *Facts) outcome {
+	var run *Run
+	switch kind := o.sessionOf(idRcptEnum); {
+	case kind == "relay" && len(f.Relay) > 0:
+		run = f.Relay[0]
+	case kind == "tls":
+		run = f.TLS
+		if ehloDone(run) && run.S.TLS == nil && run.Err == nil {
+			return skipped("the server does not offer STARTTLS, and this port asks inside TLS (see starttls)")
+		}
+	case kind == "plain":
+		run = f.Plain
+	}
+	var mail *Exchange
+	for _, key := range []string{"control_mail", "relay_mail", "mail_mail"} {
+		if mail == nil {
+			mail = run.Get(key)
+		}
+	}
+	if mail == nil {
+		return o.failed(run)
+	}
+	ev := []string{said(mail)}
+	switch c := mail.Reply.Class(); {
+	case c == 5 && o.role != RoleMX:
+		return pass("MAIL FROM without a login refused: no recipient can be tried", ev...)
+	case c != 2:
+		return inconclusive("MAIL FROM answered "+plugin.Quote(mail.Reply)+", so no recipient could be tried: give --relay-from an address the server takes", ev...)
+	}
+	known, random := run.Get("known_rcpt"), run.Get("control_rcpt")
+	if known == nil || random == nil {
+		return o.failed(run)
+	}
+	ev = append(ev, said(known), said(random))
+	switch k, x := known.Reply, random.Reply; {
+	case k.Class() == 4 || x.Class() == 4:
+		return inconclusive("RCPT answered 4xx (try again later): greylisting or a failed lookup hides whether it tells users apart; run again later, or exempt this client from greylisting", ev...)
+	case k.Class() == 2 && x.Class() == 5 && o.role == RoleMX:
+		return problem(fmt.Sprintf("RCPT tells users apart: %d for %s, %d for a random name (required of an MX; informational: harvesting is slowed only by limits)", k.Code, o.KnownUser, x.Code),
+			append(ev, "limit harvesting: "+harvestAdvice)...)
+	case k.Class() == 2 && x.Class() == 5:
+		return problem(fmt.Sprintf("RCPT tells users apart before any login: %d for %s, %d for a random name: addresses can be harvested here", k.Code, o.KnownUser, x.Code), ev...)
+	case k.Class() == 2 && x.Class() == 2:
+		return inconclusive("accepts every recipient, even a random one of its own domain (a catch-all, or accept-then-bounce): nothing tells whether a name exists", ev...)
+	case k.Class() == 5 && o.role == RoleMX: // an MX must take postmaster of its domains (RFC 5321 §4.5.1)
+		return inconclusive(fmt.Sprintf("%s was refused too: the domain tried may not be one this server takes mail for; give --local-domain", o.KnownUser), ev...)
+	}
+	return pass("RCPT answers the known and a random name alike", ev...)
+}
+
 // noSuchUser reports whether a refusal says the name has no mailbox
 // (550, 551, 553 or a 5.1.x status), not that the command or its syntax
 // was refused: Exim answers a name without a domain 501, Postfix's
@@ -661,7 +779,7 @@ func (o *Options) judgeWeakTLS(f *Facts) outcome {
 // scanErr words why a scan handshake showed nothing.
 func (o *Options) scanErr(err error) string {
 	if e, ok := errors.AsType[*probe.Error](err); ok {
-		what, _ := plugin.Explain(e, nil, o.Timeout.Duration)
+		what, _ := o.Spelling().Explain(e, nil, o.Timeout.Duration)
 		return string(e.Phase) + ": " + what
 	}
 	return plugin.PlainErr(err)

@@ -38,14 +38,16 @@ func TestOpenPostfix(t *testing.T) {
 			`control (a random local recipient): RCPT TO:<smtpcheck-`, `Recipient address rejected: User unknown in local recipient table"`}},
 		"vrfy": {"WARNING", "VRFY tells users apart: 252 for postmaster, 550 for a random name", []string{
 			`VRFY postmaster -> "252 2.0.0 postmaster"`, `VRFY smtpcheck-`, `-> "550 5.1.1 <smtpcheck-`}},
-		"expn":      {"OK", "EXPN refused", nil},
+		"expn": {"OK", "EXPN refused", nil},
+		"rcpt_enum": {"OK", "RCPT tells users apart: 250 for postmaster, 550 for a random name (required of an MX; informational: harvesting is slowed only by limits)", []string{
+			"User unknown in local recipient table", "limit harvesting: an MX must refuse unknown recipients at RCPT"}},
 		"injection": {"OK", "the NOOP sent in clear text before the handshake was discarded", nil},
 		"banner":    {"OK", "names the software: Postfix (informational)", []string{`greeting: "open.smtpcheck.test ESMTP Postfix (smtpcheck open test)"`}},
 		"weak_tls": {"WARNING", "accepts TLSv1.0 and TLSv1.1", []string{
 			"TLSv1.0 accepted (", "TLSv1.1 accepted (", "TLSv1.2 accepted (", "RC4/3DES suites only: refused"}},
 		"smuggling": {"CRITICAL", `the server ended DATA at "\n.\n", "\n.\r\n" (not CRLF.CRLF): mail can be smuggled through it`, []string{
 			`message ending "\n.\n" -> "250 2.0.0 Ok: queued as `, `message ending "\n.\r\n" -> "250 2.0.0 Ok: queued as `,
-			`message ending "\r.\r\n" -> no reply: the server waited for more (closed without ever ending the message)`}},
+			`message ending "\r.\r\n" -> no reply in `, ` s: the server waited for more (closed without ever ending the message)`}},
 	})
 	if out.Code != 2 {
 		t.Errorf("exit %d, want 2 (CRITICAL)", out.Code)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/fanout"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 )
@@ -74,20 +75,51 @@ func (r *Rate) open(ctx context.Context, t probe.Target, until time.Time) probe.
 // inbound list); the proper one is CRLF.CRLF.
 var smuggleEnds = []string{"\n.\n", "\n.\r\n", "\r.\r\n", "\r\n\x00.\r\n", "\n.\r", "\r.\n", "\r.\r"}
 
-// smuggleWait is how long a smuggling session waits for a reply to the
-// false end: a server that took it answers at once.
-func smuggleWait(ctx context.Context) time.Duration {
-	w := 2 * time.Second
-	if dl, ok := ctx.Deadline(); ok {
-		w = min(w, time.Until(dl)/3)
+// smuggleMinWait is the least wait for a reply to a false end that tells
+// anything: smtpsmug's 5 s. A server may answer late (a content filter, a
+// slow queue), so a shorter wait without a reply proves nothing.
+const smuggleMinWait = 5 * time.Second
+
+// smuggleUntil is when every smuggling session stops waiting for a reply
+// to its false end: all of what is left of -t, less a margin to judge and
+// print the verdict before the deadline.
+func smuggleUntil(ctx context.Context) time.Time {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return time.Now().Add(2 * smuggleMinWait)
 	}
-	return w
+	return dl.Add(-max(300*time.Millisecond, time.Until(dl)/20))
+}
+
+// smuggleAll runs one smuggling session per end of smuggleEnds, all at
+// once, so that each waits for its reply until the same instant.
+func (o *Options) smuggleAll(ctx context.Context) []*Run {
+	until := smuggleUntil(ctx)
+	var jobs []fanout.Job[*Run]
+	for _, end := range smuggleEnds {
+		name := fmt.Sprintf("the smuggling session ending %q", end)
+		jobs = append(jobs, fanout.Job[*Run]{Name: name, Run: func(ctx context.Context) *Run {
+			return o.session(ctx, name, o.relayMode(), func(ctx context.Context, st *stepper) error {
+				return o.smuggle(ctx, st, end, until)
+			})
+		}})
+	}
+	runs := make([]*Run, 0, len(jobs))
+	for i, jr := range fanout.Run(ctx, 0, jobs) {
+		if jr.Err != nil { // a panic: that session gave no facts
+			runs = append(runs, &Run{Name: jobs[i].Name, Outcome: probe.Outcome{Err: &probe.Error{Phase: "check", Err: jr.Err}}})
+			continue
+		}
+		runs = append(runs, jr.Value)
+	}
+	return runs
 }
 
 // smuggle runs one session: MAIL and RCPT to the operator's mailbox, DATA,
-// then the probe text ending with end, and waits. The exchange of the end
-// is keyed "smuggle_end"; a connection the server closed is no failure.
-func (o *Options) smuggle(ctx context.Context, st *stepper, end string) error {
+// then the probe text ending with end, and waits for a reply until until.
+// The exchange of the end is keyed "smuggle_end"; a connection the server
+// closed is no failure.
+func (o *Options) smuggle(ctx context.Context, st *stepper, end string, until time.Time) error {
 	rcpt := o.SmugglingRcpt
 	for _, c := range []struct {
 		key, line string
@@ -102,8 +134,9 @@ func (o *Options) smuggle(ctx context.Context, st *stepper, end string) error {
 			return err
 		}
 	}
-	rep, err := st.s.SmuggleEnd(ctx, smuggleText(o, end), end, smuggleWait(ctx))
-	ex := Exchange{Key: "smuggle_end", Cmd: fmt.Sprintf("message ending %q", end), Reply: rep}
+	began := time.Now()
+	rep, err := st.s.SmuggleEnd(ctx, smuggleText(o, end), end, max(0, time.Until(until)))
+	ex := Exchange{Key: "smuggle_end", Cmd: fmt.Sprintf("message ending %q", end), Reply: rep, Waited: time.Since(began)}
 	if e, ok := err.(*probe.Error); ok && (e.Kind == probe.KindClosed || e.Kind == probe.KindReset) {
 		ex.Closed, err = true, nil
 	}
@@ -122,15 +155,19 @@ func smuggleText(o *Options, end string) []byte {
 		"It reached you because the server took that for the end of the message: see smtpd_forbid_bare_newline (Postfix).")
 }
 
-// smuggleReply is a reply to a false end as evidence.
+// smuggleReply is a reply to a false end as evidence, with how long it
+// came after the false end (or how long the session waited in vain).
 func smuggleReply(e *Exchange) string {
+	waited := plugin.Secs(e.Waited.Round(100 * time.Millisecond))
 	switch {
 	case e.Closed:
-		return e.Cmd + " -> the server closed the connection"
+		return e.Cmd + " -> the server closed the connection after " + waited + " s"
+	case e.Reply.Code == 0 && e.Waited < smuggleMinWait:
+		return e.Cmd + " -> no reply in " + waited + " s, too short a wait to tell (closed without ever ending the message)"
 	case e.Reply.Code == 0:
-		return e.Cmd + " -> no reply: the server waited for more (closed without ever ending the message)"
+		return e.Cmd + " -> no reply in " + waited + " s: the server waited for more (closed without ever ending the message)"
 	}
-	return e.Cmd + " -> " + plugin.Quote(e.Reply)
+	return e.Cmd + " -> " + plugin.Quote(e.Reply) + " after " + waited + " s"
 }
 
 // trustedCaveat is said wherever a limit or a mitigation may not apply to
@@ -149,18 +186,18 @@ func (o *Options) judgeRate(f *Facts) outcome {
 		return o.failedWith(e, o.rateMode(), o.Timeout.Duration)
 	}
 	if r.Limited != nil {
-		what, _ := plugin.Explain(r.Limited, nil, o.Timeout.Duration)
-		return pass(fmt.Sprintf("limited after %d of %d connections", r.Opened, r.Asked),
+		what, _ := o.Spelling().Explain(r.Limited, nil, o.Timeout.Duration)
+		return pass(fmt.Sprintf("limited after %d of %s", r.Opened, plugin.Count(r.Asked, "connection")),
 			fmt.Sprintf("connection %d: %s: %s", r.Opened, r.Limited.Phase, what))
 	}
-	ev := []string{fmt.Sprintf("%d connections in %s s, each greeted and answering EHLO", r.Opened, plugin.Secs(r.Elapsed)), "note: " + trustedCaveat}
+	ev := []string{fmt.Sprintf("%s in %s s, each greeted and answering EHLO", plugin.Count(r.Opened, "connection"), plugin.Secs(r.Elapsed)), "note: " + trustedCaveat}
 	if r.Stalled != nil {
-		return inconclusive(fmt.Sprintf("no rate limiting seen in %d of %d connections, then connection %d got no answer within half of -t: the server is slow, or delays quick clients (a limit of sorts)", r.Opened, r.Asked, r.Opened+1), ev...)
+		return inconclusive(fmt.Sprintf("no rate limiting seen in %d of %s, then connection %d got no answer within half of -t: the server is slow, or delays quick clients (a limit of sorts)", r.Opened, plugin.Count(r.Asked, "connection"), r.Opened+1), ev...)
 	}
 	if r.Stopped {
-		return inconclusive(fmt.Sprintf("no rate limiting seen in %d of %d connections: half of -t passed first; raise -t or lower --rate-probe", r.Opened, r.Asked), ev...)
+		return inconclusive(fmt.Sprintf("no rate limiting seen in %d of %s: half of -t passed first; raise -t or lower --rate-probe", r.Opened, plugin.Count(r.Asked, "connection")), ev...)
 	}
-	return problem(fmt.Sprintf("no rate limiting seen in %d connections", r.Opened), ev...)
+	return problem("no rate limiting seen in "+plugin.Count(r.Opened, "connection"), ev...)
 }
 
 // limits reports whether failure e of connection n shows a limit: a
@@ -178,8 +215,9 @@ func limits(e *probe.Error, n int) bool {
 }
 
 func (o *Options) judgeSmuggling(f *Facts) outcome {
-	var took, ev []string
+	var took, short, ev []string
 	var broken *Run
+	var shortest time.Duration
 	tried := 0
 	for _, run := range f.Smuggle {
 		e := run.Get("smuggle_end")
@@ -191,8 +229,14 @@ func (o *Options) judgeSmuggling(f *Facts) outcome {
 		}
 		tried++
 		ev = append(ev, smuggleReply(e))
-		if e.Reply.Class() == 2 {
+		switch {
+		case e.Reply.Class() == 2:
 			took = append(took, strings.TrimPrefix(e.Cmd, "message ending "))
+		case e.Reply.Code == 0 && !e.Closed && e.Waited < smuggleMinWait:
+			short = append(short, strings.TrimPrefix(e.Cmd, "message ending "))
+			if shortest == 0 || e.Waited < shortest {
+				shortest = e.Waited
+			}
 		}
 	}
 	switch {
@@ -207,6 +251,9 @@ func (o *Options) judgeSmuggling(f *Facts) outcome {
 			return inconclusive("no message could be started: "+said(last)+": --smuggling-rcpt must be a mailbox this server takes mail for", said(last))
 		}
 		return o.failed(broken)
+	case len(short) > 0:
+		return inconclusive(fmt.Sprintf("waited only %s s for a reply to %s (less than %s s), and a server may answer later: raise -t (each false end waits for what is left of it)",
+			plugin.Secs(shortest.Round(100*time.Millisecond)), fewOf(short), plugin.Secs(smuggleMinWait)), append(ev, "note: "+trustedCaveat)...)
 	}
 	return pass(fmt.Sprintf("none of %d false ends of DATA was taken", tried), append(ev, "note: "+trustedCaveat)...)
 }

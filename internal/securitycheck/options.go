@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/smtpcheck/smtpcheck/internal/maildns"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 )
@@ -45,9 +46,9 @@ type Options struct {
 	plugin.TLS `group:"TLS"`
 
 	Role  string   `long:"role" choice:"mx" choice:"submission" choice:"submissions" value-name:"ROLE" section:"Audit" description:"What the port is for: mx, submission (STARTTLS) or submissions (implicit TLS); default by port: 587 submission, 465 submissions, else mx"`
-	Only  []string `long:"only" value-name:"ID[,ID...]" section:"Audit" description:"Run only these sub-checks (repeatable): starttls, tls_required, auth_plain, auth_relay, open_relay, vrfy, expn, injection, banner, weak_tls; rate_limit and smuggling with their flags"`
+	Only  []string `long:"only" value-name:"ID[,ID...]" section:"Audit" description:"Run only these sub-checks (repeatable): starttls, tls_required, auth_plain, auth_relay, open_relay, vrfy, expn, rcpt_enum, injection, banner, weak_tls; rate_limit, smuggling and the rows of --domain (mx, spf, dmarc, mta_sts, tls_rpt, tlsa) with their flags"`
 	Skip  []string `long:"skip" value-name:"ID[,ID...]" section:"Audit" description:"Do not run these sub-checks (repeatable)"`
-	State []string `long:"state" value-name:"ID=STATE" section:"Audit" description:"The state a sub-check gives when it finds a problem, instead of its default for the role, e.g. vrfy=critical or banner=warning (repeatable)"`
+	State []string `long:"state" value-name:"ID=STATE" section:"Audit" description:"The state a sub-check gives when it finds a problem, instead of its default for the role, e.g. vrfy=critical or banner=warning (repeatable). banner is informational (OK) by default, and so is rcpt_enum on --role mx, where refusing unknown recipients at RCPT is required (no backscatter): rcpt_enum=warning makes it count"`
 
 	RelayFrom   string `unquote:"false" long:"relay-from" default:"security-probe@example.com" value-name:"ADDRESS" section:"Audit" description:"Outside sender of the relay attempts (RCPT only: nothing is ever sent)"`
 	RelayTo     string `unquote:"false" long:"relay-to" default:"relay-test@example.net" value-name:"ADDRESS" section:"Audit" description:"Outside recipient of the relay attempts (RCPT only: nothing is ever sent)"`
@@ -55,10 +56,15 @@ type Options struct {
 	KnownUser   string `unquote:"false" long:"known-user" default:"postmaster" value-name:"NAME" section:"Audit" description:"A name that exists on the server, for VRFY and EXPN against a random one"`
 
 	RateProbe     int    `long:"rate-probe" value-name:"N" section:"Opt-in probes" description:"Open up to N connections (at most 200) in quick succession, within half of -t; WARNING when none is refused or answered 4xx (rate_limit)"`
-	SmugglingRcpt string `unquote:"false" long:"smuggling-rcpt" value-name:"ADDRESS" section:"Opt-in probes" description:"A mailbox of yours on this MX: send DATA ending with each bare-LF/CR end-of-data an attacker can produce, never a proper one; a 250 is CRITICAL and delivers that probe to ADDRESS (smuggling, --role mx)"`
+	Domain        string `long:"domain" value-name:"DOMAIN" section:"Domain policy (DNS only)" description:"Also judge what DOMAIN publishes in the DNS, each a sub-check: mx (present; a null MX noted), spf (one record, parseable, at most 10 DNS lookups; +all CRITICAL, ?all or no all WARNING), dmarc (p=none or missing WARNING), mta_sts (mode testing WARNING; enforce with an MX it does not list CRITICAL; no record informational), tls_rpt (missing informational) and tlsa (at _25._tcp of each MX: not DNSSEC-validated WARNING, none informational)"`
+	DNSServer     string `long:"dns-server" value-name:"ADDR[:PORT]" section:"Domain policy (DNS only)" description:"Ask this DNS server, and only it, for every lookup (HOST, the records of --domain and the MTA-STS policy host; /etc/hosts is not read) instead of the system's resolver; TLSA records count only when it validates DNSSEC"`
+	MTASTSURLBase string `long:"mta-sts-url-base" value-name:"URL" section:"Domain policy (DNS only)" description:"Fetch the MTA-STS policy of --domain from URL/.well-known/mta-sts.txt instead of https://mta-sts.DOMAIN (the certificate must still be valid for mta-sts.DOMAIN)"`
+
+	SmugglingRcpt string `unquote:"false" long:"smuggling-rcpt" value-name:"ADDRESS" section:"Opt-in probes" description:"A mailbox of yours on this MX: send DATA ending with each bare-LF/CR end-of-data an attacker can produce, never a proper one; a 250 is CRITICAL and delivers that probe to ADDRESS (smuggling, --role mx). Each false end waits for its reply until -t is nearly spent (a late 250 counts too): a wait under 5 s is inconclusive (WARNING, raise -t)"`
 
 	// Derived by Validate.
 	role      Role
+	dnsServer string                  // --dns-server with its port
 	run       map[string]bool         // sub-check id → runs
 	overrides map[string]plugin.State // --state
 }
@@ -118,6 +124,9 @@ func (o *Options) Validate(ctx context.Context) error {
 		return err
 	}
 	if err := o.validateOptIn(); err != nil {
+		return err
+	}
+	if err := o.validateDomain(); err != nil {
 		return err
 	}
 	if err := o.selectChecks(); err != nil {
@@ -219,6 +228,8 @@ func (o *Options) optedIn(sc subcheck) bool {
 		return o.RateProbe > 0
 	case "smuggling-rcpt":
 		return o.SmugglingRcpt != ""
+	case "domain":
+		return o.Domain != ""
 	}
 	return true
 }
@@ -242,6 +253,28 @@ func (o *Options) validateOptIn() error {
 	}
 	return nil
 }
+
+// validateDomain checks --domain, --dns-server and --mta-sts-url-base as
+// check_smtp_tls checks its own.
+func (o *Options) validateDomain() error {
+	if o.DNSServer != "" {
+		var err error
+		if o.dnsServer, err = probe.DNSServerAddr(o.DNSServer); err != nil {
+			return plugin.Usagef("--dns-server %q: %v", o.DNSServer, err)
+		}
+	}
+	if o.Domain != "" {
+		d, err := plugin.MailDomain("--domain", o.Domain)
+		if err != nil {
+			return err
+		}
+		o.Domain = d
+	}
+	return plugin.MTASTSURLBase(o.MTASTSURLBase, "--domain", o.Domain)
+}
+
+// dns is the client of every DNS lookup: --dns-server, else resolv.conf's.
+func (o *Options) dns() maildns.Client { return maildns.Client{Server: o.dnsServer} }
 
 // maxRateProbe bounds --rate-probe: enough to cross any sane per-client
 // limit, too few to load a server.
@@ -273,7 +306,7 @@ func (o *Options) parseStates() error {
 
 // target is the probe target of every session, in the TLS mode given.
 func (o *Options) target(mode probe.TLSMode) probe.Target {
-	t := probe.Target{Host: o.Host, Port: o.Port, Network: o.Network(), HeloName: o.HeloName()}
+	t := probe.Target{Host: o.Host, Port: o.Port, Network: o.Network(), HeloName: o.HeloName(), Resolver: o.dns().Resolver()}
 	o.ApplyTo(&t)
 	t.TLS = mode
 	return t

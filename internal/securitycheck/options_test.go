@@ -14,8 +14,8 @@ func TestUsage(t *testing.T) {
 		args   []string
 		status string
 	}{
-		{[]string{"--only", "bogus"}, "SMTP SECURITY UNKNOWN - --only bogus: no such sub-check (known: starttls, tls_required, auth_plain, auth_relay, open_relay, vrfy, expn, injection, banner, weak_tls, rate_limit, smuggling) (see check_smtp_security --help)"},
-		{[]string{"--skip", "vrfy,nope"}, "SMTP SECURITY UNKNOWN - --skip nope: no such sub-check (known: starttls, tls_required, auth_plain, auth_relay, open_relay, vrfy, expn, injection, banner, weak_tls, rate_limit, smuggling) (see check_smtp_security --help)"},
+		{[]string{"--only", "bogus"}, "SMTP SECURITY UNKNOWN - --only bogus: no such sub-check (known: starttls, tls_required, auth_plain, auth_relay, open_relay, vrfy, expn, rcpt_enum, injection, banner, weak_tls, rate_limit, smuggling, mx, spf, dmarc, mta_sts, tls_rpt, tlsa) (see check_smtp_security --help)"},
+		{[]string{"--skip", "vrfy,nope"}, "SMTP SECURITY UNKNOWN - --skip nope: no such sub-check (known: starttls, tls_required, auth_plain, auth_relay, open_relay, vrfy, expn, rcpt_enum, injection, banner, weak_tls, rate_limit, smuggling, mx, spf, dmarc, mta_sts, tls_rpt, tlsa) (see check_smtp_security --help)"},
 		{[]string{"--state", "vrfy=bad"}, `SMTP SECURITY UNKNOWN - --state vrfy=bad: unknown state "bad" (want OK, WARNING, CRITICAL or UNKNOWN) (see check_smtp_security --help)`},
 		{[]string{"--state", "vrfy"}, `SMTP SECURITY UNKNOWN - --state "vrfy": want ID=STATE, e.g. vrfy=critical (see check_smtp_security --help)`},
 		{[]string{"--role", "submissions", "-S"}, "SMTP SECURITY UNKNOWN - --role submissions speaks implicit TLS: drop -S and --no-tls (see check_smtp_security --help)"},
@@ -63,8 +63,8 @@ func TestRoleByPort(t *testing.T) {
 func TestRefused(t *testing.T) {
 	port := closedPort(t)
 	out := check(t, "-H", "127.0.0.1", "-p", port)
-	out.Expect(t, 2, "SMTP SECURITY CRITICAL - connect: connection refused (127.0.0.1:"+port+") - is the MTA running and listening on this address and port? (not asked: starttls, auth_plain, open_relay, vrfy, expn, injection, banner, weak_tls)")
-	out.Contains(t, "'failed'=8;;;0;", "'passed'=0;;;0;")
+	out.Expect(t, 2, "SMTP SECURITY CRITICAL - connect: connection refused (127.0.0.1:"+port+") - is the MTA running and listening on this address and port? (not asked: starttls, auth_plain, open_relay, vrfy, expn, rcpt_enum, injection, banner, weak_tls)")
+	out.Contains(t, "'failed'=9;;;0;", "'passed'=0;;;0;")
 	if contains(out.Out, "fix:") {
 		t.Errorf("fix advice for a server that is down:\n%s", out.Out)
 	}

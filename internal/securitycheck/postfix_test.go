@@ -33,14 +33,16 @@ func TestPostfix(t *testing.T) {
 		"open_relay": {"OK", "no relay variant accepted", []string{
 			"12 relay variants refused", `plain: RCPT TO:<relay-test@example.net> -> "554 5.7.1 <relay-test@example.net>: Relay access denied"`,
 			"control (a random local recipient): RCPT TO:<smtpcheck-", "User unknown in local recipient table"}},
-		"vrfy":      vrfyOff,
-		"expn":      expn,
+		"vrfy": vrfyOff,
+		"expn": expn,
+		"rcpt_enum": {"OK", "RCPT tells users apart: 250 for postmaster, 550 for a random name (required of an MX; informational: harvesting is slowed only by limits)", []string{
+			"User unknown in local recipient table", "limit harvesting: an MX must refuse unknown recipients at RCPT"}},
 		"injection": {"OK", "the NOOP sent in clear text before the handshake was discarded", []string{`STARTTLS + NOOP in one write -> "220 2.0.0 Ready to start TLS"`}},
 		"banner":    banner,
 		"weak_tls":  weak,
 		"smuggling": {"OK", "none of 7 false ends of DATA was taken", []string{
-			`message ending "\n.\n" -> no reply: the server waited for more (closed without ever ending the message)`,
-			`message ending "\n.\r\n" -> no reply: the server waited for more`, trustedCaveat}},
+			`message ending "\n.\n" -> no reply in `, ` s: the server waited for more (closed without ever ending the message)`,
+			`message ending "\n.\r\n" -> no reply in `, trustedCaveat}},
 	})
 	if out.Code != 0 {
 		t.Errorf("port 25: exit %d, want 0 (OK)", out.Code)
@@ -58,6 +60,7 @@ func TestPostfix(t *testing.T) {
 			"AUTH offered inside TLS: PLAIN LOGIN", `RCPT TO:<relay-test@example.net> -> "554 5.7.1 <relay-test@example.net>: Recipient address rejected: Access denied"`}},
 		"vrfy":      vrfyOff,
 		"expn":      expn,
+		"rcpt_enum": {"OK", "RCPT answers the known and a random name alike", []string{`: Recipient address rejected: Access denied"`}},
 		"injection": {"OK", "the NOOP sent in clear text before the handshake was discarded", nil},
 		"banner":    banner,
 		"weak_tls":  weak,
@@ -71,6 +74,7 @@ func TestPostfix(t *testing.T) {
 		"auth_relay": {"OK", "RCPT to an outside domain without AUTH refused", nil},
 		"vrfy":       vrfyOff,
 		"expn":       expn,
+		"rcpt_enum":  {"OK", "RCPT answers the known and a random name alike", []string{`: Recipient address rejected: Access denied"`}},
 		"banner":     banner,
 		"weak_tls":   weak,
 	})

@@ -94,17 +94,18 @@ func (o *Options) localDomain(s *probe.Session) string {
 // relayAttempts tries each variant of chunk as MAIL + RCPT + RSET, never
 // DATA; with control, first a random recipient of the local domain, which
 // tells a server that takes every recipient (a catch-all, or
-// accept-then-bounce) from an open relay.
+// accept-then-bounce) from an open relay, and then (rcpt_enum) the known
+// name, in the same transaction.
 func (o *Options) relayAttempts(ctx context.Context, st *stepper, chunk []variant, control bool, random string) error {
 	a := o.addrs(st.s)
 	if control {
-		err := st.transaction(ctx, "control", "MAIL FROM:<"+a.from+">", "RCPT TO:<"+random+"@"+a.local+">")
+		err := st.transaction(ctx, "control", "MAIL FROM:<"+a.from+">", o.enumRcpts(st.s, random)...)
 		if err != nil {
 			return err
 		}
 	}
 	for _, v := range chunk {
-		if err := st.transaction(ctx, "relay "+v.key, "MAIL FROM:<"+v.from(a)+">", "RCPT TO:<"+v.rcpt(a)+">"); err != nil {
+		if err := st.transaction(ctx, "relay "+v.key, "MAIL FROM:<"+v.from(a)+">", rcptTo{"relay " + v.key + "_rcpt", "RCPT TO:<" + v.rcpt(a) + ">"}); err != nil {
 			return err
 		}
 	}

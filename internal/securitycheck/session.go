@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
-	"fmt"
 	"strings"
 	"time"
 
@@ -22,7 +21,8 @@ type Exchange struct {
 	Key    string
 	Cmd    string
 	Reply  smtp.Reply
-	Closed bool // the server closed the connection instead of replying
+	Closed bool          // the server closed the connection instead of replying
+	Waited time.Duration // smuggle_end: from the false end to the reply, or the wait in vain
 }
 
 // Run is one session of the audit and the exchanges of its steps.
@@ -66,9 +66,12 @@ type Facts struct {
 	Scan []tlsaudit.ScanResult
 	Weak *tlsaudit.ScanResult
 	// Rate is the rate probe (--rate-probe); Smuggle the smuggling
-	// sessions (--smuggling-rcpt), one per end of smuggleEnds, in order.
+	// sessions (--smuggling-rcpt), one per end of smuggleEnds, in order,
+	// all at once: each waits for its reply until what is left of -t.
 	Rate    *Rate
 	Smuggle []*Run
+	// Domain is what --domain's DNS lookups returned.
+	Domain *Domain
 
 	Durations map[string]time.Duration // per kind of session (plain, tls, relay, injection, scan): the longest
 	NotRun    map[string]error         // per kind: a session that gave no facts (a panic, or the deadline before it began)
@@ -145,7 +148,11 @@ func (o *Options) jobs(random string) (jobs []job, keys []string) {
 		}
 	}
 	ask := o.needs(idVRFY, idEXPN, idBanner)
-	if o.role != RoleSubmissions && (o.needs(idStartTLS, idAuthPlain, idTLSRequired) || ask && !o.askOnTLS()) {
+	// rcpt_enum rides the open-relay control (mx), else the session that
+	// tries MAIL without a login: inside TLS where the port wants it.
+	enumPlain := o.role != RoleMX && o.needs(idRcptEnum) && !o.askOnTLS()
+	enumTLS := o.role != RoleMX && o.needs(idRcptEnum) && o.askOnTLS()
+	if o.role != RoleSubmissions && (o.needs(idStartTLS, idAuthPlain, idTLSRequired) || ask && !o.askOnTLS() || enumPlain) {
 		jobs = append(jobs, job{Name: "the plain-text session", Run: timed("plain", func(ctx context.Context) func(*Facts) {
 			r := o.session(ctx, "the plain-text session", probe.TLSNone, func(ctx context.Context, st *stepper) error {
 				if ask && !o.askOnTLS() {
@@ -153,15 +160,18 @@ func (o *Options) jobs(random string) (jobs []job, keys []string) {
 						return err
 					}
 				}
-				if o.needs(idTLSRequired) {
-					return st.transaction(ctx, "mail", "MAIL FROM:<"+o.RelayFrom+">", "")
+				switch {
+				case enumPlain:
+					return st.transaction(ctx, "mail", "MAIL FROM:<"+o.RelayFrom+">", o.enumRcpts(st.s, random)...)
+				case o.needs(idTLSRequired):
+					return st.transaction(ctx, "mail", "MAIL FROM:<"+o.RelayFrom+">")
 				}
 				return nil
 			})
 			return func(f *Facts) { f.Plain = r }
 		})})
 	}
-	if o.Mode() != probe.TLSNone && (o.needs(idAuthRelay) || ask && o.askOnTLS()) {
+	if o.Mode() != probe.TLSNone && (o.needs(idAuthRelay) || ask && o.askOnTLS() || enumTLS) {
 		jobs = append(jobs, job{Name: "the TLS session", Run: timed("tls", func(ctx context.Context) func(*Facts) {
 			r := o.session(ctx, "the TLS session", o.Mode(), func(ctx context.Context, st *stepper) error {
 				if st.s.TLS == nil {
@@ -172,16 +182,29 @@ func (o *Options) jobs(random string) (jobs []job, keys []string) {
 						return err
 					}
 				}
+				var rcpts []rcptTo
 				if o.needs(idAuthRelay) {
-					return st.transaction(ctx, "relay", "MAIL FROM:<"+o.RelayFrom+">", "RCPT TO:<"+o.RelayTo+">")
+					rcpts = append(rcpts, rcptTo{"relay_rcpt", "RCPT TO:<" + o.RelayTo + ">"})
+				}
+				if enumTLS {
+					rcpts = append(rcpts, o.enumRcpts(st.s, random)...)
+				}
+				if len(rcpts) > 0 {
+					return st.transaction(ctx, "relay", "MAIL FROM:<"+o.RelayFrom+">", rcpts...)
 				}
 				return nil
 			})
 			return func(f *Facts) { f.TLS = r }
 		})})
 	}
-	if o.needs(idOpenRelay) {
+	if o.role == RoleMX && o.needs(idOpenRelay, idRcptEnum) {
 		for i, chunk := range relayChunks {
+			if !o.needs(idOpenRelay) { // rcpt_enum alone: the control transaction only
+				if i > 0 {
+					break
+				}
+				chunk = nil
+			}
 			name := "relay attempt session " + string(rune('1'+i))
 			jobs = append(jobs, job{Name: "the " + name, Run: timed("relay", func(ctx context.Context) func(*Facts) {
 				// Inside STARTTLS where offered: an MX may refuse MAIL in clear text.
@@ -218,16 +241,17 @@ func (o *Options) jobs(random string) (jobs []job, keys []string) {
 			return func(f *Facts) { f.Rate = r }
 		})})
 	}
+	if o.needs(domainIDs...) {
+		jobs = append(jobs, job{Name: "the DNS lookups of --domain", Run: timed("domain", func(ctx context.Context) func(*Facts) {
+			d := o.lookupDomain(ctx)
+			return func(f *Facts) { f.Domain = d }
+		})})
+	}
 	if o.needs(idSmuggling) {
-		for _, end := range smuggleEnds {
-			name := fmt.Sprintf("the smuggling session ending %q", end)
-			jobs = append(jobs, job{Name: name, Run: timed("smuggling", func(ctx context.Context) func(*Facts) {
-				r := o.session(ctx, name, o.relayMode(), func(ctx context.Context, st *stepper) error {
-					return o.smuggle(ctx, st, end)
-				})
-				return func(f *Facts) { f.Smuggle = append(f.Smuggle, r) }
-			})})
-		}
+		jobs = append(jobs, job{Name: "the smuggling sessions", Run: timed("smuggling", func(ctx context.Context) func(*Facts) {
+			runs := o.smuggleAll(ctx)
+			return func(f *Facts) { f.Smuggle = runs }
+		})})
 	}
 	return jobs, keys
 }
@@ -281,21 +305,36 @@ func (st *stepper) cmd(ctx context.Context, key string, phase probe.Phase, line 
 	return rep, err
 }
 
-// transaction tries MAIL (and RCPT when rcpt is not empty, after a MAIL
-// that was taken), then RSET when MAIL was taken: never DATA. The
-// exchanges are keyed key+"_mail" and key+"_rcpt".
-func (st *stepper) transaction(ctx context.Context, key, mail, rcpt string) error {
+// rcptTo is one RCPT of a transaction: its exchange's key and its line.
+type rcptTo struct{ key, line string }
+
+// transaction tries MAIL, then each RCPT after a MAIL that was taken, then
+// RSET when MAIL was taken: never DATA. The exchanges are keyed
+// key+"_mail", each RCPT's own key, and key+"_rset".
+func (st *stepper) transaction(ctx context.Context, key, mail string, rcpts ...rcptTo) error {
 	rep, err := st.cmd(ctx, key+"_mail", probe.PhaseMail, mail)
 	if err != nil || rep.Class() != 2 {
 		return err
 	}
-	if rcpt != "" {
-		if _, err := st.cmd(ctx, key+"_rcpt", probe.PhaseRcpt, rcpt); err != nil {
+	for _, r := range rcpts {
+		if _, err := st.cmd(ctx, r.key, probe.PhaseRcpt, r.line); err != nil {
 			return err
 		}
 	}
 	_, err = st.cmd(ctx, key+"_rset", probe.PhaseRset, "RSET")
 	return err
+}
+
+// enumRcpts are rcpt_enum's two recipients, asked in one transaction: a
+// random name of the server's domain (keyed "control_rcpt", the open-relay
+// control), then the known one ("known_rcpt").
+func (o *Options) enumRcpts(s *probe.Session, random string) []rcptTo {
+	local := o.localDomain(s)
+	out := []rcptTo{{"control_rcpt", "RCPT TO:<" + random + "@" + local + ">"}}
+	if o.needs(idRcptEnum) {
+		out = append(out, rcptTo{"known_rcpt", "RCPT TO:<" + o.KnownUser + "@" + local + ">"})
+	}
+	return out
 }
 
 // askUsers asks HELP, then VRFY and EXPN for the known name and a random one.

@@ -18,10 +18,11 @@ var ErrInjection = errors.New("command contains CR, LF or NUL")
 // Conn is a client connection speaking SMTP lines. It sets no deadlines: the
 // caller bounds it with net.Conn deadlines and by closing it on cancellation.
 type Conn struct {
-	nc  net.Conn
-	r   *bufio.Reader
-	tr  *Transcript
-	tls bool
+	nc   net.Conn
+	r    *bufio.Reader
+	tr   *Transcript
+	tls  bool
+	wbuf []byte // the last write's buffer, kept: a session sends many alike (check_smtp_load)
 }
 
 // NewConn wraps nc. tr may be nil.

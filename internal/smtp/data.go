@@ -20,18 +20,18 @@ type Batch struct {
 // the batch whose replies Next reads. A line with CR, LF or NUL is refused
 // before anything is sent.
 func (c *Conn) SendBatch(lines ...string) (*Batch, error) {
-	var b bytes.Buffer
+	b := c.wbuf[:0]
 	for _, l := range lines {
 		if err := c.checkLine(l, l); err != nil {
 			return nil, err
 		}
-		b.WriteString(l)
-		b.WriteString("\r\n")
+		b = append(append(b, l...), "\r\n"...)
 	}
+	c.wbuf = b
 	for _, l := range lines {
 		c.tr.add("C", l)
 	}
-	if _, err := c.nc.Write(b.Bytes()); err != nil {
+	if _, err := c.nc.Write(b); err != nil {
 		return nil, err
 	}
 	return &Batch{c: c, pending: len(lines)}, nil
@@ -82,7 +82,7 @@ func (c *Conn) WriteDataThen(ctx context.Context, msg []byte, lines ...string) (
 	}
 	msg = Canonical(msg)
 	c.tr.Note("message of " + strconv.Itoa(len(msg)) + " bytes")
-	w := chunkWriter{ctx: ctx, c: c}
+	w := chunkWriter{ctx: ctx, c: c, buf: c.wbuf[:0]}
 	for rest := msg; len(rest) > 0; {
 		line := rest
 		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
@@ -111,7 +111,7 @@ func (c *Conn) WriteBDAT(ctx context.Context, msg []byte) error {
 	cmd := BDATCommand(len(msg))
 	c.tr.add("C", cmd)
 	c.tr.Note("message of " + strconv.Itoa(len(msg)) + " bytes")
-	w := chunkWriter{ctx: ctx, c: c}
+	w := chunkWriter{ctx: ctx, c: c, buf: c.wbuf[:0]}
 	w.write([]byte(cmd + "\r\n"))
 	w.write(msg)
 	return w.flush()
@@ -187,7 +187,10 @@ func (w *chunkWriter) send() {
 	w.buf = w.buf[:0]
 }
 
+// flush sends what is left and keeps the buffer for the connection's next
+// write.
 func (w *chunkWriter) flush() error {
 	w.send()
+	w.c.wbuf = w.buf
 	return w.err
 }

@@ -26,7 +26,13 @@ type Transcript struct {
 	mu      sync.Mutex
 	start   time.Time
 	entries []Entry
+	dropped int // entries beyond MaxEntries, counted
 }
+
+// MaxEntries bounds a transcript: a long session (check_smtp_load's
+// --per-session keeps its first session's) must not grow it, and the
+// memory it holds, without end. What follows is counted, not kept.
+const MaxEntries = 10000
 
 // NewTranscript starts a transcript now.
 func NewTranscript() *Transcript { return &Transcript{start: time.Now()} }
@@ -63,6 +69,10 @@ func (t *Transcript) add(dir, text string) {
 	text = t.secrets.Scrub(text)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if len(t.entries) >= MaxEntries {
+		t.dropped++
+		return
+	}
 	t.entries = append(t.entries, Entry{At: time.Since(t.start), Dir: dir, Text: text})
 }
 
@@ -76,7 +86,11 @@ func (t *Transcript) Entries() []Entry {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return append([]Entry(nil), t.entries...)
+	out := append([]Entry(nil), t.entries...)
+	if t.dropped > 0 {
+		out = append(out, Entry{At: time.Since(t.start), Dir: "*", Text: fmt.Sprintf("%d more lines not kept (a transcript keeps %d)", t.dropped, MaxEntries)})
+	}
+	return out
 }
 
 // Lines renders the entries as "C: EHLO x" / "S: 250 ok" / "* note".

@@ -23,6 +23,7 @@ type Policy struct {
 	CatchAll    bool          // every recipient taken, local or not
 	Greylist    bool          // every RCPT answered 450 (try again later)
 	NoAuthRelay bool          // inside TLS, outside recipients taken without AUTH
+	LoginFirst  bool          // inside TLS, every RCPT refused before AUTH (Postfix's permit_sasl_authenticated, reject)
 	VRFY        string        // "enum": 250 for postmaster, 550 else; "252": 252 for all; "exim": 252 for postmaster, 501 else; "": 502
 	Help        string        // HELP's 214 text; "": 502
 	Injectable  bool          // commands pipelined after STARTTLS run inside TLS
@@ -30,6 +31,7 @@ type Policy struct {
 	Legacy      bool          // accept TLS 1.0 and 1.1 (else 1.2 and up)
 	TakeData    bool          // DATA after a RCPT it took: 354 (else 554)
 	BareLFEnd   bool          // a message also ends at LF.LF (the SMTP smuggling flaw)
+	EndDelay    time.Duration // the reply to a message's end comes only after this pause (a slow content filter)
 
 	mu        sync.Mutex
 	cmds      []string
@@ -169,6 +171,7 @@ func (p *Policy) Serve(c *FaultConn) {
 				p.mu.Lock()
 				p.completed++
 				p.mu.Unlock()
+				time.Sleep(p.EndDelay)
 				reply, mailed = "250 2.0.0 Ok: queued", false
 			}
 		case "QUIT":
@@ -213,6 +216,8 @@ func (p *Policy) rcpt(arg string, inTLS, mailed bool) string {
 	switch {
 	case p.Greylist:
 		return "450 4.2.0 <" + addr + ">: Recipient address rejected: Greylisted"
+	case inTLS && p.LoginFirst && !p.NoAuthRelay:
+		return fmt.Sprintf("554 5.7.1 <%s>: Recipient address rejected: Access denied", addr)
 	case p.CatchAll:
 		return "250 2.1.5 Ok"
 	case local && strings.HasPrefix(addr, "postmaster@"):

@@ -2,7 +2,6 @@ package tlscheck
 
 import (
 	"context"
-	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
@@ -79,24 +78,13 @@ func (o *Options) expandCNAME(ctx context.Context, host string) (alias string, s
 // tlsaAt asks for the TLSA records of _PORT._tcp.BASE.
 func (o *Options) tlsaAt(ctx context.Context, base string) *DANEFacts {
 	d := &DANEFacts{Name: "_" + strconv.Itoa(o.Port) + "._tcp." + base}
-	ans, err := o.query(ctx, d.Name, dns.TypeTLSA)
+	recs, ans, err := o.dns().TLSA(ctx, d.Name)
 	d.Server = ans.Server
 	if err != nil {
 		d.Err, d.Timeout = err, err == errDNSTimeout
 		return d
 	}
-	d.Rcode, d.AD = ans.Msg.Rcode, ans.Msg.AuthenticatedData
-	for _, rr := range ans.Msg.Answer {
-		t, ok := rr.(*dns.TLSA)
-		if !ok {
-			continue
-		}
-		data, err := hex.DecodeString(t.Certificate)
-		if err != nil {
-			continue
-		}
-		d.Records = append(d.Records, tlsaudit.TLSA{Usage: t.Usage, Selector: t.Selector, MatchingType: t.MatchingType, Data: data})
-	}
+	d.Rcode, d.AD, d.Records = ans.Msg.Rcode, ans.Msg.AuthenticatedData, recs
 	return d
 }
 

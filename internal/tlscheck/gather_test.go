@@ -57,7 +57,7 @@ func TestJudgeIsPure(t *testing.T) {
 		t.Errorf("judged now: %s %q, want %q", r.State(), got, want)
 	}
 	r = o.Judge(f, now.Add(89*24*time.Hour))
-	want = "CRITICAL certificate \"localhost\" expires in 1 days (" + day(leafNotAfter) + ")"
+	want = "CRITICAL certificate \"localhost\" expires in 1 day (" + day(leafNotAfter) + ")"
 	if got := findings(r); r.State() != plugin.Critical || len(got) == 0 || got[0] != want {
 		t.Errorf("judged 89 days later: %s %q, want %q first", r.State(), got, want)
 	}

@@ -57,7 +57,7 @@ func (o *Options) judge(f *Facts, r *plugin.Result, now time.Time) {
 	s := f.S
 	o.timings(f, r)
 	if e := tlsFailure(f.Err); e != nil {
-		r.Add(plugin.FailureState(e, o.Timeout), "%s", plugin.Describe(e, s, o.Timeout.Duration))
+		r.Add(plugin.FailureState(e, o.Timeout), "%s", o.Spelling().Describe(e, s, o.Timeout.Duration))
 		o.judgeScan(f, r)
 		if f.STS != nil {
 			o.judgeSTS(f.STS, r) // the policy does not depend on the session
@@ -213,7 +213,7 @@ func expiry(c tlsaudit.Cert) string {
 	if c.DaysLeft < 0 {
 		return fmt.Sprintf("%s %q expired on %s", tlsaudit.Role(&c), c.Name, tlsaudit.Date(c.NotAfter))
 	}
-	return fmt.Sprintf("%s %q expires in %d days (%s)", tlsaudit.Role(&c), c.Name, c.DaysLeft, tlsaudit.Date(c.NotAfter))
+	return fmt.Sprintf("%s %q expires in %s (%s)", tlsaudit.Role(&c), c.Name, plugin.Count(c.DaysLeft, "day"), tlsaudit.Date(c.NotAfter))
 }
 
 // judgeElements checks keys and signatures of every element and lists each
@@ -223,9 +223,9 @@ func (o *Options) judgeElements(chain []tlsaudit.Cert, r *plugin.Result) {
 		c := &chain[i]
 		role := tlsaudit.Role(c)
 		hash := tlsaudit.Hash(c.SigAlg)
-		r.Detail("[%d] %s %q issued by %q: %s %d bits, signed %s; valid %s .. %s (lifetime %d days), %d days left%s",
+		r.Detail("[%d] %s %q issued by %q: %s %d bits, signed %s; valid %s .. %s (lifetime %s), %s left%s",
 			c.Index, role, c.Name, c.IssuerName, c.KeyType, c.KeyBits, c.SigAlg, tlsaudit.Date(c.NotBefore),
-			tlsaudit.Date(c.NotAfter), int(c.Lifetime.Hours()/24), c.DaysLeft, sanList(c))
+			tlsaudit.Date(c.NotAfter), plugin.Count(int(c.Lifetime.Hours()/24), "day"), plugin.Count(c.DaysLeft, "day"), sanList(c))
 		if c.KeyType == "RSA" && c.KeyBits < o.MinRSABits {
 			r.Add(plugin.Critical, "%s %q has a %d-bit RSA key (--min-rsa-bits %d)", role, c.Name, c.KeyBits, o.MinRSABits)
 		}
@@ -350,7 +350,7 @@ func (o *Options) scanGaps(f *Facts) []plugin.Finding {
 			st, why = o.Timeout.State, "the -t deadline passed before their turn (the scan's handshakes run one at a time): raise -t"
 		}
 		if pe, ok := sr.Err.(*probe.Error); ok {
-			what, _ := plugin.Explain(pe, f.S, o.Timeout.Duration)
+			what, _ := o.Spelling().Explain(pe, f.S, o.Timeout.Duration)
 			switch pe.Kind {
 			case probe.KindTimeout:
 				st, why = o.Timeout.State, fmt.Sprintf("%s: %s - the scan's handshakes run one at a time: raise -t", pe.Phase, what)

@@ -122,7 +122,7 @@ func TestMTASTSUsage(t *testing.T) {
 	check(t, "-H", "mx.test", "--mta-sts", "example.test", "--mta-sts-url-base", "http://127.0.0.1:1").Expect(t, 3,
 		`SMTP TLS UNKNOWN - --mta-sts-url-base "http://127.0.0.1:1": want https://HOST[:PORT] (see check_smtp_tls --help)`)
 	check(t, "-H", "mx.test", "--mta-sts", "localhost").Expect(t, 3,
-		`SMTP TLS UNKNOWN - --mta-sts "localhost": want a mail domain (see check_smtp_tls --help)`)
+		`SMTP TLS UNKNOWN - --mta-sts "localhost": want a mail domain such as example.org (see check_smtp_tls --help)`)
 }
 
 func TestSTSPolicyParsing(t *testing.T) {

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -124,24 +123,13 @@ func (o *Options) validateDNS() error {
 		return plugin.Usagef("--dane and --mta-sts need the MX host name: give -H NAME, or --verify-name NAME with an address")
 	}
 	if o.MTASTS != "" {
-		domain, err := plugin.DomainName("--mta-sts", o.MTASTS)
+		d, err := plugin.MailDomain("--mta-sts", o.MTASTS)
 		if err != nil {
 			return err
 		}
-		if o.MTASTS = strings.ToLower(strings.TrimSuffix(domain, ".")); !strings.Contains(o.MTASTS, ".") {
-			return plugin.Usagef("--mta-sts %q: want a mail domain", o.MTASTS)
-		}
+		o.MTASTS = d
 	}
-	if o.MTASTSURLBase != "" {
-		u, err := url.Parse(o.MTASTSURLBase)
-		if err != nil || u.Scheme != "https" || u.Host == "" {
-			return plugin.Usagef("--mta-sts-url-base %q: want https://HOST[:PORT]", o.MTASTSURLBase)
-		}
-		if o.MTASTS == "" {
-			return plugin.Usagef("--mta-sts-url-base needs --mta-sts DOMAIN")
-		}
-	}
-	return nil
+	return plugin.MTASTSURLBase(o.MTASTSURLBase, "--mta-sts", o.MTASTS)
 }
 
 // mxName is the host name DANE and MTA-STS are about: -H when it is a
