@@ -466,3 +466,18 @@ func TestShortTimeoutStall(t *testing.T) {
 	// singular where one message failed.
 	out.Expect(t, 2, "SMTP LOAD CRITICAL - no message accepted: 1 of 1 failed: mail: no answer within the 1.5 s timeout ("+srv.Addr+") - the server is slow or stuck; raise --session-timeout if this is expected")
 }
+
+// TestOpenLoopNotKeptUp: a server slower than the rate asked (0.2 s a
+// message, 2 sessions: at most 10 a second against 40 asked) is a WARNING
+// naming what could start, not an OK at whatever rate it managed.
+func TestOpenLoopNotKeptUp(t *testing.T) {
+	k := &sink{exts: []string{"PIPELINING"}, onMail: func(*smtptest.FaultConn, int) string {
+		time.Sleep(200 * time.Millisecond)
+		return ""
+	}}
+	srv, _ := smtptest.StartCounting(t, "tcp", "127.0.0.1:0", k.script)
+	out := run(t, append(plugintest.HostArgs(srv.Addr), "--to", "a@b", "--rate", "40", "--sessions", "2", "--per-session", "5", "--messages", "1000", "--duration", "1.5")...)
+	if out.Code != 1 || !strings.Contains(out.Out, "msgs/s asked could start (--rate): every session was still busy when its next message was due; the server cannot take this rate with 2 sessions") {
+		t.Errorf("exit %d, want 1 with the rate not kept up:\n%s", out.Code, out.Out)
+	}
+}

@@ -47,7 +47,7 @@ func (p *progress) start(r *runner) {
 				return
 			case <-t.C:
 				n := min(r.next.Load(), r.limit)
-				fmt.Fprintf(p.w, "\r\033[K%s: %d of %d messages started, %s s", Name, n, r.limit, plugin.Secs(time.Since(r.start)))
+				fmt.Fprintf(p.w, "\r\033[K%s: %d of %s started, %s s", Name, n, plugin.Count(int(r.limit), "message"), plugin.Secs(time.Since(r.start)))
 			}
 		}
 	}()

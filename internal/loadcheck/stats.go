@@ -267,6 +267,15 @@ func (t *Tally) Rate() float64 {
 	return 0
 }
 
+// StartRate is measured messages per second, whatever their outcome: in
+// the open loop, the rate the run kept up.
+func (t *Tally) StartRate() float64 {
+	if el := t.Elapsed(); el > 0 {
+		return float64(t.Measured) / el.Seconds()
+	}
+	return 0
+}
+
 // ErrorRate is the per cent of measured messages rejected or failed.
 func (t *Tally) ErrorRate() float64 {
 	if t.Measured == 0 {
