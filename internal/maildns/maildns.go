@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/miekg/dns"
@@ -118,8 +119,30 @@ func (c Client) Query(ctx context.Context, name string, qtype uint16) (Answer, e
 			if r.Truncated && proto == "udp" {
 				continue
 			}
+			// An answer to another question (a spoof, or a broken server) or
+			// one cut short even over TCP is no answer: judged, it would
+			// pass a record this name never had, or miss one it has.
+			if err := answers(r, m.Question[0]); err != nil {
+				lastErr = fmt.Errorf("%s: %v", server, err)
+				break
+			}
 			return Answer{Msg: r, Server: server}, nil
 		}
 	}
 	return Answer{}, lastErr
+}
+
+// answers checks that r answers q in full.
+func answers(r *dns.Msg, q dns.Question) error {
+	if len(r.Question) != 1 || !strings.EqualFold(r.Question[0].Name, q.Name) || r.Question[0].Qtype != q.Qtype {
+		got := "no question"
+		if len(r.Question) > 0 {
+			got = strings.TrimSuffix(r.Question[0].Name, ".") + " " + dns.TypeToString[r.Question[0].Qtype]
+		}
+		return fmt.Errorf("answered %s instead of %s %s: a broken or spoofing server", got, strings.TrimSuffix(q.Name, "."), dns.TypeToString[q.Qtype])
+	}
+	if r.Truncated {
+		return errors.New("the answer came truncated even over TCP")
+	}
+	return nil
 }

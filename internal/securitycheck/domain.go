@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -41,6 +42,11 @@ type Domain struct {
 	MXs                []MX
 	SPF, DMARC, TLSRPT DNSAnswer
 	STS                *maildns.STS
+}
+
+// hasHost reports whether an MX names a host (one that is not a null MX).
+func (d *Domain) hasHost() bool {
+	return slices.ContainsFunc(d.MXs, func(m MX) bool { return m.Host != "" })
 }
 
 // maxMX bounds the TLSA lookups: more MX hosts than a domain needs.
@@ -171,6 +177,17 @@ func records(a DNSAnswer, tag string, sep string) []string {
 
 func asked(a DNSAnswer) string { return fmt.Sprintf("%s TXT (asked %s)", a.Name, a.Server) }
 
+// noRecord is the evidence of a name without a record beginning with tag:
+// the TXT records it has instead, where a typo ("v=spf10", a DMARC record
+// not starting with v=DMARC1) shows.
+func noRecord(a DNSAnswer, tag string) []string {
+	ev := asked(a) + ": no " + tag + " record"
+	if len(a.TXT) > 0 {
+		ev += "; other TXT: " + strings.Join(quoteAll(a.TXT), ", ")
+	}
+	return []string{ev}
+}
+
 func (o *Options) judgeMX(f *Facts) outcome {
 	d := f.Domain
 	if !d.MX.usable() {
@@ -188,6 +205,8 @@ func (o *Options) judgeMX(f *Facts) outcome {
 		return problem("no MX record: senders fall back to the domain's own address (RFC 5321 §5.1), or give up", "MX "+o.Domain+": none (asked "+d.MX.Server+")")
 	case len(d.MXs) == 1 && d.MXs[0].Host == "":
 		return pass("null MX (RFC 7505): the domain says it receives no mail", ev...)
+	case slices.ContainsFunc(d.MXs, func(m MX) bool { return m.Host == "" }):
+		return problem("a null MX beside other MX records: RFC 7505 §3 allows it only alone, so senders may refuse or try the others", ev...)
 	}
 	return pass(fmt.Sprintf("%d MX host%s", len(d.MXs), map[bool]string{true: "s"}[len(d.MXs) > 1]), ev...)
 }
@@ -205,19 +224,27 @@ type spfRecord struct {
 	all      string // the qualifier of "all" ("+", "-", "~", "?"); "" when none
 	redirect bool
 	lookups  int
+	includes bool // include or redirect: lookups is at least, their targets' terms add to it
 }
 
 func parseSPF(rec string) (spfRecord, error) {
 	var s spfRecord
+	seen := map[string]bool{}
 	for _, term := range strings.Fields(rec)[1:] {
-		name, value, isMod := strings.Cut(term, "=")
+		name, _, isMod := strings.Cut(term, "=")
 		if isMod && !strings.Contains(name, ":") && !strings.Contains(name, "/") {
-			if strings.EqualFold(name, "redirect") {
-				s.redirect = true
+			name = strings.ToLower(name)
+			if (name == "redirect" || name == "exp") && seen[name] {
+				return s, fmt.Errorf("%s= appears more than once (RFC 7208 §6)", name)
+			}
+			seen[name] = true
+			if name == "redirect" {
+				s.redirect, s.includes = true, true
 				s.lookups++
 			}
 			continue // exp= and unknown modifiers are ignored (§6)
 		}
+		orig := term
 		q := "+"
 		if strings.ContainsAny(term[:1], "+-~?") {
 			q, term = term[:1], term[1:]
@@ -229,7 +256,7 @@ func parseSPF(rec string) (spfRecord, error) {
 		}
 		mech = strings.ToLower(mech)
 		if !slices.Contains(spfMechanisms, mech) {
-			return s, fmt.Errorf("unknown term %q", term)
+			return s, fmt.Errorf("unknown term %q", orig)
 		}
 		if slices.Contains(spfLookups, mech) {
 			s.lookups++
@@ -247,8 +274,8 @@ func parseSPF(rec string) (spfRecord, error) {
 			if arg == "" {
 				return s, fmt.Errorf("%s needs a domain", mech)
 			}
+			s.includes = s.includes || mech == "include"
 		}
-		_ = value
 	}
 	return s, nil
 }
@@ -261,7 +288,7 @@ func (o *Options) judgeSPF(f *Facts) outcome {
 	recs := records(a, "v=spf1", " ")
 	switch len(recs) {
 	case 0:
-		return problem("no SPF record: anyone may send as "+o.Domain+" as far as receivers can tell", asked(a)+": no v=spf1 record")
+		return problem("no SPF record: anyone may send as "+o.Domain+" as far as receivers can tell", noRecord(a, "v=spf1")...)
 	case 1:
 	default:
 		return problem(fmt.Sprintf("%d SPF records: receivers treat that as an error (permerror, RFC 7208 §4.5)", len(recs)), quoteAll(recs)...).worse()
@@ -280,13 +307,23 @@ func (o *Options) judgeSPF(f *Facts) outcome {
 	case s.all == "" && !s.redirect:
 		return problem("the SPF record has no all: hosts it does not list are neutral, not refused", ev...)
 	}
-	return pass(fmt.Sprintf("one SPF record, %d of 10 DNS lookups, ending %s", s.lookups, map[bool]string{true: "with a redirect", false: s.all + "all"}[s.all == ""]), ev...)
+	lookups := fmt.Sprintf("%d of 10 DNS lookups", s.lookups)
+	if s.includes {
+		// Not followed: a +all or more lookups inside them go unseen here.
+		lookups = fmt.Sprintf("at least %d of 10 DNS lookups (include and redirect targets not followed)", s.lookups)
+	}
+	return pass(fmt.Sprintf("one SPF record, %s, ending %s", lookups, map[bool]string{true: "with a redirect", false: s.all + "all"}[s.all == ""]), ev...)
 }
 
+// quoteAll quotes up to three records and counts the rest: a name may
+// hold hundreds.
 func quoteAll(recs []string) []string {
-	out := make([]string, len(recs))
+	var out []string
 	for i, r := range recs {
-		out[i] = fmt.Sprintf("%q", r)
+		if i == 3 {
+			return append(out, fmt.Sprintf("and %d more", len(recs)-i))
+		}
+		out = append(out, fmt.Sprintf("%q", r))
 	}
 	return out
 }
@@ -309,7 +346,7 @@ func (o *Options) judgeDMARC(f *Facts) outcome {
 	recs := records(a, "v=DMARC1", "; ")
 	switch len(recs) {
 	case 0:
-		return problem("no DMARC record: receivers apply no policy to mail that fails SPF and DKIM", asked(a)+": no v=DMARC1 record")
+		return problem("no DMARC record: receivers apply no policy to mail that fails SPF and DKIM", noRecord(a, "v=DMARC1")...)
 	case 1:
 	default:
 		return problem(fmt.Sprintf("%d DMARC records: receivers ignore them all (RFC 7489 §6.6.3)", len(recs)), quoteAll(recs)...)
@@ -323,6 +360,17 @@ func (o *Options) judgeDMARC(f *Facts) outcome {
 	}
 	switch p := strings.ToLower(t["p"]); p {
 	case "reject", "quarantine":
+		if sp := strings.ToLower(t["sp"]); sp == "none" {
+			return problem("policy p="+p+", but sp=none: mail that fails DMARC for a subdomain is delivered all the same", ev...)
+		}
+		if pct, ok := t["pct"]; ok {
+			// RFC 7489 §6.6.4: mail outside pct gets the next weaker policy.
+			if n, err := strconv.Atoi(pct); err != nil || n < 0 || n > 100 {
+				return problem("the DMARC record's pct="+pct+" is not a number from 0 to 100", ev...)
+			} else if n < 100 {
+				return problem(fmt.Sprintf("policy p=%s for only %d%% of the mail that fails DMARC (pct=%d): the rest gets the next weaker policy", p, n, n), ev...)
+			}
+		}
 		return pass("policy p="+p, ev...)
 	case "none":
 		return problem("policy p=none: mail that fails DMARC is delivered all the same (monitoring only)", ev...)
@@ -337,7 +385,11 @@ func (o *Options) judgeMTASTS(f *Facts) outcome {
 	s := f.Domain.STS
 	switch {
 	case s.Timeout:
-		return outcome{fixed: true, state: o.Timeout.State, summary: fmt.Sprintf("no answer for %s within the %s s timeout", plugin.OrNone(s.URL), plugin.Secs(o.Timeout.Duration))}
+		what := s.URL
+		if what == "" { // the TXT lookup timed out: no policy asked for
+			what = s.TXTName + " TXT (asked " + o.dns().ResolverName() + ")"
+		}
+		return outcome{fixed: true, state: o.Timeout.State, summary: fmt.Sprintf("no answer for %s within the %s s timeout", what, plugin.Secs(o.Timeout.Duration))}
 	case s.NoRecord:
 		return pass("no MTA-STS record (informational: senders may deliver over unauthenticated TLS)", s.TXTName+" TXT: none")
 	case s.TXTErr != nil:
@@ -365,6 +417,9 @@ func (o *Options) judgeMTASTS(f *Facts) outcome {
 	case len(unmatched) > 0:
 		return problem("the policy does not list MX "+strings.Join(unmatched, ", "), ev...)
 	}
+	if !f.Domain.hasHost() {
+		return pass("mode "+p.Mode+" (no MX host to compare with its mx lines: see mx)", ev...)
+	}
 	return pass("mode "+p.Mode+", every MX listed", ev...)
 }
 
@@ -376,27 +431,37 @@ func (o *Options) judgeTLSRPT(f *Facts) outcome {
 	recs := records(a, "v=TLSRPTv1", "; ")
 	switch len(recs) {
 	case 0:
-		return pass("no TLS-RPT record (informational: nobody hears of failed TLS deliveries)", asked(a)+": no v=TLSRPTv1 record")
+		return pass("no TLS-RPT record (informational: nobody hears of failed TLS deliveries)", noRecord(a, "v=TLSRPTv1")...)
 	case 1:
 	default:
 		return problem(fmt.Sprintf("%d TLS-RPT records: senders ignore them all (RFC 8460 §3)", len(recs)), quoteAll(recs)...)
 	}
 	ev := []string{fmt.Sprintf("%s: %q", asked(a), recs[0])}
-	if tags(recs[0])["rua"] == "" {
+	rua := tags(recs[0])["rua"]
+	if rua == "" {
 		return problem("the TLS-RPT record has no rua=: reports go nowhere", ev...)
 	}
-	return pass("reports go to "+tags(recs[0])["rua"], ev...)
+	for uri := range strings.SplitSeq(rua, ",") {
+		if u := strings.ToLower(strings.TrimSpace(uri)); !strings.HasPrefix(u, "mailto:") && !strings.HasPrefix(u, "https:") {
+			return problem(fmt.Sprintf("the TLS-RPT record's rua %q is no mailto: or https: URI (RFC 8460 §3): reports to it go nowhere", strings.TrimSpace(uri)), ev...)
+		}
+	}
+	return pass("reports go to "+rua, ev...)
 }
 
 func (o *Options) judgeTLSA(f *Facts) outcome {
 	d := f.Domain
-	if !d.MX.usable() || d.MX.Rcode != dns.RcodeSuccess || len(d.MXs) == 0 || d.MXs[0].Host == "" {
+	if !d.MX.usable() || d.MX.Rcode != dns.RcodeSuccess || !d.hasHost() {
 		return skipped("no MX host to look up (see mx)")
 	}
 	var ev, unusable, validated []string
 	var failed *DNSAnswer
+	hosts := 0 // a null MX beside the others (see mx) has none to look up
 	for i, m := range d.MXs {
 		a := m.DNS
+		if m.Host != "" {
+			hosts++
+		}
 		switch {
 		case m.Host == "":
 		case !a.usable():
@@ -423,7 +488,7 @@ func (o *Options) judgeTLSA(f *Facts) outcome {
 		return problem("TLSA records of "+strings.Join(unusable, ", ")+" are not DNSSEC-validated: DANE cannot use them (sign the zone, or ask a validating resolver with --dns-server)", ev...)
 	case len(validated) == 0:
 		return pass("no TLSA records (informational: DANE not used)", ev...)
-	case len(validated) < len(d.MXs):
+	case len(validated) < hosts:
 		return problem("only "+strings.Join(validated, ", ")+" of the MX hosts publish TLSA records: DANE senders deliver to the others unauthenticated", ev...)
 	}
 	return pass("every MX host has DNSSEC-validated TLSA records", ev...)

@@ -101,7 +101,7 @@ func TestDomainRows(t *testing.T) {
 		{"spf", "CRITICAL", "the SPF record ends with +all: it lets every host send as example.test", true, enforce, []string{`example.test. 60 IN TXT "v=spf1 all"`}},
 		{"spf", "WARNING", "the SPF record ends with ?all: neutral, it protects nothing", true, enforce, []string{`example.test. 60 IN TXT "v=spf1 mx ?all"`}},
 		{"spf", "WARNING", "the SPF record has no all: hosts it does not list are neutral, not refused", true, enforce, []string{`example.test. 60 IN TXT "v=spf1 ip4:192.0.2.0/24"`}},
-		{"spf", "OK", "one SPF record, 1 of 10 DNS lookups, ending with a redirect", true, enforce, []string{`example.test. 60 IN TXT "v=spf1 redirect=_spf.example.test"`}},
+		{"spf", "OK", "one SPF record, at least 1 of 10 DNS lookups (include and redirect targets not followed), ending with a redirect", true, enforce, []string{`example.test. 60 IN TXT "v=spf1 redirect=_spf.example.test"`}},
 		{"spf", "CRITICAL", "2 SPF records: receivers treat that as an error (permerror, RFC 7208 §4.5)", true, enforce, []string{spfRR, `example.test. 60 IN TXT "v=spf1 -all"`}},
 		{"spf", "CRITICAL", "the SPF record needs 11 DNS lookups, more than the 10 allowed (permerror, RFC 7208 §4.6.4)", true, enforce, []string{many}},
 		{"spf", "CRITICAL", `the SPF record does not parse: unknown term "mxx" (permerror)`, true, enforce, []string{`example.test. 60 IN TXT "v=spf1 mxx -all"`}},

@@ -630,11 +630,17 @@ func (o *Options) judgeRcptEnum(f *Facts) outcome {
 		return problem(fmt.Sprintf("RCPT tells users apart before any login: %d for %s, %d for a random name: addresses can be harvested here", k.Code, o.KnownUser, x.Code), ev...)
 	case k.Class() == 2 && x.Class() == 2:
 		return inconclusive("accepts every recipient, even a random one of its own domain (a catch-all, or accept-then-bounce): nothing tells whether a name exists", ev...)
+	case k.Class() == 5 && noSuchUser(x) && !noSuchUser(k) && o.role != RoleMX:
+		// Refused both, but only the random one as unknown: the refusal of the known name tells that it exists.
+		return problem(fmt.Sprintf("RCPT tells users apart before any login: %s for %s, but %s (no such user) for a random name: addresses can be harvested here", codes(k), o.KnownUser, codes(x)), ev...)
 	case k.Class() == 5 && o.role == RoleMX: // an MX must take postmaster of its domains (RFC 5321 §4.5.1)
 		return inconclusive(fmt.Sprintf("%s was refused too: the domain tried may not be one this server takes mail for; give --local-domain", o.KnownUser), ev...)
 	}
 	return pass("RCPT answers the known and a random name alike", ev...)
 }
+
+// codes are a reply's code and enhanced code, e.g. "550 5.1.1".
+func codes(r smtp.Reply) string { return strings.TrimSpace(strconv.Itoa(r.Code) + " " + r.Enhanced) }
 
 // noSuchUser reports whether a refusal says the name has no mailbox
 // (550, 551, 553 or a 5.1.x status), not that the command or its syntax

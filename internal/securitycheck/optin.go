@@ -241,7 +241,7 @@ func (o *Options) judgeSmuggling(f *Facts) outcome {
 	}
 	switch {
 	case len(took) > 0:
-		return problem("the server ended DATA at "+strings.Join(took, ", ")+" (not CRLF.CRLF): mail can be smuggled through it", append(ev, "note: "+trustedCaveat)...)
+		return problem("the server ended DATA at "+fewOf(took)+" (not CRLF.CRLF): mail can be smuggled through it", append(ev, "note: "+trustedCaveat)...)
 	case broken != nil && broken.Err != nil:
 		return o.failed(broken)
 	case broken != nil:

@@ -325,16 +325,18 @@ func (st *stepper) transaction(ctx context.Context, key, mail string, rcpts ...r
 	return err
 }
 
-// enumRcpts are rcpt_enum's two recipients, asked in one transaction: a
-// random name of the server's domain (keyed "control_rcpt", the open-relay
-// control), then the known one ("known_rcpt").
+// enumRcpts are rcpt_enum's two recipients, asked in one transaction: the
+// known name ("known_rcpt"), then a random one of the server's domain
+// (keyed "control_rcpt", the open-relay control). The known one first: a
+// server that refuses every recipient after one unknown would otherwise
+// hide that it tells them apart.
 func (o *Options) enumRcpts(s *probe.Session, random string) []rcptTo {
 	local := o.localDomain(s)
-	out := []rcptTo{{"control_rcpt", "RCPT TO:<" + random + "@" + local + ">"}}
-	if o.needs(idRcptEnum) {
-		out = append(out, rcptTo{"known_rcpt", "RCPT TO:<" + o.KnownUser + "@" + local + ">"})
+	control := rcptTo{"control_rcpt", "RCPT TO:<" + random + "@" + local + ">"}
+	if !o.needs(idRcptEnum) {
+		return []rcptTo{control}
 	}
-	return out
+	return []rcptTo{{"known_rcpt", "RCPT TO:<" + o.KnownUser + "@" + local + ">"}, control}
 }
 
 // askUsers asks HELP, then VRFY and EXPN for the known name and a random one.
