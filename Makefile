@@ -2,7 +2,7 @@
 
 MODULE   := github.com/smtpcheck/smtpcheck
 PLUGINS  := $(notdir $(wildcard plugins/check_*))
-HELPERS  := smtpcheck-secret smtpcheck-health
+HELPERS  := smtpcheck-secret smtpcheck-secret-cloud smtpcheck-health
 VERSION  ?= $(shell git describe --tags --exact-match 2>/dev/null || cat VERSION)
 LDFLAGS  := -s -w -X $(MODULE)/internal/plugin.Version=$(VERSION)
 GOBUILD  := CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"

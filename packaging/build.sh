@@ -20,7 +20,7 @@ echo "package smtpcheck $SMTPCHECK_VERSION ($SMTPCHECK_ARCH)"
 
 # Static binaries, stamped with the same version (the Makefile's LDFLAGS).
 make -s build VERSION="$SMTPCHECK_VERSION"
-for b in bin/check_smtp_* bin/smtpcheck-secret bin/smtpcheck-health; do
+for b in bin/check_smtp_* bin/smtpcheck-secret bin/smtpcheck-secret-cloud bin/smtpcheck-health; do
 	out=$(ldd "$b" 2>&1 || true)
 	case $out in
 	*"not a dynamic executable"* | *"statically linked"*) ;;

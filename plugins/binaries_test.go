@@ -15,7 +15,14 @@ import (
 // the helper that plugins run for vault: and keyring: references. Every
 // plugin stays lean (DESIGN: don't drag weight into binaries); for
 // check_smtp_auth they cost about 3 ms of start-up on every run.
-var secretReaders = map[string]bool{"smtpcheck-secret": true}
+var secretReaders = map[string]bool{"smtpcheck-secret": true, "smtpcheck-secret-cloud": true}
+
+// cloudReaders are the programs allowed to link the AWS and Azure SDKs:
+// only the one smtpcheck-secret runs for aws-sm: and azure-kv:, so that
+// neither the plugins nor a keyring: or vault: read pay their start-up.
+var cloudReaders = map[string]bool{"smtpcheck-secret-cloud": true}
+
+var cloudSDKs = []string{"github.com/aws/aws-sdk-go-v2", "github.com/Azure/azure-sdk-for-go/sdk/azidentity", "github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"}
 
 // daemons are programs no engine runs: -V exits 0, as the helper's does.
 // smtpcheck-health runs the plugins in-process and reads vault: and
@@ -46,7 +53,7 @@ func TestBinaries(t *testing.T) {
 	if err != nil || len(names) < 3 {
 		t.Fatalf("plugins found: %v %v", names, err)
 	}
-	names = append(names, "smtpcheck-secret", "smtpcheck-health")
+	names = append(names, "smtpcheck-secret", "smtpcheck-secret-cloud", "smtpcheck-health")
 	dir := t.TempDir()
 	// A dbus-launch that leaves a mark, first on PATH, and no session bus:
 	// keyring's package init must never reach for it.
@@ -64,8 +71,13 @@ func TestBinaries(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, h := range heavy[:2] {
-				if linked := strings.Contains(string(mods), h); linked != secretReaders[name] {
-					t.Errorf("links %s: %v, want %v", h, linked, secretReaders[name])
+				if linked := strings.Contains(string(mods), h); linked != (secretReaders[name] && !cloudReaders[name]) {
+					t.Errorf("links %s: %v, want %v", h, linked, !linked)
+				}
+			}
+			for _, h := range cloudSDKs {
+				if linked := strings.Contains(string(mods), h); linked != cloudReaders[name] {
+					t.Errorf("links %s: %v, want %v", h, linked, cloudReaders[name])
 				}
 			}
 			if !secretReaders[name] && strings.Contains(string(mods), heavy[2]) {

@@ -59,6 +59,9 @@ say "--version of the installed helper (exit 0)"
 out=$("$PLUGDIR/smtpcheck-secret" --version) || fail "smtpcheck-secret --version exited $?"
 [ "$out" = "smtpcheck-secret $version" ] || fail "smtpcheck-secret --version printed '$out', want 'smtpcheck-secret $version'"
 echo "$out"
+out=$("$PLUGDIR/smtpcheck-secret-cloud" --version) || fail "smtpcheck-secret-cloud --version exited $?"
+[ "$out" = "smtpcheck-secret-cloud $version" ] || fail "smtpcheck-secret-cloud --version printed '$out', want 'smtpcheck-secret-cloud $version'"
+echo "$out"
 
 say "installed plugins against the embedded lab server"
 lab=$(mktemp -d)
@@ -152,6 +155,7 @@ done
 [ -z "$left" ] || fail "left after dpkg -r:$left"
 for p in $plugins; do [ ! -e "$PLUGDIR/$p" ] || fail "$PLUGDIR/$p left after dpkg -r"; done
 [ ! -e "$PLUGDIR/smtpcheck-secret" ] || fail "$PLUGDIR/smtpcheck-secret left after dpkg -r"
+[ ! -e "$PLUGDIR/smtpcheck-secret-cloud" ] || fail "$PLUGDIR/smtpcheck-secret-cloud left after dpkg -r"
 [ ! -e /usr/share/icinga2/include/plugins-contrib.d/smtpcheck.conf ] || fail "Icinga 2 config left after dpkg -r"
 [ ! -e /usr/share/doc/smtpcheck ] || fail "/usr/share/doc/smtpcheck left after dpkg -r"
 for m in $pages; do [ ! -e "$m" ] || fail "$m left after dpkg -r"; done
@@ -174,6 +178,7 @@ for p in $plugins; do
 	grep -qx "/usr/share/man/man1/$p.1.gz" <<<"$rpml" || fail "rpm lacks the man page of $p"
 done
 grep -qx /usr/lib64/nagios/plugins/smtpcheck-secret <<<"$rpml" || fail "rpm lacks the helper smtpcheck-secret"
+grep -qx /usr/lib64/nagios/plugins/smtpcheck-secret-cloud <<<"$rpml" || fail "rpm lacks the helper smtpcheck-secret-cloud"
 grep -qx /usr/share/icinga2/include/plugins-contrib.d/smtpcheck.conf <<<"$rpml" || fail "rpm lacks the Icinga 2 config"
 rpmi=$(rpm -qpi "$rpmf" 2>/dev/null)
 echo "$rpmi" | grep -E '^(Name|Version|License|URL)'

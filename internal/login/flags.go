@@ -20,11 +20,11 @@ import (
 type Flags struct {
 	Mech        string `long:"mech" default:"auto" value-name:"MECH" description:"SASL mechanism: auto, SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER; auto picks the strongest offered"`
 	User        string `unquote:"false" long:"user" value-name:"NAME" description:"User name to log in as"`
-	PasswordRef string `unquote:"false" long:"password-ref" value-name:"REF" description:"Password reference: env:NAME, file:PATH, vault:MOUNT/PATH#FIELD, keyring:SERVICE/KEY (vault:MOUNT/PATH without #FIELD gives user and password)"`
+	PasswordRef string `unquote:"false" long:"password-ref" value-name:"REF" description:"Password reference: env:NAME, file:PATH, vault:MOUNT/PATH#FIELD, keyring:SERVICE/KEY, aws-sm:NAME[#FIELD], azure-kv:VAULT/NAME[/VERSION], gpg:PATH (vault:MOUNT/PATH without #FIELD gives user and password)"`
 	TokenRef    string `unquote:"false" long:"token-ref" value-name:"REF" description:"OAuth 2 access token reference, for XOAUTH2 and OAUTHBEARER"`
 
 	OAuthTokenURL        string `long:"oauth-token-url" value-name:"URL" section:"OAuth 2 token" description:"Fetch an access token from this OAuth 2 token endpoint (client-credentials grant)"`
-	OAuthClientIDRef     string `unquote:"false" long:"oauth-client-id-ref" value-name:"REF" section:"OAuth 2 token" description:"OAuth client ID reference (env:, file:, vault:, keyring:)"`
+	OAuthClientIDRef     string `unquote:"false" long:"oauth-client-id-ref" value-name:"REF" section:"OAuth 2 token" description:"OAuth client ID reference (env:, file:, vault:, keyring:, aws-sm:, azure-kv:, gpg:)"`
 	OAuthClientSecretRef string `unquote:"false" long:"oauth-client-secret-ref" value-name:"REF" section:"OAuth 2 token" description:"OAuth client secret reference"`
 	OAuthScope           string `long:"oauth-scope" value-name:"SCOPE" section:"OAuth 2 token" description:"Scope to ask the token endpoint for, e.g. https://outlook.office365.com/.default"`
 

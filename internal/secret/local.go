@@ -50,6 +50,25 @@ func readPrivateFile(ctx context.Context, scheme, path, what string) (string, er
 	if what != "" {
 		name = what + " " + path
 	}
+	data, err := ReadPrivateBytes(ctx, scheme, path, what)
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	line = strings.TrimRight(line, "\r")
+	if line == "" {
+		return "", Fail(scheme, name+": first line is empty", ErrNotFound)
+	}
+	return line, checkValue(scheme, name, line)
+}
+
+// ReadPrivateBytes is the whole of a file that ReadPrivateFile would take
+// (a gpg: reference's encrypted file), with the same checks and messages.
+func ReadPrivateBytes(ctx context.Context, scheme, path, what string) ([]byte, error) {
+	name := path
+	if what != "" {
+		name = what + " " + path
+	}
 	data, err := boundedfile.Read(ctx, cmp.Or(what, "a secret file"), path, boundedfile.MaxSecret, func(st fs.FileInfo) error {
 		if st.Mode().Perm()&0o077 != 0 {
 			return Fail(scheme, name+": "+looseMode(path, st), nil)
@@ -65,17 +84,12 @@ func readPrivateFile(ctx context.Context, scheme, path, what string) (string, er
 		case errors.Is(be, fs.ErrPermission): // not ours: a mode change is not the plugin's to advise
 			msg += ": " + ownFile()
 		}
-		return "", Fail(scheme, name+": "+msg, cause)
+		return nil, Fail(scheme, name+": "+msg, cause)
 	}
 	if err != nil {
-		return "", err // the mode, refused by the check above
+		return nil, err // the mode, refused by the check above
 	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	line = strings.TrimRight(line, "\r")
-	if line == "" {
-		return "", Fail(scheme, name+": first line is empty", ErrNotFound)
-	}
-	return line, checkValue(scheme, name, line)
+	return data, nil
 }
 
 // looseMode words the refusal of a secret file that group or others may

@@ -22,6 +22,12 @@ import (
 // directory as they are.
 const HelperName = "smtpcheck-secret"
 
+// CloudHelperName is the program that smtpcheck-secret runs in turn for
+// aws-sm: and azure-kv: references: the AWS and Azure SDKs double the
+// helper's start-up (their package inits alone take 5 ms), which every
+// keyring: and vault: read would pay if they were linked into it.
+const CloudHelperName = "smtpcheck-secret-cloud"
+
 // A Request asks a store for one vault: or keyring: reference, or for an
 // OAuth access token.
 type Request struct {
@@ -133,8 +139,8 @@ func Helper(path string) Store {
 		// An answer over the cap stops the helper at once (run's context).
 		run, stop := context.WithCancel(ctx)
 		defer stop()
-		out := capped{max: maxResponse, full: stop}
-		stderr := capped{max: 4096}
+		out := Capped{Max: maxResponse, Full: stop}
+		stderr := Capped{Max: 4096}
 		cmd := exec.CommandContext(run, bin)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &out, &stderr
 		// The helper leads its own process group, killed whole at the
@@ -147,11 +153,11 @@ func Helper(path string) Store {
 		runErr := cmd.Run()
 		endRun()
 		_ = killRest()
-		if out.over {
+		if out.Over {
 			return nil, Fail(req.Scheme, fmt.Sprintf("%s: %s answered with more than %d MiB (an answer is a few secrets): it is faulty or not smtpcheck's; reinstall smtpcheck", where, bin, maxResponse>>20), runErr)
 		}
 		var resp response
-		if err := json.Unmarshal(out.buf, &resp); err != nil || (resp.Error == nil && resp.Values == nil) {
+		if err := json.Unmarshal(out.Buf, &resp); err != nil || (resp.Error == nil && resp.Values == nil) {
 			if err := ctx.Err(); err != nil {
 				return nil, Fail(req.Scheme, where+": "+CtxMsg(ctx, err), err)
 			}
@@ -163,7 +169,7 @@ func Helper(path string) Store {
 				msg += ": " + runErr.Error() // "exit status 2", "signal: killed"
 			}
 			// A crash says why on stderr (a Go panic: its first line).
-			if line, _, _ := strings.Cut(strings.TrimSpace(string(stderr.buf)), "\n"); line != "" {
+			if line, _, _ := strings.Cut(strings.TrimSpace(string(stderr.Buf)), "\n"); line != "" {
 				msg += ": " + Quote(line)
 			}
 			return nil, Fail(req.Scheme, msg, errors.Join(runErr, err))
@@ -216,6 +222,8 @@ func helperPath(path string) (string, error) {
 	}
 	st, err := os.Stat(path)
 	switch {
+	case (err != nil || st.IsDir()) && filepath.Base(path) == CloudHelperName:
+		return "", fmt.Errorf("%s, which reads aws-sm: and azure-kv: references, is not installed as %s (it belongs beside the plugins; reinstall smtpcheck)", CloudHelperName, path)
 	case err != nil || st.IsDir():
 		return "", fmt.Errorf("%s, which reads vault: and keyring: references and OAuth tokens, is not installed as %s (it belongs beside the plugins; reinstall smtpcheck, or use env: or file:)", HelperName, path)
 	case st.Mode()&0o111 == 0:
@@ -270,31 +278,67 @@ func Serve(in io.Reader, out io.Writer, read Store) int {
 	return 0
 }
 
+// A HelperProgram is the main of smtpcheck-secret and of
+// smtpcheck-secret-cloud: one request served with Read when there are no
+// arguments, as it is run; --help and --version answer a person (exit 0,
+// as they ask for nothing a plugin would); anything else is refused with
+// exit 3.
+type HelperProgram struct {
+	Name, Help, Version string
+	Caller              string // who sends requests, for the refusal: "plugins send their"
+	Read                Store
+}
+
+// Run runs it with the program's arguments and streams.
+func (h HelperProgram) Run(args []string, in io.Reader, out, errOut io.Writer) int {
+	if len(args) == 0 {
+		return Serve(in, out, h.Read)
+	}
+	if len(args) == 1 {
+		switch args[0] {
+		case "-h", "--help":
+			fmt.Fprint(out, h.Help)
+			return 0
+		case "-V", "--version":
+			fmt.Fprintf(out, "%s %s\n", h.Name, h.Version)
+			return 0
+		}
+	}
+	fmt.Fprintf(errOut, "%s: unexpected argument %q: it takes none but --help or --version; %s request on stdin\n", h.Name, args[0], h.Caller)
+	return 3
+}
+
 // errFull ends os/exec's copy of the helper's stdout at the cap.
 var errFull = errors.New("helper output over the cap")
 
-// capped keeps the first max bytes written to it. It is no bytes.Buffer on
+// Capped keeps the first Max bytes written to it: a child process's output
+// (the helper's here, gpg's in the helper). It is no bytes.Buffer on
 // purpose: os/exec copies with io.Copy, which would use a Buffer's ReadFrom
-// and read without bound. With full set (stdout), a write past max calls
+// and read without bound. With Full set (stdout), a write past Max calls
 // it and fails, which ends the copy; without (stderr, of which only the
-// first line is shown), the rest is dropped.
-type capped struct {
-	buf  []byte
-	max  int
-	full func()
-	over bool
+// first line is shown), the rest is dropped. Over says that it was cut.
+type Capped struct {
+	Buf  []byte
+	Max  int
+	Full func()
+	Over bool
 }
 
-func (b *capped) Write(p []byte) (int, error) {
-	n := min(len(p), b.max-len(b.buf))
-	b.buf = append(b.buf, p[:n]...)
+func (b *Capped) Write(p []byte) (int, error) {
+	n := min(len(p), b.Max-len(b.Buf))
+	b.Buf = append(b.Buf, p[:n]...)
 	if n == len(p) {
 		return n, nil
 	}
-	b.over = true
-	if b.full == nil {
+	b.Over = true
+	if b.Full == nil {
 		return len(p), nil
 	}
-	b.full()
+	b.Full()
 	return n, errFull
 }
+
+// OwnGroup starts cmd in a session of its own, killed whole when cmd's
+// context ends, and returns that kill for what is left after cmd exits
+// (see ownGroup).
+func OwnGroup(cmd *exec.Cmd) (kill func() error) { return ownGroup(cmd) }

@@ -1,17 +1,18 @@
 // Package secret turns references into secret values: env:NAME, file:PATH,
-// vault:MOUNT/PATH#FIELD and keyring:SERVICE/KEY, each resolved under the
-// plugin's one deadline (DESIGN.md principles 1 and 6).
+// vault:MOUNT/PATH#FIELD, keyring:SERVICE/KEY, aws-sm:NAME#FIELD,
+// azure-kv:VAULT/NAME/VERSION and gpg:PATH, each resolved under the plugin's
+// one deadline (DESIGN.md principles 1 and 6).
 //
 // Errors are one line, name the reference's scheme and path, never contain a
 // secret value, and wrap ErrSecret (and, where it applies, ErrNotFound or the
 // context's error, so a plugin can tell a timeout from a refusal).
 //
-// env: and file: are read in-process. vault: and keyring: references, and
-// OAuth grants (FetchToken), go to Options.Store, by default the helper
-// program smtpcheck-secret (package secret/store): vault/api,
-// 99designs/keyring and net/http cost a plugin about 4 ms of start-up on
-// every run, so they are linked into the helper only and paid for only by
-// the runs that use them (DESIGN.md principle 7). No package state says
+// env: and file: are read in-process. The other references, and OAuth
+// grants (FetchToken), go to Options.Store, by default the helper program
+// smtpcheck-secret (package secret/store): vault/api, 99designs/keyring,
+// the AWS and Azure SDKs and net/http cost a plugin milliseconds of
+// start-up and megabytes on every run, so they are linked into the helper
+// only and paid for only by the runs that use them (DESIGN.md principle 7). No package state says
 // which store answers: the helper hands its own down with each request.
 package secret
 
@@ -34,8 +35,15 @@ type Options struct {
 	VaultRoleID       string `long:"vault-approle-role-id" value-name:"REF" description:"AppRole login: role id reference (env:/file:)"`
 	VaultSecretID     string `long:"vault-approle-secret-id" value-name:"REF" description:"AppRole login: secret id reference (env:/file:)"`
 	VaultAppRoleMount string `long:"vault-approle-mount" default:"approle" value-name:"PATH" description:"Mount path of the AppRole auth method"`
+	AWSRegion         string `long:"aws-region" value-name:"REGION" description:"AWS region of aws-sm: secrets (else the ARN's, AWS_REGION or the profile's)"`
+	AWSVersionStage   string `long:"aws-version-stage" value-name:"STAGE" description:"Version stage of aws-sm: secrets, e.g. AWSPREVIOUS (default AWSCURRENT)"`
+	AWSVersionID      string `long:"aws-version-id" value-name:"ID" description:"Version id of aws-sm: secrets (instead of a stage)"`
+	AWSNoIMDS         bool   `long:"aws-no-imds" description:"Never ask the EC2 instance metadata service (169.254.169.254) for credentials or a token (as AWS_EC2_METADATA_DISABLED=true)"`
+	AzureVaultURL     string `long:"azure-vault-url" default:"https://{vault}.vault.azure.net" value-name:"URL" description:"URL of azure-kv: vaults, {vault} replaced by VAULT; e.g. https://{vault}.vault.azure.cn in Azure China"`
+	AzureNoManagedID  bool   `long:"azure-no-managed-identity" description:"Never ask the managed identity endpoint (169.254.169.254) for an azure-kv: token"`
+	GPGPassphrase     string `long:"gpg-passphrase-ref" value-name:"REF" description:"Passphrase of the key that decrypts gpg: files, a reference (not gpg:); without it gpg's agent must hold the key unlocked or the key have none"`
 
-	// Store answers the vault: and keyring: references and OAuth grants;
+	// Store answers the references read by a store and OAuth grants;
 	// nil runs the helper beside this program (Helper("")). The helper
 	// sets it to the stores it holds (Serve), tests to store.Read. It is
 	// no flag and does not travel in a Request.
@@ -79,10 +87,15 @@ func Fail(scheme, msg string, cause error) *Error {
 // library messages are put on one line with it.
 func OneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-const schemes = "env:NAME, file:PATH, vault:MOUNT/PATH#FIELD or keyring:SERVICE/KEY"
+const schemes = "env:NAME, file:PATH, vault:MOUNT/PATH#FIELD, keyring:SERVICE/KEY, aws-sm:NAME[#FIELD], azure-kv:VAULT/NAME[/VERSION] or gpg:PATH"
+
+// Schemes is the list of reference forms, for help texts.
+const Schemes = schemes
 
 // Resolve reads the secret a reference names: env:NAME, file:PATH,
-// vault:MOUNT/PATH#FIELD (FIELD defaults to "password"), keyring:SERVICE/KEY.
+// vault:MOUNT/PATH#FIELD (FIELD defaults to "password"), keyring:SERVICE/KEY,
+// aws-sm:NAME[#FIELD] (NAME or an ARN; FIELD of a JSON secret),
+// azure-kv:VAULT/NAME[/VERSION], gpg:PATH (a gpg-encrypted file).
 func (o *Options) Resolve(ctx context.Context, ref string) (string, error) {
 	scheme, rest, err := split(ref)
 	if err != nil {
@@ -106,11 +119,13 @@ func (o *Options) Resolve(ctx context.Context, ref string) (string, error) {
 			return "", err
 		}
 		return vals[0], nil
-	default: // keyring
-		if _, _, err := o.KeyringRef(rest); err != nil {
-			return "", err
+	default: // keyring, aws-sm, azure-kv, gpg: their shape is checked
+		if scheme == "keyring" {
+			if _, _, err := o.KeyringRef(rest); err != nil {
+				return "", err
+			}
 		}
-		vals, err := o.remote(ctx, "keyring", rest)
+		vals, err := o.remote(ctx, scheme, rest)
 		if err != nil {
 			return "", err
 		}
@@ -153,8 +168,12 @@ func IsReference(s string) bool {
 	if !ok {
 		return false
 	}
+	return knownScheme(scheme)
+}
+
+func knownScheme(scheme string) bool {
 	switch scheme {
-	case "env", "file", "vault", "keyring":
+	case "env", "file", "vault", "keyring", "aws-sm", "azure-kv", "gpg":
 		return true
 	}
 	return false
@@ -170,9 +189,7 @@ func split(ref string) (scheme, rest string, err error) {
 	if !ok || strings.ContainsAny(scheme, " \t/\\") || len(scheme) > 16 {
 		return "", "", Fail("", "secret reference without a scheme (a literal value is not accepted here): put it in the environment or a chmod 600 file and give env:NAME or file:PATH; schemes: "+schemes, nil)
 	}
-	switch scheme {
-	case "env", "file", "vault", "keyring":
-	default:
+	if !knownScheme(scheme) {
 		// The scheme is not echoed: the value may be a literal password.
 		return "", "", Fail("", "unknown secret reference scheme: want "+schemes+" (lower case)", nil)
 	}
@@ -187,10 +204,13 @@ func split(ref string) (scheme, rest string, err error) {
 
 // shapes says what a well-formed reference of each scheme looks like.
 var shapes = map[string]string{
-	"env":     "env:NAME, NAME an environment variable (letters, digits and _, at most 64), e.g. env:SMTPCHECK_PASSWORD",
-	"file":    "file:PATH with an absolute PATH, e.g. file:/etc/smtpcheck/smtp.pass",
-	"vault":   "vault:MOUNT/PATH#FIELD, e.g. vault:secret/monitoring/smtp#password",
-	"keyring": "keyring:SERVICE/KEY, e.g. keyring:smtpcheck/relay",
+	"env":      "env:NAME, NAME an environment variable (letters, digits and _, at most 64), e.g. env:SMTPCHECK_PASSWORD",
+	"file":     "file:PATH with an absolute PATH, e.g. file:/etc/smtpcheck/smtp.pass",
+	"vault":    "vault:MOUNT/PATH#FIELD, e.g. vault:secret/monitoring/smtp#password",
+	"keyring":  "keyring:SERVICE/KEY, e.g. keyring:smtpcheck/relay",
+	"aws-sm":   "aws-sm:NAME or aws-sm:NAME#FIELD, NAME a secret's name or ARN, e.g. aws-sm:prod/smtp#password",
+	"azure-kv": "azure-kv:VAULT/NAME or azure-kv:VAULT/NAME/VERSION, e.g. azure-kv:contoso-mon/smtp-relay",
+	"gpg":      "gpg:PATH with an absolute PATH, e.g. gpg:/etc/smtpcheck/relay.asc",
 }
 
 // malformed refuses a reference without echoing it: what was typed may be
@@ -206,7 +226,7 @@ func checkShape(scheme, rest string) error {
 	switch scheme {
 	case "env":
 		ok = ok && isVarName(rest)
-	case "file":
+	case "file", "gpg":
 		if ok && !strings.HasPrefix(rest, "/") {
 			// Not shown either: it may be a password all the same.
 			return Fail(scheme, "the path must be absolute: the engine's working directory is not yours to rely on", nil)
@@ -217,6 +237,12 @@ func checkShape(scheme, rest string) error {
 	case "keyring":
 		_, _, found := splitKeyring(rest)
 		ok = ok && found
+	case "aws-sm":
+		_, err := ParseAWSRef(rest)
+		ok = ok && err == nil
+	case "azure-kv":
+		_, err := ParseAzureRef(rest)
+		ok = ok && err == nil
 	}
 	if !ok {
 		return malformed(scheme)

@@ -85,7 +85,7 @@ func TestReferenceSyntax(t *testing.T) {
 	cases := []struct{ ref, want string }{
 		{"", "empty secret reference"},
 		{"hunter2-literal", "secret reference without a scheme (a literal value is not accepted here): put it in the environment or a chmod 600 file and give env:NAME or file:PATH"},
-		{"pa:ss-literal", "unknown secret reference scheme: want env:NAME, file:PATH, vault:MOUNT/PATH#FIELD or keyring:SERVICE/KEY"},
+		{"pa:ss-literal", "unknown secret reference scheme: want env:NAME, file:PATH, vault:MOUNT/PATH#FIELD, keyring:SERVICE/KEY, aws-sm:NAME[#FIELD], azure-kv:VAULT/NAME[/VERSION] or gpg:PATH"},
 		{"ENV:X", "unknown secret reference scheme"},
 		{"env:", "env: empty reference"},
 		{"vault:secret", "vault: malformed reference, not shown (it may be a password typed in its place): want vault:MOUNT/PATH#FIELD"},
@@ -93,6 +93,10 @@ func TestReferenceSyntax(t *testing.T) {
 		{"vault:secret/a#b#c", "want vault:MOUNT/PATH#FIELD"},
 		{"keyring:svc", "keyring: malformed reference, not shown (it may be a password typed in its place): want keyring:SERVICE/KEY"},
 		{"keyring:svc/key", "keyring: svc/key: --keyring-backend is required"},
+		{"aws-sm:pass word", "aws-sm: malformed reference, not shown (it may be a password typed in its place): want aws-sm:NAME or aws-sm:NAME#FIELD, NAME a secret's name or ARN, e.g. aws-sm:prod/smtp#password"},
+		{"azure-kv:vault", "azure-kv: malformed reference, not shown (it may be a password typed in its place): want azure-kv:VAULT/NAME or azure-kv:VAULT/NAME/VERSION, e.g. azure-kv:contoso-mon/smtp-relay"},
+		{"gpg:relay.asc", "gpg: the path must be absolute"},
+		{"gpg:/etc/relay.asc\n", "gpg: malformed reference, not shown (it may be a password typed in its place): want gpg:PATH with an absolute PATH, e.g. gpg:/etc/smtpcheck/relay.asc"},
 	}
 	for _, c := range cases {
 		_, err := o.Resolve(ctx, c.ref)

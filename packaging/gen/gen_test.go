@@ -114,7 +114,7 @@ func TestManPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	pages := map[string][]string{
-		"smtpcheck-secret": {"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "ENVIRONMENT", "EXAMPLES", "SEE ALSO"},
+		"smtpcheck-secret": {"NAME", "SYNOPSIS", "DESCRIPTION", "REFERENCES", "OPTIONS", "EXIT STATUS", "ENVIRONMENT", "EXAMPLES", "SEE ALSO"},
 		health.Name:        {"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "FILES", "SIGNALS", "EXIT STATUS", "EXAMPLES", "SEE ALSO"},
 	}
 	for _, pd := range plugins {

@@ -178,6 +178,8 @@ func manSections(pd pluginDef, opts []*flags.Option) (perfdata, environment, exa
 			[2]string{"VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT, VAULT_NAMESPACE, VAULT_TLS_SERVER_NAME, VAULT_CLIENT_TIMEOUT, VAULT_AGENT_ADDR", "For \\fBvault:\\fP references: Vault's own client variables. The token is VAULT_TOKEN unless \\fB\\-\\-vault\\-token\\-file\\fP or an AppRole login (\\fB\\-\\-vault\\-approle\\-role\\-id\\fP) gives one, or a Vault Agent at VAULT_AGENT_ADDR adds it."},
 			[2]string{"DBUS_SESSION_BUS_ADDRESS", "The session bus of the \\fBsecret\\-service\\fP keyring backend. Unset, no bus is tried (and no \\fBdbus\\-launch\\fP started)."},
 			[2]string{"PASSWORD_STORE_DIR, GNUPGHOME", "Where the \\fBpass\\fP keyring backend and gpg find the store and the keys."},
+			[2]string{"AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_EC2_METADATA_DISABLED", "For \\fBaws\\-sm:\\fP references: the AWS SDK's own variables (its default credential chain). See \\fBsmtpcheck\\-secret\\fP(1)."},
+			[2]string{"AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, AZURE_TOKEN_CREDENTIALS", "For \\fBazure\\-kv:\\fP references: azidentity's own variables (DefaultAzureCredential). See \\fBsmtpcheck\\-secret\\fP(1)."},
 		)
 	}
 	for _, e := range env {

@@ -1,13 +1,14 @@
-// Command smtpcheck-secret reads one vault: or keyring: reference for a
-// plugin: the request (the reference, the plugin's secret-store flags and
-// its deadline) as JSON on stdin, the value or a one-line error as JSON on
-// stdout. The plugins run it from their own directory only when a reference
-// needs a secret store, so that their own start stays free of vault/api and
-// keyring; it is not meant to be run by hand, but says so on --help.
+// Command smtpcheck-secret reads one vault:, keyring:, aws-sm:, azure-kv: or
+// gpg: reference for a plugin: the request (the reference, the plugin's
+// secret-store flags and its deadline) as JSON on stdin, the value or a
+// one-line error as JSON on stdout. The plugins run it from their own
+// directory only when a reference needs a secret store, so that their own
+// start stays free of vault/api and keyring; it is not meant to be run by
+// hand, but says so on --help. aws-sm: and azure-kv: it hands on to
+// smtpcheck-secret-cloud beside it.
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
 
@@ -17,8 +18,10 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/secret/store"
 )
 
-const help = secret.HelperName + ` reads vault: and keyring: secret references, and
-fetches OAuth 2 access tokens, for the smtpcheck plugins (check_smtp_auth).
+const help = secret.HelperName + ` reads vault:, keyring:, aws-sm:, azure-kv: and gpg:
+secret references, and fetches OAuth 2 access tokens, for the smtpcheck
+plugins (check_smtp_auth); aws-sm: and azure-kv: through ` + secret.CloudHelperName + `
+beside it.
 The plugins run it themselves, from their own directory, when a credential
 needs a secret store; env: and file: references they read on their own. It
 is not meant to be run by hand or by a monitoring engine.
@@ -39,22 +42,8 @@ func main() {
 }
 
 // run serves one request when there are no arguments, as the plugins call
-// it; --help and --version answer a person (exit 0, as they ask for nothing
-// a plugin would); anything else is refused with exit 3.
+// it (see secret.HelperProgram).
 func run(args []string, in io.Reader, out, errOut io.Writer) int {
-	if len(args) == 0 {
-		return secret.Serve(in, out, store.Read)
-	}
-	if len(args) == 1 {
-		switch args[0] {
-		case "-h", "--help":
-			fmt.Fprint(out, help)
-			return 0
-		case "-V", "--version":
-			fmt.Fprintf(out, "%s %s\n", secret.HelperName, plugin.VersionString())
-			return 0
-		}
-	}
-	fmt.Fprintf(errOut, "%s: unexpected argument %q: it takes none but --help or --version; plugins send their request on stdin\n", secret.HelperName, args[0])
-	return 3
+	return secret.HelperProgram{Name: secret.HelperName, Help: help, Version: plugin.VersionString(),
+		Caller: "plugins send their", Read: store.Read}.Run(args, in, out, errOut)
 }

@@ -18,8 +18,8 @@ func TestCommandLine(t *testing.T) {
 		stdout, stderr   string
 		stdoutStartsWith bool
 	}{
-		{[]string{"--help"}, 0, "smtpcheck-secret reads vault: and keyring: secret references, and\n", "", true},
-		{[]string{"-h"}, 0, "smtpcheck-secret reads vault: and keyring: secret references, and\n", "", true},
+		{[]string{"--help"}, 0, "smtpcheck-secret reads vault:, keyring:, aws-sm:, azure-kv: and gpg:\n", "", true},
+		{[]string{"-h"}, 0, "smtpcheck-secret reads vault:, keyring:, aws-sm:, azure-kv: and gpg:\n", "", true},
 		{[]string{"--version"}, 0, "smtpcheck-secret v1.2.3\n", "", false},
 		{[]string{"-V"}, 0, "smtpcheck-secret v1.2.3\n", "", false},
 		{[]string{"--help", "x"}, 3, "", "smtpcheck-secret: unexpected argument \"--help\": it takes none but --help or --version; plugins send their request on stdin\n", false},

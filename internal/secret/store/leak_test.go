@@ -76,6 +76,9 @@ func TestNoLeak(t *testing.T) {
 		{o: krOpts, ref: "keyring:smtpcheck/broken"},
 		{o: krOpts, ref: "keyring:smtpcheck/missing"},
 	}
+	for _, g := range gpgLeakRuns(t, &secrets) {
+		runs = append(runs, run(g))
+	}
 	for _, r := range runs {
 		_, err := r.o.Resolve(secrettest.Ctx(t), r.ref)
 		if err == nil {
@@ -86,8 +89,51 @@ func TestNoLeak(t *testing.T) {
 		t.Logf("%s", err)
 	}
 	// The token does not leak when the server is reached with it and fails.
+	t.Setenv("GNUPGHOME", "")
 	vaultEnv(t, srv.URL, "hvs.leaky-token-Kk1")
 	_, err = (&secret.Options{Store: Read, VaultKV: "auto"}).Resolve(secrettest.Ctx(t), "vault:secret/monitoring/smtp#password")
 	secrettest.AssertNoLeak(t, err.Error(), "hvs.leaky-token-Kk1")
 	t.Logf("%s", err)
+}
+
+// gpgLeakRuns are gpg: reads that fail with secrets around: a wrong
+// passphrase, a file encrypted for another key, files whose text gpg
+// complains about (an armor header, a plain-text password where the
+// encrypted file belongs). GNUPGHOME is set for them.
+func gpgLeakRuns(t *testing.T, secrets *[]string) []struct {
+	o   secret.Options
+	ref string
+} {
+	const (
+		uid      = "smtpcheck leak <leak@smtpcheck.invalid>"
+		gpgPW    = "leak-gpg-Nn5b"
+		gpgPass  = "leak-gpgpass-Oo6c"
+		armorHdr = "leak-armor-Pp7d"
+		plainPW  = "leak-gpgplain-Qq8e"
+	)
+	*secrets = append(*secrets, gpgPW, gpgPass, armorHdr, plainPW)
+	home := newGPGHome(t, uid, gpgPass)
+	other := newGPGHome(t, "other <other@smtpcheck.invalid>", "")
+	t.Setenv("GNUPGHOME", home)
+	t.Setenv("LEAK_GPGPASS", gpgPass)
+	t.Setenv("LEAK_GPGWRONG", "x"+gpgPass)
+	mine := encryptTo(t, home, uid, gpgPW+"\n", true)
+	foreign := encryptTo(t, other, "other", gpgPW+"\n", true)
+	armor := secrettest.WriteFile(t, "armor.asc", "-----BEGIN PGP MESSAGE-----\n"+armorHdr+"\nPassword: "+armorHdr+"\n\nhQEMA"+armorHdr+"\n-----END PGP MESSAGE-----\n", 0o600)
+	plain := secrettest.WriteFile(t, "plain.asc", plainPW+"\n", 0o600)
+	open := secrettest.WriteFile(t, "open.asc", plainPW+"\n", 0o644)
+	wrong := secret.Options{Store: Read, GPGPassphrase: "env:LEAK_GPGWRONG"}
+	right := secret.Options{Store: Read, GPGPassphrase: "env:LEAK_GPGPASS"}
+	return []struct {
+		o   secret.Options
+		ref string
+	}{
+		{o: wrong, ref: "gpg:" + mine},
+		{o: secret.Options{Store: Read}, ref: "gpg:" + mine},
+		{o: right, ref: "gpg:" + foreign},
+		{o: right, ref: "gpg:" + armor},
+		{o: right, ref: "gpg:" + plain},
+		{o: right, ref: "gpg:" + open},
+		{o: secret.Options{Store: Read, GPGPassphrase: gpgPass}, ref: "gpg:" + mine}, // a literal where the reference belongs
+	}
 }

@@ -1,7 +1,9 @@
 // Package store reads the credentials that need a service: vault:
 // references through github.com/hashicorp/vault/api, keyring: references
-// through github.com/99designs/keyring, and OAuth access tokens from a token
-// endpoint through net/http. It is linked only into the helper program
+// through github.com/99designs/keyring, gpg: through the gpg program, and
+// OAuth access tokens from a token endpoint through net/http; aws-sm: and
+// azure-kv: it hands on to smtpcheck-secret-cloud (package secret/cloud).
+// It is linked only into the helper program
 // smtpcheck-secret, which the plugins run for these (secret.Helper), so that
 // no plugin pays these libraries' start-up.
 //
@@ -12,6 +14,8 @@ package store
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 
 	"github.com/smtpcheck/smtpcheck/internal/secret"
 	_ "github.com/smtpcheck/smtpcheck/internal/secret/store/dbusguard" // before keyring's init: see package dbusguard
@@ -45,6 +49,28 @@ func Read(ctx context.Context, req secret.Request) ([]string, error) {
 		if req.OAuth != nil {
 			return o.fetchToken(ctx, req.OAuth)
 		}
+	case "gpg":
+		v, err := o.readGPG(ctx, req.Path)
+		if err != nil {
+			return nil, err
+		}
+		return []string{v}, nil
+	case "aws-sm", "azure-kv":
+		return cloudHelper(ctx, req)
 	}
-	return nil, secret.Fail("", "unknown store "+secret.Quote(req.Scheme)+": want vault, keyring or oauth", nil)
+	return nil, secret.Fail("", "unknown store "+secret.Quote(req.Scheme)+": want vault, keyring, aws-sm, azure-kv, gpg or oauth", nil)
+}
+
+// cloudHelper runs smtpcheck-secret-cloud, beside this program, for an
+// aws-sm: or azure-kv: reference, under what is left of the deadline.
+func cloudHelper(ctx context.Context, req secret.Request) ([]string, error) {
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		return nil, secret.Fail(req.Scheme, req.Path+": cannot locate "+secret.CloudHelperName+": "+err.Error(), err)
+	}
+	req.Options.Store = nil
+	return secret.Helper(filepath.Join(filepath.Dir(exe), secret.CloudHelperName))(ctx, req)
 }

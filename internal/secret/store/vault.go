@@ -122,7 +122,7 @@ func (o opts) readVault(ctx context.Context, vr secret.VaultRef, fields ...strin
 		}
 		s, ok := raw.(string)
 		if !ok {
-			return nil, secret.Fail("vault", fmt.Sprintf("%s: field %q is not a string (%s)", where, f, jsonKind(raw)), nil)
+			return nil, secret.Fail("vault", fmt.Sprintf("%s: field %q is not a string (%s)", where, f, secret.JSONKind(raw)), nil)
 		}
 		if s == "" {
 			return nil, secret.Fail("vault", fmt.Sprintf("%s: field %q is empty", where, f), secret.ErrNotFound)
@@ -130,22 +130,6 @@ func (o opts) readVault(ctx context.Context, vr secret.VaultRef, fields ...strin
 		vals[i] = s
 	}
 	return vals, nil
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "boolean"
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	case string:
-		return "string"
-	}
-	return "number"
 }
 
 // kvSecret reads vr with KV v1 or v2 as --vault-kv says or Vault tells.

@@ -17,16 +17,9 @@ package store
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -485,7 +478,7 @@ func TestVaultAgentAddr(t *testing.T) {
 // TestVaultTLS runs the stand-in over TLS with a certificate from a test CA
 // and checks VAULT_CACERT (and the error without it).
 func TestVaultTLS(t *testing.T) {
-	caPEM, cert := testCA(t)
+	caPEM, cert := secrettest.CA(t, "127.0.0.1")
 	f := newFakeVault()
 	srv := httptest.NewUnstartedServer(f)
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
@@ -506,33 +499,4 @@ func TestVaultTLS(t *testing.T) {
 	if err != nil || got != "s3cr3t-v2-value" {
 		t.Fatalf("with VAULT_CACERT: %q, %v", got, err)
 	}
-}
-
-// testCA makes a CA and a server certificate for 127.0.0.1 signed by it.
-func testCA(t *testing.T) (caPEM []byte, cert tls.Certificate) {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "smtpcheck test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "vault.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
