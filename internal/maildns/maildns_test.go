@@ -12,11 +12,22 @@ import (
 // hostile answers UDP and TCP on one loopback port with answer(q, tcp).
 func hostile(t *testing.T, answer func(q *dns.Msg, tcp bool) *dns.Msg) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// The kernel picks the UDP port; that port may be taken for TCP, so a
+	// few fresh pairs are tried (CI runs many servers at once).
+	var (
+		pc  net.PacketConn
+		l   net.Listener
+		err error
+	)
+	for range 20 {
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		if l, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
+			break
+		}
+		pc.Close()
 	}
-	l, err := net.Listen("tcp", pc.LocalAddr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
