@@ -121,12 +121,13 @@ trap - EXIT
 
 say "man -l every installed page"
 pages=$(dpkg -L smtpcheck | grep '^/usr/share/man/man1/.*\.1\.gz$')
-[ "$(wc -l <<<"$pages")" = "$(($(wc -w <<<"$plugins") + 2))" ] || fail "want one man page per plugin, one for smtpcheck-secret and one for smtpcheck-health, got: $pages"
+[ "$(wc -l <<<"$pages")" = "$(($(wc -w <<<"$plugins") + 3))" ] || fail "want one man page per plugin, one each for smtpcheck-secret, smtpcheck-secret-cloud and smtpcheck-health, got: $pages"
 for m in $pages; do
 	err=$(MANWIDTH=80 man --warnings -l "$m" 2>&1 >/dev/null)
 	[ -z "$err" ] || fail "man -l $m: $err"
 	want=--hostname
 	[ "$(basename "$m")" = smtpcheck-secret.1.gz ] && want=check_smtp_auth
+	[ "$(basename "$m")" = smtpcheck-secret-cloud.1.gz ] && want=azure-kv:
 	[ "$(basename "$m")" = smtpcheck-health.1.gz ] && want=--max-age
 	MANWIDTH=80 man -l "$m" 2>/dev/null | grep -q -- "$want" || fail "$m does not mention $want"
 	echo "ok $m"
