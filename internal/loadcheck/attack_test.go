@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/smtpcheck/smtpcheck/internal/plugintest"
+	"github.com/smtpcheck/smtpcheck/internal/smtp"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 )
 
@@ -441,5 +442,33 @@ func TestErrorKindsBoundedPerRun(t *testing.T) {
 	// most frequent.
 	if want := "no message accepted: 400 of 400 rejected, in more than 100 kinds of error; one of them: rcpt: \"550 5.1."; !strings.HasPrefix(r.Summary, want) {
 		t.Errorf("summary\n  %q\nwant prefix\n  %q", r.Summary, want)
+	}
+}
+
+// TestAuthEchoNoTranscript: without -v no session keeps a transcript, and
+// a server that echoes the PLAIN response (base64 with padding) in its 535
+// on every session must still see it redacted once the run stops after
+// --max-connect-failures sessions that could not log in.
+func TestAuthEchoNoTranscript(t *testing.T) {
+	const pw = "Sup3rS3cret!"
+	b64 := base64.StdEncoding.EncodeToString([]byte("\x00mon\x00" + pw)) // ends in "="
+	script := func(c *smtptest.FaultConn) {
+		if c.Greet() != nil || c.EHLO("AUTH PLAIN") != nil {
+			return
+		}
+		if line, err := c.ReadLine(); err == nil {
+			_, resp, _ := strings.Cut(strings.TrimPrefix(line, "AUTH "), " ")
+			_ = c.Send("535 5.7.8 bad credentials " + resp + " mon")
+		}
+		_, _ = c.ReadLine()
+	}
+	srv, _ := smtptest.StartCounting(t, "tcp", "127.0.0.1:0", script)
+	t.Setenv("LOAD_PW", pw)
+	for _, extra := range [][]string{nil, {"--output", "json"}} {
+		args := append([]string{"--to", "a@load.test", "--user", "mon", "--password-ref", "env:LOAD_PW", "--allow-plaintext", "--mech", "PLAIN", "--messages", "20"}, extra...)
+		o := run(t, append(plugintest.HostArgs(srv.Addr), args...)...)
+		if o.Code != 2 || !strings.Contains(o.Out, `bad credentials `+smtp.Redacted+` mon`) || strings.Contains(o.Out, b64) || strings.Contains(o.Out, pw) {
+			t.Errorf("%v: exit %d, want 2 with the echoed response redacted:\n%s", extra, o.Code, o.Out)
+		}
 	}
 }

@@ -25,8 +25,13 @@ type Conn struct {
 	wbuf []byte // the last write's buffer, kept: a session sends many alike (check_smtp_load)
 }
 
-// NewConn wraps nc. tr may be nil.
+// NewConn wraps nc. tr may be nil: nothing is recorded then, but the
+// secrets AUTH sends are still scrubbed from the replies and errors (a
+// server may echo them; check_smtp_load keeps no transcript without -v).
 func NewConn(nc net.Conn, tr *Transcript) *Conn {
+	if tr == nil {
+		tr = &Transcript{quiet: true}
+	}
 	return &Conn{nc: nc, r: bufio.NewReaderSize(nc, MaxLineBytes), tr: tr}
 }
 
