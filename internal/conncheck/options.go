@@ -159,12 +159,8 @@ func (o *Options) Validate(ctx context.Context) error {
 	if o.MX != "" && o.Host != "localhost" {
 		return plugin.Usagef("--mx and -H exclude each other: --mx finds the hosts itself")
 	}
-	if o.DNSServer != "" {
-		if _, err := probe.DNSServerAddr(o.DNSServer); err != nil {
-			return plugin.Usagef("--dns-server %q: %v", o.DNSServer, err)
-		}
-	}
-	return nil
+	_, err := plugin.DNSServer(o.DNSServer)
+	return err
 }
 
 // validateNames refuses, before anything is dialled, what cannot go on the

@@ -145,6 +145,19 @@ func DomainName(flag, s string) (string, error) {
 	return name, err
 }
 
+// DNSServer checks --dns-server and returns it with its port ("" when not
+// given), the one spelling every plugin's DNS lookups then use.
+func DNSServer(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	addr, err := probe.DNSServerAddr(s)
+	if err != nil {
+		return "", Usagef("--dns-server %q: %v", s, err)
+	}
+	return addr, nil
+}
+
 // MailDomain checks a mail domain flag (--domain, --mta-sts) and returns
 // it lower-case without a trailing dot: a domain name with at least one dot.
 func MailDomain(flag, s string) (string, error) {

@@ -257,11 +257,9 @@ func (o *Options) validateOptIn() error {
 // validateDomain checks --domain, --dns-server and --mta-sts-url-base as
 // check_smtp_tls checks its own.
 func (o *Options) validateDomain() error {
-	if o.DNSServer != "" {
-		var err error
-		if o.dnsServer, err = probe.DNSServerAddr(o.DNSServer); err != nil {
-			return plugin.Usagef("--dns-server %q: %v", o.DNSServer, err)
-		}
+	var err error
+	if o.dnsServer, err = plugin.DNSServer(o.DNSServer); err != nil {
+		return err
 	}
 	if o.Domain != "" {
 		d, err := plugin.MailDomain("--domain", o.Domain)

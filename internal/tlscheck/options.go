@@ -113,11 +113,9 @@ func (o *Options) Validate(ctx context.Context) error {
 
 // validateDNS checks the options of --dane and --mta-sts.
 func (o *Options) validateDNS() error {
-	if o.DNSServer != "" {
-		var err error
-		if o.dnsServer, err = probe.DNSServerAddr(o.DNSServer); err != nil {
-			return plugin.Usagef("--dns-server %q: %v", o.DNSServer, err)
-		}
+	var err error
+	if o.dnsServer, err = plugin.DNSServer(o.DNSServer); err != nil {
+		return err
 	}
 	if (o.DANE || o.MTASTS != "") && o.mxName() == "" {
 		return plugin.Usagef("--dane and --mta-sts need the MX host name: give -H NAME, or --verify-name NAME with an address")
