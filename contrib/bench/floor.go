@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -38,12 +39,7 @@ type floorRow struct {
 func runFloor(b floorBench, lab string, n, warmup int, maxTime time.Duration) error {
 	if b.smtp == "" {
 		// No server named: the lab (go-smtp in-process) plays both parts.
-		dir, err := os.MkdirTemp("", "smtpcheck-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		env, stop, err := startLab(lab, dir)
+		env, stop, err := startLab(lab)
 		if err != nil {
 			return err
 		}
@@ -138,7 +134,7 @@ func runFloor(b floorBench, lab string, n, warmup int, maxTime time.Duration) er
 			if strings.HasPrefix(pl.name, "smtpcheck-") {
 				continue // the secret helper is shown, not held to the plugins' targets
 			}
-			worst, worstRSS = max(worst, ratio), max(worstRSS, maxOf(pl.s.rss))
+			worst, worstRSS = max(worst, ratio), max(worstRSS, slices.Max(pl.s.rss))
 			if r.ref != nil && len(r.ref.s.wall) > 0 && r.name == "plain" {
 				connVsRef = roundRatio(pl, r.ref)
 				fmt.Printf("per-round ratio %s/check_smtp: median %.3f×\n", pl.name, connVsRef)
@@ -168,12 +164,4 @@ func roundRatio(a, b *contender) float64 {
 		rs[i] = a.s.wall[i] / b.s.wall[i]
 	}
 	return pct(rs, 50)
-}
-
-func maxOf(xs []float64) float64 {
-	m := 0.0
-	for _, x := range xs {
-		m = max(m, x)
-	}
-	return m
 }

@@ -176,12 +176,7 @@ func main() {
 }
 
 func run(plugin, labBin, ref, also string, n, warmup int, maxTime time.Duration) error {
-	dir, err := os.MkdirTemp("", "smtpcheck-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	env, stop, err := startLab(labBin, dir)
+	env, stop, err := startLab(labBin)
 	if err != nil {
 		return err
 	}
@@ -314,9 +309,24 @@ func selfHWM() float64 {
 	return kb / 1024
 }
 
-// startLab runs the lab server in dir and waits for its lab.env. stop
-// terminates it and waits, so no server outlives the bench.
-func startLab(bin, dir string) (map[string]string, func(), error) {
+// startLab runs the lab server in a directory of its own and waits for its
+// lab.env. stop terminates it, waits, and removes the directory, so no
+// server outlives the bench.
+func startLab(bin string) (map[string]string, func(), error) {
+	dir, err := os.MkdirTemp("", "smtpcheck-bench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	env, stop, err := runLab(bin, dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return env, func() { stop(); os.RemoveAll(dir) }, nil
+}
+
+// runLab runs the lab server in dir and waits for its lab.env.
+func runLab(bin, dir string) (map[string]string, func(), error) {
 	var logs bytes.Buffer
 	cmd := exec.Command(bin, "-dir", dir)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
