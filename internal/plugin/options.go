@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -204,7 +205,10 @@ func Parse(ctx context.Context, name string, args []string, opts Options) (rest 
 		return nil, "", &UsageError{Msg: flagMessage(p, err)}
 	}
 	opts.Base().given = setBy(p)
-	opts.Base().onArgv = onCommandLine(name, opts, argv)
+	opts.Base().onArgv = opts.Base().given
+	if !slices.Equal(args, argv) { // an --extra-opts file gave options
+		opts.Base().onArgv = onCommandLine(name, opts, argv)
+	}
 	opts.Base().spelling = spellingOf(p)
 	return rest, "", nil
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/atc0005/go-nagios"
 
-	_ "github.com/smtpcheck/smtpcheck/internal/prefault" // every plugin: a cheaper start, see package prefault
 	"github.com/smtpcheck/smtpcheck/internal/threshold"
 )
 

@@ -7,11 +7,13 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/atc0005/go-nagios"
 
 	"github.com/smtpcheck/smtpcheck/internal/activity"
+	"github.com/smtpcheck/smtpcheck/internal/prefault"
 )
 
 // setup parses the command line into opts and validates them; ctx carries
@@ -112,9 +114,23 @@ func Run[O Options](p *nagios.Plugin, name, service string, args []string, opts 
 	start := time.Now()
 	// This run's activities, options' files included, for the watchdog.
 	runCtx, tracker := activity.NewContext(context.Background())
-	parsed := make(chan Common, 1) // -t and the output options, once parsed
-	done := make(chan func(), 1)   // renders the work's verdict into p
+
+	// From the start, the -t the command line gives, or its default; once
+	// the options are parsed, theirs. The work resets the watchdog itself,
+	// rather than waking this goroutine to do it.
+	var mu sync.Mutex
+	c := Common{Timeout: Timeout{parseTimeout, Critical}, Output: "text"}
+	t, given := timeoutArg(args)
+	if given {
+		c.Timeout = t
+	}
+	parsing := !given
+	timer := time.NewTimer(time.Until(start.Add(c.Timeout.Duration + watchdogMargin)))
+	defer timer.Stop()
+
+	done := make(chan func(), 1) // renders the work's verdict into p
 	go func() {
+		prefault.Stack() // before the deep calls of flag parsing and TLS
 		defer func() {
 			// A panic goes on in Run's goroutine, where main's deferred
 			// p.ReturnCheckResults reports it as go-nagios does.
@@ -125,7 +141,10 @@ func Run[O Options](p *nagios.Plugin, name, service string, args []string, opts 
 		}()
 		msg, err := setup(runCtx, name, args, opts, func() {
 			b := opts.Base()
-			parsed <- Common{Timeout: b.Timeout, Output: b.Output, Verbose: b.Verbose}
+			mu.Lock()
+			c, parsing = Common{Timeout: b.Timeout, Output: b.Output, Verbose: b.Verbose}, false
+			mu.Unlock()
+			timer.Reset(time.Until(start.Add(b.Timeout.Duration + watchdogMargin)))
 		})
 		if err != nil {
 			done <- func() { setupFailed(p, name, service, opts.Base(), msg, err) }
@@ -140,31 +159,18 @@ func Run[O Options](p *nagios.Plugin, name, service string, args []string, opts 
 		done <- func() { Render(p, r, opts.Base()) }
 	}()
 
-	// From the start, the -t the command line gives, or its default.
-	c := Common{Timeout: Timeout{parseTimeout, Critical}, Output: "text"}
-	t, given := timeoutArg(args)
-	if given {
-		c.Timeout = t
-	}
-	parsing := !given
-	timer := time.NewTimer(time.Until(start.Add(c.Timeout.Duration + watchdogMargin)))
-	defer timer.Stop()
-	for {
+	select {
+	case finish := <-done:
+		finish()
+	case <-timer.C:
 		select {
-		case finish := <-done:
+		case finish := <-done: // a verdict that came in just now still wins
 			finish()
-			return
-		case c = <-parsed:
-			parsing = false
-			timer.Reset(time.Until(start.Add(c.Timeout.Duration + watchdogMargin)))
-		case <-timer.C:
-			select {
-			case finish := <-done: // a verdict that came in just now still wins
-				finish()
-			default:
-				Render(p, stuck(service, c.Timeout, parsing, tracker), &c)
-			}
-			return
+		default:
+			mu.Lock()
+			c, parsing := c, parsing
+			mu.Unlock()
+			Render(p, stuck(service, c.Timeout, parsing, tracker), &c)
 		}
 	}
 }

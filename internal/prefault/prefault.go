@@ -21,6 +21,14 @@
 // MADV_POPULATE_WRITE (before Linux 5.14) the call fails and nothing
 // changes.
 //
+// Its init also grows the main goroutine's stack once, while it is
+// shallow (Stack). Go starts a goroutine on 8 KiB and copies it to twice
+// the size when a call runs out; a copy unwinds every frame on the stack,
+// reading the pclntab of each function, and in a fresh process those reads
+// are page faults on the binary. A plugin run outgrows 8 KiB in flag
+// parsing, the TLS handshake and fmt, so it copied a deep stack two or
+// three times: about 17 of check_smtp_conn -V's 90 faults on its file.
+//
 // The package depends on syscall and unsafe only, so that Go's init order
 // runs it early, before the inits that allocate most. Import it blank from
 // every plugin (internal/plugin does).
@@ -34,4 +42,34 @@ const Size = 3 << 19 // 1.5 MiB
 // Populated is how many bytes the init populated (0: none).
 var Populated uintptr
 
-func init() { Populated = populate(Size) }
+func init() {
+	Populated = populate(Size)
+	Stack()
+}
+
+// StackSize is the stack Stack gives a goroutine: enough for a plugin run
+// (go-flags' reflection, crypto/tls, fmt) to end without another copy.
+const StackSize = 32 << 10
+
+// stackFrame is the frame that makes the runtime grow a fresh goroutine's
+// stack straight to StackSize: it doubles the stack until the frame fits
+// beside the frames below, which leaves room for those few.
+const stackFrame = StackSize - 2<<10
+
+// Stack grows the calling goroutine's stack to StackSize now, where only
+// its caller's frames need copying. Call it first thing in a goroutine that
+// runs a check.
+func Stack() { touch(new(byte)) }
+
+// touch has the big frame. The array is used, so it is kept and zeroed:
+// the zeroing faults in stack pages that the run touches anyway.
+//
+//go:noinline
+func touch(b *byte) {
+	var frame [stackFrame]byte
+	frame[len(frame)-1] = *b
+	keep(frame[:])
+}
+
+//go:noinline
+func keep([]byte) {}

@@ -91,3 +91,40 @@ func TestInit(t *testing.T) {
 		t.Errorf("init populated %d bytes (kernel without MADV_POPULATE_WRITE?)", Populated)
 	}
 }
+
+// stackMoves reports whether a call chain about 20 KiB deep made the
+// runtime copy the calling goroutine's stack: the address of a local
+// variable, taken as a number the copy does not adjust, changes.
+func stackMoves() bool {
+	var local byte
+	before := uintptr(unsafe.Pointer(&local))
+	deep(20)
+	return uintptr(unsafe.Pointer(&local)) != before
+}
+
+//go:noinline
+func deep(n int) byte {
+	var frame [1 << 10]byte
+	frame[n] = byte(n)
+	if n > 0 {
+		return deep(n-1) + frame[n]
+	}
+	return frame[0]
+}
+
+// TestStack: on a fresh goroutine a deep call chain copies the stack; after
+// Stack, it runs on the stack as it is.
+func TestStack(t *testing.T) {
+	fresh, grown := make(chan bool), make(chan bool)
+	go func() { fresh <- stackMoves() }()
+	go func() {
+		Stack()
+		grown <- stackMoves()
+	}()
+	if !<-fresh {
+		t.Error("a 20 KiB call chain on a fresh goroutine did not copy its stack: the test measures nothing")
+	}
+	if <-grown {
+		t.Error("after Stack, a 20 KiB call chain still copied the stack")
+	}
+}
