@@ -1,9 +1,6 @@
 package prefault
 
-import (
-	"syscall"
-	"unsafe"
-)
+import "unsafe"
 
 // madvPopulateWrite is MADV_POPULATE_WRITE (Linux 5.14).
 const madvPopulateWrite = 23
@@ -24,9 +21,9 @@ func populate(size uintptr) uintptr {
 // most, only find out how much that was; on a kernel without
 // MADV_POPULATE_WRITE every call fails and nothing changes.
 func populateFrom(addr, size uintptr) uintptr {
-	start := addr &^ (uintptr(syscall.Getpagesize()) - 1)
+	start := addr &^ (pageSize - 1)
 	for n := size; n >= 64<<10; n /= 2 {
-		if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, start, n, madvPopulateWrite); errno == 0 {
+		if madvise(start, n, madvPopulateWrite) == 0 {
 			return n
 		}
 	}

@@ -1,0 +1,20 @@
+#include "textflag.h"
+
+// func madvise(addr, n, advice uintptr) (errno uintptr)
+//
+// The raw system call, as the runtime makes it: no entersyscall, as the
+// call does not block.
+TEXT ·madvise(SB),NOSPLIT,$0-32
+	MOVQ	addr+0(FP), DI
+	MOVQ	n+8(FP), SI
+	MOVQ	advice+16(FP), DX
+	MOVQ	$28, AX // SYS_madvise
+	SYSCALL
+	CMPQ	AX, $0xfffffffffffff001
+	JLS	ok
+	NEGQ	AX
+	MOVQ	AX, errno+24(FP)
+	RET
+ok:
+	MOVQ	$0, errno+24(FP)
+	RET
