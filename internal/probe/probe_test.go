@@ -131,16 +131,16 @@ func TestSystemRootsFromDirectory(t *testing.T) {
 	}
 	t.Setenv("SSL_CERT_DIR", dir)
 	done := make(chan struct{})
-	var ders [][]byte
+	var roots []rootPEM
 	var err error
-	go func() { ders, err = readSystemRoots(ctx); close(done) }()
+	go func() { roots, err = readSystemRoots(ctx); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(2 * time.Second):
 		t.Fatal("reading the directory hangs")
 	}
-	if err != nil || len(ders) != 1 || !bytes.Equal(ders[0], block.Bytes) {
-		t.Errorf("got %d certificates, %v", len(ders), err)
+	if err != nil || len(roots) != 1 || !bytes.Equal(roots[0].der(), block.Bytes) {
+		t.Errorf("got %d certificates, %v", len(roots), err)
 	}
 
 	fifo := t.TempDir() + "/fifo"

@@ -184,3 +184,73 @@ func TestBadBundleEndsHandshake(t *testing.T) {
 		}
 	}
 }
+
+// TestRootNamesFromFirstLines: names reads a system root's subject from the
+// first lines of its PEM block and agrees with the full parse on every root
+// of this machine's bundle; a root whose subject lies further in, or a block
+// with PEM headers, is left to the full decode, and SystemRootsFor picks
+// exactly the roots a chain names either way.
+func TestRootNamesFromFirstLines(t *testing.T) {
+	other, err := x509.ParseCertificate(testDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := splitRoots(systemPEM(t))
+	if len(roots) < 50 {
+		t.Fatalf("only %d roots in the system bundle", len(roots))
+	}
+	for i, r := range roots {
+		c, err := x509.ParseCertificate(r.der())
+		if err != nil {
+			continue
+		}
+		if yes, known := r.names([]*x509.Certificate{c}); !yes || !known {
+			t.Errorf("root %d (%s): names its own certificate: %v, known %v; want true from the first lines", i, c.Subject, yes, known)
+		}
+		if yes, known := r.names([]*x509.Certificate{other}); yes || !known {
+			t.Errorf("root %d (%s): names roots.test: %v, known %v; want false from the first lines", i, c.Subject, yes, known)
+		}
+	}
+
+	long, err := smtptest.SelfSigned(smtptest.LeafOptions{CommonName: strings.Repeat("a long name ", 30)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	longCert := long.Leaf
+	if longCert == nil {
+		if longCert, err = x509.ParseCertificate(long.Certificate[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Another certificate for roots.test: picked too if headers were let by.
+	twin, err := smtptest.SelfSigned(smtptest.LeafOptions{DNSNames: []string{"roots.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	headered := certBlock(twin.Certificate[0])
+	headered.Headers = map[string]string{"Proc-Type": "4,ENCRYPTED"}
+	bundle := writeBundle(t, "roots.pem", certBlock(long.Certificate[0]), headered, certBlock(testDER))
+	t.Setenv("SSL_CERT_FILE", bundle)
+	got, err := readSystemRoots(context.Background())
+	if err != nil || len(got) != 3 {
+		t.Fatalf("read %d roots, %v; want 3", len(got), err)
+	}
+	if _, known := got[0].names([]*x509.Certificate{longCert}); known {
+		t.Error("a root whose subject ends past the first lines was judged from them")
+	}
+	if _, known := got[1].names([]*x509.Certificate{other}); known {
+		t.Error("a block with PEM headers was judged from its first lines")
+	}
+	for _, c := range []struct {
+		chain *x509.Certificate
+		want  string
+	}{{longCert, string(longCert.RawSubject)}, {other, string(other.RawSubject)}} {
+		pool, err := SystemRootsFor([]*x509.Certificate{c.chain})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if subjects := pool.Subjects(); len(subjects) != 1 || string(subjects[0]) != c.want {
+			t.Errorf("roots picked for %s: %d, want exactly its own (once: the headered copy is skipped)", c.chain.Subject.CommonName[:12], len(subjects))
+		}
+	}
+}
