@@ -1,17 +1,23 @@
 package securitycheck
 
-import "regexp"
+import (
+	"regexp"
+	"sync"
+)
 
 // softwareRe finds an MTA's name, and its version when one follows, in a
-// greeting, an EHLO reply or HELP text.
-var softwareRe = regexp.MustCompile(`(?i)\b(Postfix|Exim|Sendmail|qmail|Microsoft ESMTP MAIL Service|Haraka|OpenSMTPD|Zimbra|Courier|MDaemon|Kerio Connect|hMailServer|IceWarp|Apache James|Exchange Server)\b(?:[ /v:]*(\d+(?:\.\d+)+[\w.-]*))?`)
+// greeting, an EHLO reply or HELP text. Compiled when an audit first needs
+// it, not at every start (-V, a usage error).
+var softwareRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\b(Postfix|Exim|Sendmail|qmail|Microsoft ESMTP MAIL Service|Haraka|OpenSMTPD|Zimbra|Courier|MDaemon|Kerio Connect|hMailServer|IceWarp|Apache James|Exchange Server)\b(?:[ /v:]*(\d+(?:\.\d+)+[\w.-]*))?`)
+})
 
 // software is the name (and version) a text discloses; "" when none. A
 // name inside a host name (mail.exim.example) discloses nothing; a match
 // with a version wins over one without.
 func software(text string) string {
 	found := ""
-	for _, m := range softwareRe.FindAllStringSubmatchIndex(text, -1) {
+	for _, m := range softwareRe().FindAllStringSubmatchIndex(text, -1) {
 		if inHostName(text, m[2], m[3]) {
 			continue
 		}
