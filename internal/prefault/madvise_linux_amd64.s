@@ -2,8 +2,9 @@
 
 // func madvise(addr, n, advice uintptr) (errno uintptr)
 //
-// The raw system call, as the runtime makes it: no entersyscall, as the
-// call does not block.
+// The raw system call, as the runtime makes its own madvise calls: no
+// entersyscall. It runs in an init, before any other goroutine wants the
+// thread, and takes well under a millisecond.
 TEXT ·madvise(SB),NOSPLIT,$0-32
 	MOVQ	addr+0(FP), DI
 	MOVQ	n+8(FP), SI
