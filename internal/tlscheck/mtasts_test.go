@@ -166,3 +166,36 @@ func TestMTASTSPolicyHostUnknown(t *testing.T) {
 		"mta-sts.example.test: NXDOMAIN: the name does not exist (asked "+dnsAddr+"): publish its address, or check the name")
 	o.Contains(t, "'mta_sts_lookup'=", "'mta_sts_fetch'=")
 }
+
+// TestMTASTSPolicyStalls: a policy server that stalls mid-body ends the
+// check within -t, with the MTA-STS timeout named.
+func TestMTASTSPolicyStalls(t *testing.T) {
+	root := smtptest.MustNewCA(t, "Test Root")
+	l := serve(t, root, root.MustIssue(t, smtptest.LeafOptions{DNSNames: []string{"mx.example.test"}, NotAfter: leafNotAfter}), smtptest.Config{}, nil)
+	pl, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{root.MustIssue(t, smtptest.LeafOptions{DNSNames: []string{"mta-sts.example.test"}})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pl.Close()
+	go func() {
+		for {
+			c, err := pl.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = c.Read(make([]byte, 4096)) // the request
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 500\r\n\r\nversion: STSv1\r\n")
+				_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				_, _ = c.Read(make([]byte, 1)) // until the client gives up
+			}()
+		}
+	}()
+	base := "https://" + pl.Addr().String()
+	dnsAddr := dnstest.Start(t, false, `_mta-sts.example.test. 60 IN TXT "v=STSv1; id=1"`, "mx.example.test. 60 IN A 127.0.0.1")
+	o := check(t, "-H", "mx.example.test", "-p", l.port, "-t", "1", "-4", "--ca-file", l.caFile,
+		"--dns-server", dnsAddr, "--mta-sts", "example.test", "--mta-sts-url-base", base)
+	o.Expect(t, 2, "SMTP TLS CRITICAL - mta-sts: no answer for "+base+"/.well-known/mta-sts.txt within the 1 s timeout")
+	o.Within(t, time.Second)
+}
