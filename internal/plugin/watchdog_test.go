@@ -179,42 +179,68 @@ func TestWatchdogLetsTheCheckAnswer(t *testing.T) {
 }
 
 // TestWatchdogProcess runs the whole lifecycle of a plugin's main in a
-// child process: the watchdog's verdict is printed once by main's deferred
-// p.ReturnCheckResults, which exits while the check is still stuck. The
-// child measures Run itself (on stderr), so that the time to start a test
-// binary on a loaded machine does not count.
+// child process, the work on the child's goroutine as on main's: the
+// watchdog prints its verdict once and exits while the work is still stuck
+// (in the check, or in reading the options). The child says when Run
+// began (on stderr), so that the time to start a test binary on a loaded
+// machine does not count; the time to end it does.
 func TestWatchdogProcess(t *testing.T) {
-	if os.Getenv("SMTPCHECK_WATCHDOG_CHILD") == "1" {
-		p := nagios.NewPlugin()
-		defer p.ReturnCheckResults()
-		start := time.Now()
-		defer func() { fmt.Fprintf(os.Stderr, "run took %d ns\n", time.Since(start)) }()
-		plugin.Run(p, "check_test", "TEST", []string{"-t", "0.5"}, &opts{}, func(ctx context.Context, _ *opts) *plugin.Result {
+	checks := map[string]func(context.Context, *opts) *plugin.Result{
+		"check": func(ctx context.Context, _ *opts) *plugin.Result {
 			defer activity.Start(ctx, "in the AUTH phase of mx.example.org")()
 			select {}
-		})
+		},
+		"parse": hangsForEver, // blocked in --block
+		"race":  answersAtWatchdog,
+	}
+	if mode := os.Getenv("SMTPCHECK_WATCHDOG_CHILD"); mode != "" {
+		p := nagios.NewPlugin()
+		defer p.ReturnCheckResults()
+		fmt.Fprintf(os.Stderr, "run began at %d ns\n", time.Now().UnixNano())
+		plugin.Run(p, "check_test", "TEST", strings.Fields(os.Getenv("SMTPCHECK_WATCHDOG_ARGS")), &opts{}, checks[mode])
 		return
 	}
 	t.Parallel()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestWatchdogProcess$")
-	cmd.Env = append(os.Environ(), "SMTPCHECK_WATCHDOG_CHILD=1")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
-		t.Errorf("exit: %v", err)
+	child := func(t *testing.T, mode string, args ...string) plugintest.Outcome {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestWatchdogProcess$")
+		cmd.Env = append(os.Environ(), "SMTPCHECK_WATCHDOG_CHILD="+mode, "SMTPCHECK_WATCHDOG_ARGS="+strings.Join(args, " "),
+			"GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=0") // with -race, an exit 0 otherwise sleeps 1 s
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		ended := time.Now()
+		var ee *exec.ExitError
+		code := 0
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		var ns int64
+		if _, err := fmt.Sscanf(stderr.String(), "run began at %d ns", &ns); err != nil {
+			t.Fatalf("the child did not say when Run began: %v\n%s", err, stderr.String())
+		}
+		return plugintest.Outcome{Out: string(out), Code: code, Elapsed: ended.Sub(time.Unix(0, ns))}
 	}
-	var ns int64
-	if _, err := fmt.Sscanf(stderr.String(), "run took %d ns", &ns); err != nil {
-		t.Fatalf("the child did not say how long Run took: %v\n%s", err, stderr.String())
+	oneLine(t, child(t, "check", "-t", "0.5"), 2, "TEST CRITICAL - stuck in the AUTH phase of mx.example.org: no verdict within the 0.5 s timeout (-t); find out why that hangs", 500*time.Millisecond)
+	oneLine(t, child(t, "parse", "-t", "0.5:UNKNOWN", "--block", "x"), 3, "TEST UNKNOWN - stuck: no verdict within the 0.5 s timeout (-t); run the check by hand with -v to see where it hangs", 500*time.Millisecond)
+	// The check's verdict and the watchdog's come at the same instant:
+	// whichever wins, one line.
+	for range 6 {
+		o := child(t, "race", "-t", "0.1")
+		if o.Code == 0 {
+			oneLine(t, o, 0, "TEST OK - answered", 100*time.Millisecond)
+		} else {
+			oneLine(t, o, 2, raceStuck, 100*time.Millisecond)
+		}
 	}
-	o := plugintest.Outcome{Out: string(out), Code: 2, Elapsed: time.Duration(ns)}
-	oneLine(t, o, 2, "TEST CRITICAL - stuck in the AUTH phase of mx.example.org: no verdict within the 0.5 s timeout (-t); find out why that hangs", 500*time.Millisecond)
 }
 
 // A check that panics is still reported by main's deferred
-// p.ReturnCheckResults, as go-nagios does, though it ran beside Run.
+// p.ReturnCheckResults, as go-nagios does.
 func TestPanicReported(t *testing.T) {
 	o := run(t, func(context.Context, *opts) *plugin.Result { panic("boom") }, "-t", "5")
 	if o.Code != 2 || o.Status() != "CRITICAL: plugin crash detected. See details via web UI or run plugin manually via CLI." || !strings.Contains(o.Out, "boom") {

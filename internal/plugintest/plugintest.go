@@ -5,7 +5,9 @@ package plugintest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/atc0005/go-nagios"
 
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
+	"github.com/smtpcheck/smtpcheck/internal/prefault"
 )
 
 // Outcome is one whole plugin run.
@@ -22,7 +25,11 @@ type Outcome struct {
 	Elapsed time.Duration
 }
 
-// Run runs a plugin the way plugins/*/main.go does, output captured.
+// Run runs a plugin the way plugins/*/main.go does, output captured. The
+// plugin runs on a goroutine of its own, as on main's in a plugin, so that
+// Run returns when the watchdog ends a run whose check is stuck: the
+// watchdog prints its verdict and signals, where a plugin's exits, and the
+// stuck goroutine stays blocked until the test releases it.
 func Run[O plugin.Options](t testing.TB, name, service string, opts O, check func(context.Context, O) *plugin.Result, args ...string) Outcome {
 	t.Helper()
 	var buf bytes.Buffer
@@ -30,10 +37,38 @@ func Run[O plugin.Options](t testing.TB, name, service string, opts O, check fun
 	p.SetOutputTarget(&buf)
 	p.SkipOSExit()
 	start := time.Now()
-	func() {
-		defer p.ReturnCheckResults()
-		plugin.Run(p, name, service, args, opts, check)
+	returned := make(chan struct{}) // the work gave the verdict (or panicked)
+	ended := make(chan struct{})    // the watchdog gave it
+	go func() {
+		prefault.Stack() // as main's stack is, before the deep calls
+		defer close(returned)
+		defer func() {
+			select {
+			case <-ended:
+				return // printed by the watchdog's end; the work lost
+			default:
+			}
+			if v := recover(); v != nil {
+				// Reported by go-nagios, as main's deferred call does,
+				// with the stack of the panic itself.
+				stack := debug.Stack()
+				func() {
+					defer p.ReturnCheckResults()
+					panic(fmt.Sprintf("%v\n%s", v, stack))
+				}()
+				return
+			}
+			p.ReturnCheckResults()
+		}()
+		plugin.RunEnding(p, name, service, args, opts, check, func() {
+			p.ReturnCheckResults()
+			close(ended)
+		})
 	}()
+	select {
+	case <-returned:
+	case <-ended:
+	}
 	return Outcome{buf.String(), p.ExitStatusCode, time.Since(start)}
 }
 
