@@ -31,6 +31,12 @@ var daemons = map[string]bool{"smtpcheck-health": true}
 
 var heavy = []string{"github.com/hashicorp/vault/api", "github.com/99designs/keyring", "github.com/godbus/dbus"}
 
+// forbidden are modules no program here may link. xdg-go/stringprep builds
+// RFC 3454's tables as maps at every start (136 KB, 2,244 allocations, up
+// to 1 ms), SCRAM or not: internal/sasl and internal/saslprep replace
+// xdg-go/scram, which stays a test-only reference peer (issue 17).
+var forbidden = []string{"github.com/xdg-go/"}
+
 // buildPlugin builds ./name into dir the way the Makefile's GOBUILD does
 // (static, -trimpath, stripped), with version v9.8.7, and returns its path.
 func buildPlugin(t *testing.T, dir, name string) string {
@@ -82,6 +88,11 @@ func TestBinaries(t *testing.T) {
 			}
 			if !secretReaders[name] && strings.Contains(string(mods), heavy[2]) {
 				t.Errorf("links %s", heavy[2])
+			}
+			for _, f := range forbidden {
+				if strings.Contains(string(mods), f) {
+					t.Errorf("links %s", f)
+				}
 			}
 			// No plugin links net/http (about 1 MB and half a MiB of peak
 			// RSS): the MTA-STS policy is fetched with internal/httpsget.

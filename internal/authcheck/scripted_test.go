@@ -71,7 +71,8 @@ func cramServer(c *smtptest.FaultConn) {
 }
 
 // scramServer runs xdg-go/scram's server side; mode bends it: "" honest,
-// "badsig" a wrong v=, "nosig" 235 without v=, "e" an e= server-final.
+// "badsig" a wrong v=, "nosig" 235 without v=, "e" an e= server-final,
+// "e-always" e=other-error even to the right proof.
 func scramServer(mech string, h scram.HashGeneratorFcn, mode string) func(c *smtptest.FaultConn) {
 	return func(c *smtptest.FaultConn) {
 		srv, _ := h.NewServer(func(user string) (scram.StoredCredentials, error) {
@@ -97,6 +98,9 @@ func scramServer(mech string, h scram.HashGeneratorFcn, mode string) func(c *smt
 			return
 		case mode == "badsig" && err == nil:
 			s2 = "v=" + b64(strings.Repeat("x", h().Size()))
+		case mode == "e-always" && err == nil:
+			s2 = "e=other-error"
+			fallthrough
 		case mode == "e" && err != nil:
 			_ = c.Send("334 " + b64(s2))
 			_, _ = c.ReadLine()
@@ -112,6 +116,24 @@ func scramServer(mech string, h scram.HashGeneratorFcn, mode string) func(c *smt
 			return
 		}
 		_ = c.Send("235 2.7.0 Authentication successful")
+	}
+}
+
+// scramHostile answers the client-first-message with the server-first
+// first(client nonce) makes, then takes what the client sends (its "*"
+// abort, or a client-final) and refuses.
+func scramHostile(mech string, first func(nonce string) string) func(c *smtptest.FaultConn) {
+	return func(c *smtptest.FaultConn) {
+		ir, ok := readB64(c, "AUTH "+mech+" ")
+		_, nonce, found := strings.Cut(ir, ",r=")
+		if !ok || !found || c.Send("334 "+b64(first(nonce))) != nil {
+			return
+		}
+		if line, _ := c.ReadLine(); line == "*" {
+			_ = c.Send("501 5.7.0 Authentication aborted")
+			return
+		}
+		_ = c.Send("535 5.7.8 Authentication credentials invalid")
 	}
 }
 
@@ -219,6 +241,18 @@ func TestScriptedMechanisms(t *testing.T) {
 			"SMTP AUTH CRITICAL - auth: SCRAM-SHA-256 as mon@lab.test: the server's SCRAM signature does not verify ({addr}) - it does not hold this password's keys: another server, or a man in the middle, answers"},
 		{"SCRAM-SHA-256 no server signature", all, scramServer("SCRAM-SHA-256", scram.SHA256, "nosig"), []string{"--password-ref", pass}, 2,
 			"SMTP AUTH CRITICAL - auth: {addr} accepted mon@lab.test with SCRAM-SHA-256 without proving that it knows the password (no SCRAM server signature)"},
+		{"SCRAM-SHA-256 nonce not extending ours", all, scramHostile("SCRAM-SHA-256", func(n string) string { return "r=" + n[1:] + "xyz,s=c2FsdA==,i=4096" }), []string{"--password-ref", pass}, 2,
+			"SMTP AUTH CRITICAL - auth: SCRAM-SHA-256: bad server-first-message: the server's nonce does not extend ours ({addr})"},
+		{"SCRAM-SHA-256 nonce only ours", all, scramHostile("SCRAM-SHA-256", func(n string) string { return "r=" + n + ",s=c2FsdA==,i=4096" }), []string{"--password-ref", pass}, 2,
+			"SMTP AUTH CRITICAL - auth: SCRAM-SHA-256: bad server-first-message: the server's nonce does not extend ours ({addr})"},
+		{"SCRAM-SHA-1 bad base64 salt", all, scramHostile("SCRAM-SHA-1", func(n string) string { return "r=" + n + "xyz,s=c2FsdA=,i=4096" }), []string{"--password-ref", pass, "--mech", "SCRAM-SHA-1"}, 2,
+			"SMTP AUTH CRITICAL - auth: SCRAM-SHA-1: bad server-first-message: the salt is not base64 ({addr})"},
+		{"SCRAM-SHA-256 i=0", all, scramHostile("SCRAM-SHA-256", func(n string) string { return "r=" + n + "xyz,s=c2FsdA==,i=0" }), []string{"--password-ref", pass}, 2,
+			"SMTP AUTH CRITICAL - auth: SCRAM-SHA-256: bad server-first-message: the server asks for 0 iterations, fewer than the 4096 RFC 7677 wants ({addr})"},
+		{"SCRAM-SHA-256 i=2^31-1", all, scramHostile("SCRAM-SHA-256", func(n string) string { return "r=" + n + "xyz,s=c2FsdA==,i=2147483647" }), []string{"--password-ref", pass, "-t", "2"}, 2,
+			"SMTP AUTH CRITICAL - auth: SCRAM-SHA-256: bad server-first-message: the server asks for 2147483647 iterations, more than the 1000000 we compute ({addr})"},
+		{"SCRAM-SHA-1 e= server-final, right password", all, scramServer("SCRAM-SHA-1", scram.SHA1, "e-always"), []string{"--password-ref", pass, "--mech", "SCRAM-SHA-1"}, 2,
+			`SMTP AUTH CRITICAL - auth: SCRAM-SHA-1 as mon@lab.test refused: "535 5.7.8 Authentication credentials invalid" (SASL: e=other-error) ({addr}) - wrong user name or password`},
 		{"XOAUTH2", all, oauthServer("XOAUTH2", xoauth2IR, ""), []string{"--token-ref", token}, 0,
 			"SMTP AUTH OK - {addr} accepted mon@lab.test with XOAUTH2 in T s (STARTTLS TLSv1.3)"},
 		{"XOAUTH2 expired token", "XOAUTH2", oauthServer("XOAUTH2", xoauth2IR, ""), []string{"--token-ref", badToken}, 2,

@@ -1,10 +1,10 @@
 // Package sasl holds the SASL mechanism clients check_smtp_auth speaks, each
 // fitting smtp.SASLClient (go-sasl's Client interface): PLAIN and LOGIN from
 // go-sasl and internal/smtp, CRAM-MD5 (RFC 2195), SCRAM-SHA-1/-256 (RFC 5802,
-// RFC 7677, via xdg-go/scram) with the server signature verified, XOAUTH2
-// (Google/Microsoft) and OAUTHBEARER (RFC 7628, via go-sasl).
+// RFC 7677, our own over internal/saslprep) with the server signature
+// verified, XOAUTH2 (Google/Microsoft) and OAUTHBEARER (RFC 7628, via go-sasl).
 //
-// Why own adapters: go-sasl has no CRAM-MD5, SCRAM or XOAUTH2 client, and its
+// Why own clients: go-sasl has no CRAM-MD5, SCRAM or XOAUTH2 client, and its
 // OAUTHBEARER client aborts on an error challenge instead of sending the
 // dummy response RFC 7628 §3.2.3 asks for, which leaves the server's final
 // 5xx reply unread.
@@ -13,16 +13,24 @@ package sasl
 import (
 	"crypto/hmac"
 	"crypto/md5"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"slices"
+	"strconv"
 	"strings"
 
 	gosasl "github.com/emersion/go-sasl"
-	"github.com/xdg-go/scram"
 
+	"github.com/smtpcheck/smtpcheck/internal/saslprep"
 	"github.com/smtpcheck/smtpcheck/internal/smtp"
 )
 
@@ -96,9 +104,9 @@ func New(mech string, c Credentials) (Client, error) {
 	case CRAMMD5:
 		return &CRAMMD5Client{User: c.User, Password: c.Password}, nil
 	case SCRAMSHA1:
-		return NewSCRAM(scram.SHA1, mech, c.User, c.Password, nil)
+		return NewSCRAM(sha1.New, mech, c.User, c.Password, nil)
 	case SCRAMSHA256:
-		return NewSCRAM(scram.SHA256, mech, c.User, c.Password, nil)
+		return NewSCRAM(sha256.New, mech, c.User, c.Password, nil)
 	case XOAuth2:
 		return &XOAuth2Client{User: c.User, Token: c.Token}, nil
 	case OAuthBearer:
@@ -180,68 +188,180 @@ func CRAMMD5Digest(password string, challenge []byte) string {
 // know the password's keys, so it may not be the server it claims to be.
 var ErrServerSignature = errors.New("the server's SCRAM signature does not verify")
 
-// SCRAMClient adapts an xdg-go/scram conversation to smtp.SASLClient. The
-// server-final message (v=...) arrives as a 334 challenge (RFC 4954 §4); it is
-// verified and answered with an empty response.
+// The iteration counts a SCRAM server may ask for. The floor is RFC 7677
+// §4's 4096, which xdg-go/scram enforced too: fewer rounds would let a man
+// in the middle make the client proof cheap to guess the password from. The
+// ceiling stops a hostile server from burning -t on PBKDF2: 2^31 rounds are
+// minutes of CPU. 1,000,000 is above what anyone configures (OWASP's 600,000
+// for PBKDF2-HMAC-SHA256 is the highest advice; Dovecot, Cyrus SASL and
+// PostgreSQL default to 4096) and costs about 0.2 s on a CPU with
+// SHA extensions, a few seconds at worst on a small ARM board, where the
+// watchdog still ends the run within -t.
+const (
+	scramMinIters = 4096
+	scramMaxIters = 1_000_000
+)
+
+// SCRAMClient is SCRAM-SHA-1 and SCRAM-SHA-256 (RFC 5802, RFC 7677) without
+// channel binding. The server-final message (v=...) arrives as a 334
+// challenge (RFC 4954 §4); it is verified and answered with an empty
+// response.
+//
+// Why our own: xdg-go/scram links xdg-go/stringprep, whose package init
+// builds RFC 3454's tables as maps on every start of every plugin that links
+// it, SCRAM or not (issue 17). SASLprep lives in internal/saslprep.
 type SCRAMClient struct {
 	mech     string
-	password string
-	conv     *scram.ClientConversation
+	hash     func() hash.Hash
+	user     string // SASLprepped
+	password string // as given: a secret
+	prepped  string // SASLprepped password
+	nonce    string // ours, then the server's extension of it
+	first    string // client-first-message-bare
 	step     int
 	proof    string // the client proof sent (p=...)
+	serveSig []byte // the server signature expected in v=
+	verified bool
 	serveErr string
 }
 
-// NewSCRAM starts a SCRAM conversation; nonce, when not nil, replaces the
-// random client nonce (for test vectors).
-func NewSCRAM(h scram.HashGeneratorFcn, mech, user, password string, nonce func() string) (*SCRAMClient, error) {
-	cl, err := h.NewClient(user, password, "")
+// NewSCRAM starts a SCRAM conversation with hash h (sha1.New, sha256.New);
+// nonce, when not nil, replaces the random client nonce (for test vectors).
+func NewSCRAM(h func() hash.Hash, mech, user, password string, nonce func() string) (*SCRAMClient, error) {
+	refused := func(what string) error {
+		// The message names the credential in words, never its characters.
+		return fmt.Errorf("%s: the %s contains a character SCRAM does not allow (SASLprep, RFC 4013): use another mechanism with --mech, or change the %s", mech, what, what)
+	}
+	u, err := saslprep.Stored(user)
 	if err != nil {
-		// SASLprep refused one of them; xdg-go's message is jargon (and
-		// quotes the user name). Which one: the user name alone tells.
-		what := "password"
-		if _, uerr := h.NewClient(user, "", ""); uerr != nil {
-			what = "user name"
-		}
-		return nil, fmt.Errorf("%s: the %s contains a character SCRAM does not allow (SASLprep, RFC 4013): use another mechanism with --mech, or change the %s", mech, what, what)
+		return nil, refused("user name")
 	}
+	p, err := saslprep.Stored(password)
+	if err != nil {
+		return nil, refused("password")
+	}
+	c := &SCRAMClient{mech: mech, hash: h, user: u, password: password, prepped: p}
 	if nonce != nil {
-		cl = cl.WithNonceGenerator(nonce)
+		c.nonce = nonce()
+	} else if c.nonce, err = scramNonce(); err != nil {
+		return nil, fmt.Errorf("%s: no random nonce: %w", mech, err)
 	}
-	return &SCRAMClient{mech: mech, password: password, conv: cl.NewConversation()}, nil
+	return c, nil
 }
 
-// Start sends client-first-message as the initial response.
+// scramNonce is 24 random bytes in base64: printable, no comma.
+func scramNonce() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(b), nil
+}
+
+// Start sends client-first-message as the initial response: no channel
+// binding, no authorization identity ("n,,"), and the user name with "="
+// and "," escaped (RFC 5802 §5.1).
 func (s *SCRAMClient) Start() (string, []byte, error) {
-	first, err := s.conv.Step("")
-	return s.mech, []byte(first), err
+	name := strings.NewReplacer("=", "=3D", ",", "=2C").Replace(s.user)
+	s.first = "n=" + name + ",r=" + s.nonce
+	return s.mech, []byte("n,," + s.first), nil
 }
 
 // Next answers server-first with client-final, then checks server-final.
 func (s *SCRAMClient) Next(challenge []byte) ([]byte, error) {
 	s.step++
 	msg := string(challenge)
-	if s.step == 2 {
+	switch {
+	case s.step == 1:
+		resp, err := s.final(msg)
+		if err != nil {
+			return nil, fmt.Errorf("%s: bad server-first-message: %w", s.mech, err)
+		}
+		return resp, nil
+	case s.step == 2:
 		if e, ok := strings.CutPrefix(msg, "e="); ok {
 			// The server refuses inside SASL; answer empty so that its
 			// final reply (a 535) comes back and is judged.
 			s.serveErr = "e=" + e
 			return []byte{}, nil
 		}
-		if _, err := s.conv.Step(msg); err != nil {
+		v, ok := strings.CutPrefix(msg, "v=")
+		v, _, _ = strings.Cut(v, ",") // extensions may follow
+		sig, err := base64.StdEncoding.DecodeString(v)
+		if !ok || err != nil || subtle.ConstantTimeCompare(sig, s.serveSig) != 1 {
 			return nil, ErrServerSignature
 		}
+		s.verified = true
 		return []byte{}, nil
 	}
-	if s.step > 2 {
-		return nil, fmt.Errorf("unexpected %s challenge after the server's final message", s.mech)
+	return nil, fmt.Errorf("unexpected %s challenge after the server's final message", s.mech)
+}
+
+// final parses server-first-message (RFC 5802 §7: [m=...,] r=, s=, i=,
+// extensions) and computes client-final-message.
+func (s *SCRAMClient) final(msg string) ([]byte, error) {
+	if strings.HasPrefix(msg, "m=") {
+		return nil, errors.New("the server demands an extension (m=) SCRAM clients do not know")
 	}
-	resp, err := s.conv.Step(msg)
+	f := strings.SplitN(msg, ",", 4)
+	if len(f) < 3 || !strings.HasPrefix(f[0], "r=") || !strings.HasPrefix(f[1], "s=") || !strings.HasPrefix(f[2], "i=") {
+		return nil, errors.New("not r=nonce,s=salt,i=count")
+	}
+	nonce := f[0][2:]
+	if len(nonce) <= len(s.nonce) || !strings.HasPrefix(nonce, s.nonce) || !printable(nonce) {
+		return nil, errors.New("the server's nonce does not extend ours")
+	}
+	salt, err := base64.StdEncoding.DecodeString(f[1][2:])
 	if err != nil {
-		return nil, fmt.Errorf("%s: bad server-first-message: %w", s.mech, err)
+		return nil, errors.New("the salt is not base64")
 	}
-	_, s.proof, _ = strings.Cut(resp, ",p=")
-	return []byte(resp), nil
+	digits := f[2][2:]
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return nil, errors.New("the iteration count is not a number")
+	}
+	iters, err := strconv.Atoi(digits)
+	switch {
+	case err != nil: // out of range: a number of absurd size
+		return nil, fmt.Errorf("the server asks for %s iterations, more than the %d we compute", digits, scramMaxIters)
+	case iters < scramMinIters:
+		return nil, fmt.Errorf("the server asks for %d iterations, fewer than the %d RFC 7677 wants", iters, scramMinIters)
+	case iters > scramMaxIters:
+		return nil, fmt.Errorf("the server asks for %d iterations, more than the %d we compute", iters, scramMaxIters)
+	}
+
+	salted, err := pbkdf2.Key(s.hash, s.prepped, salt, iters, s.hash().Size())
+	if err != nil {
+		return nil, err
+	}
+	clientKey := s.hmac(salted, "Client Key")
+	storedKey := s.hash()
+	storedKey.Write(clientKey)
+	withoutProof := "c=biws,r=" + nonce // biws: base64 of the GS2 header "n,,"
+	authMsg := s.first + "," + msg + "," + withoutProof
+	proof := s.hmac(storedKey.Sum(nil), authMsg)
+	for i := range proof {
+		proof[i] ^= clientKey[i]
+	}
+	s.nonce = nonce
+	s.serveSig = s.hmac(s.hmac(salted, "Server Key"), authMsg)
+	s.proof = base64.StdEncoding.EncodeToString(proof)
+	return []byte(withoutProof + ",p=" + s.proof), nil
+}
+
+func (s *SCRAMClient) hmac(key []byte, data string) []byte {
+	m := hmac.New(s.hash, key)
+	m.Write([]byte(data))
+	return m.Sum(nil)
+}
+
+// printable is RFC 5802's printable: %x21-2B / %x2D-7E, no comma.
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7E || s[i] == ',' {
+			return false
+		}
+	}
+	return true
 }
 
 // Secrets are the password and the client proof, which a server might
@@ -250,7 +370,7 @@ func (s *SCRAMClient) Secrets() []string { return []string{s.password, s.proof} 
 
 // Outcome reports whether the server proved it knows the password.
 func (s *SCRAMClient) Outcome() Outcome {
-	return Outcome{ServerError: s.serveErr, MutualAuth: true, ServerVerified: s.conv.Valid()}
+	return Outcome{ServerError: s.serveErr, MutualAuth: true, ServerVerified: s.verified}
 }
 
 // XOAuth2Client is Google's and Microsoft's XOAUTH2: the initial response is
