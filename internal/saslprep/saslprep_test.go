@@ -149,21 +149,28 @@ func TestDifferentialCodePoints(t *testing.T) {
 			continue // a surrogate is no UTF-8 (see TestInvalidUTF8)
 		}
 		for _, s := range []string{string(r), "a" + string(r) + "b"} {
-			switch d := diff(s); {
-			case d == "":
-			case strings.HasPrefix(d, "unassigned"), strings.HasPrefix(d, "U+1806"):
-				classes[d]++
-			default:
-				if bad++; bad <= 20 {
-					t.Error(d)
-				}
-			}
+			tally(t, diff(s), classes, &bad)
 		}
 	}
 	if bad > 0 {
 		t.Errorf("%d unexplained differences", bad)
 	}
 	t.Logf("known differences: %v", classes)
+}
+
+// tally files one difference from diff: "" (none), a known class, or an
+// error (the first 20 are printed).
+func tally(t *testing.T, d string, classes map[string]int, bad *int) {
+	t.Helper()
+	switch {
+	case d == "":
+	case strings.HasPrefix(d, "unassigned"), strings.HasPrefix(d, "U+1806"):
+		classes[d]++
+	default:
+		if *bad++; *bad <= 20 {
+			t.Error(d)
+		}
+	}
 }
 
 // Random strings mixing scripts, spaces, mapped and prohibited characters.
@@ -198,15 +205,7 @@ func TestDifferentialRandom(t *testing.T) {
 		if _, err := Stored(b.String()); err == nil {
 			accepted++
 		}
-		switch d := diff(b.String()); {
-		case d == "":
-		case strings.HasPrefix(d, "unassigned"), strings.HasPrefix(d, "U+1806"):
-			classes[d]++
-		default:
-			if bad++; bad <= 20 {
-				t.Error(d)
-			}
-		}
+		tally(t, diff(b.String()), classes, &bad)
 	}
 	if bad > 0 {
 		t.Errorf("%d unexplained differences", bad)
