@@ -119,7 +119,7 @@ func Get(ctx context.Context, req Request) (*Response, error) {
 		return nil, fromCtx(ctx, err)
 	}
 	var b strings.Builder
-	b.WriteString("GET " + u.RequestURI() + " HTTP/1.1\r\n")
+	b.WriteString("GET " + requestTarget(u) + " HTTP/1.1\r\n")
 	b.WriteString("Host: " + hostHeader + "\r\n")
 	b.WriteString("User-Agent: " + req.UserAgent + "\r\n")
 	b.WriteString("Accept-Encoding: identity\r\n")
@@ -134,6 +134,22 @@ func Get(ctx context.Context, req Request) (*Response, error) {
 		return nil, fromCtx(ctx, err)
 	}
 	return r, nil
+}
+
+// requestTarget is u's path and query for the request line. url.Parse
+// leaves a query as given, so a space (or a byte past ASCII) in it would
+// split the request line: such bytes are percent-encoded.
+func requestTarget(u *url.URL) string {
+	t := u.RequestURI()
+	var b strings.Builder
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; c <= ' ' || c >= 0x7f {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // Close ends the connection.
@@ -339,8 +355,21 @@ func (r *Response) bodyErr(err error) error {
 	if err = fromCtx(r.ctx, err); errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return err
 	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = errBodyCut{}
+	}
 	return &BodyError{err}
 }
+
+// errBodyCut is a connection that ended within the body, said so that an
+// operator knows where to look rather than as Go's "unexpected EOF"; it
+// still is io.ErrUnexpectedEOF to errors.Is.
+type errBodyCut struct{}
+
+func (errBodyCut) Error() string {
+	return "the server closed the connection before the end of the body: look at the web server's log"
+}
+func (errBodyCut) Unwrap() error { return io.ErrUnexpectedEOF }
 
 // formatError marks a malformed body, apart from a failed connection.
 type formatError struct{ err error }

@@ -53,6 +53,8 @@ func TestRequest(t *testing.T) {
 		{"https://mta-sts.example.test:8443", "mta-sts.example.test:8443", "mta-sts.example.test:8443", "/"},
 		{"https://[::1]:443/x%2Fy", "[::1]:443", "[::1]", "/x%2Fy"},
 		{"https://[::1]:8443/", "[::1]:8443", "[::1]:8443", "/"},
+		// A space in the query, which url.Parse keeps, must not split the request line.
+		{"https://mta-sts.example.test/p?a=b c\u00e9", "mta-sts.example.test:443", "mta-sts.example.test", "/p?a=b%20c%C3%A9"},
 	} {
 		u, err := url.Parse(c.url)
 		if err != nil {

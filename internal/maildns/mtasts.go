@@ -149,7 +149,9 @@ func (c Client) FetchSTSPolicy(ctx context.Context, domain, policyURL string, bu
 	}
 	ct := resp.Header.Get("Content-Type")
 	if mt, _, _ := strings.Cut(ct, ";"); !strings.EqualFold(strings.TrimSpace(mt), "text/plain") {
-		return "", fmt.Errorf("Content-Type %q, not text/plain (RFC 8461 §3.2)", ct)
+		// Server text: sanitised and capped like the status (a hostile
+		// server's 60 KiB Content-Type would otherwise fill the output).
+		return "", fmt.Errorf("Content-Type %q, not text/plain (RFC 8461 §3.2)", plugin.Sanitize(ct, plugin.MaxTextLen))
 	}
 	body, err := resp.ReadBody(MaxPolicy)
 	var be *httpsget.BodyError

@@ -134,6 +134,13 @@ func TestSASLprepRefusal(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("password: %v\nwant %s", err, want)
 	}
+	// Invalid UTF-8 (a password file in Latin-1) is named as such: another
+	// character would not help.
+	_, err = NewSCRAM(scram.SHA256, SCRAMSHA256, "user", "pass\xe9word", nil)
+	want = "SCRAM-SHA-256: the password is not valid UTF-8, which SCRAM requires (RFC 5802): store it as UTF-8, or use another mechanism with --mech"
+	if err == nil || err.Error() != want {
+		t.Errorf("invalid UTF-8: %v\nwant %s", err, want)
+	}
 	_, err = NewSCRAM(scram.SHA1, SCRAMSHA1, "us\ue000er", "password", nil)
 	want = "SCRAM-SHA-1: the user name contains a character SCRAM does not allow (SASLprep, RFC 4013): use another mechanism with --mech, or change the user name"
 	if err == nil || err.Error() != want {

@@ -228,17 +228,21 @@ type SCRAMClient struct {
 // NewSCRAM starts a SCRAM conversation with hash h (sha1.New, sha256.New);
 // nonce, when not nil, replaces the random client nonce (for test vectors).
 func NewSCRAM(h func() hash.Hash, mech, user, password string, nonce func() string) (*SCRAMClient, error) {
-	refused := func(what string) error {
+	refused := func(what string, err error) error {
 		// The message names the credential in words, never its characters.
+		if errors.Is(err, saslprep.ErrInvalidUTF8) {
+			// Most likely a file saved in another encoding (Latin-1).
+			return fmt.Errorf("%s: the %s is not valid UTF-8, which SCRAM requires (RFC 5802): store it as UTF-8, or use another mechanism with --mech", mech, what)
+		}
 		return fmt.Errorf("%s: the %s contains a character SCRAM does not allow (SASLprep, RFC 4013): use another mechanism with --mech, or change the %s", mech, what, what)
 	}
 	u, err := saslprep.Stored(user)
 	if err != nil {
-		return nil, refused("user name")
+		return nil, refused("user name", err)
 	}
 	p, err := saslprep.Stored(password)
 	if err != nil {
-		return nil, refused("password")
+		return nil, refused("password", err)
 	}
 	c := &SCRAMClient{mech: mech, hash: h, user: u, password: password, prepped: p}
 	if nonce != nil {
