@@ -43,9 +43,32 @@ func (s *Set) Add(secret string) {
 	s.secrets = append(s.secrets, secret,
 		base64.StdEncoding.EncodeToString([]byte(secret)),
 		base64.RawStdEncoding.EncodeToString([]byte(secret)))
+	for _, f := range inBase64(secret) {
+		if !slices.Contains(s.secrets, f) {
+			s.secrets = append(s.secrets, f)
+		}
+	}
 	// Longest first: a PLAIN response echoed whole is replaced whole, not
 	// cut up by the password inside it first.
 	slices.SortStableFunc(s.secrets, func(a, b string) int { return len(b) - len(a) })
+}
+
+// inBase64 is how secret shows inside a longer base64 text, such as a
+// SASL challenge that quotes it ("e=bad password for <secret>"): at each
+// of the three byte offsets a base64 group can start at, the characters
+// that encode the secret's bytes alone, without those of its neighbours.
+// Only forms long enough to be redacted inside a word (anywhereRunes) are
+// kept: a base64 text is one word.
+func inBase64(secret string) []string {
+	var forms []string
+	for k, drop := range [3]int{0, 2, 3} { // bytes before it, characters they touch
+		b := append(make([]byte, k, k+len(secret)), secret...)
+		b = b[:len(b)-len(b)%3] // a last partial group depends on what follows
+		if enc := base64.RawStdEncoding.EncodeToString(b); len(enc)-drop >= anywhereRunes {
+			forms = append(forms, enc[drop:])
+		}
+	}
+	return forms
 }
 
 // Scrub replaces every registered secret in text.

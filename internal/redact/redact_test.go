@@ -1,7 +1,9 @@
 package redact
 
 import (
+	"encoding/base64"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -114,4 +116,47 @@ func TestScrubCut(t *testing.T) {
 			t.Errorf("Scrub(%q) changed it", c.in)
 		}
 	}
+}
+
+// A long secret quoted inside a longer base64 text (a SASL challenge
+// echoing the password), at any byte offset, is redacted: no run of base64
+// left in the output decodes to the secret's inside.
+func TestInsideBase64(t *testing.T) {
+	const secret = "hunter2-Secret!"
+	var set Set
+	set.Add(secret)
+	for lead := range 7 {
+		text := "e=authentication failed for user mon, password "[:40+lead] + secret + " (try again)"
+		line := "334 " + base64.StdEncoding.EncodeToString([]byte(text))
+		out := set.Scrub(line)
+		if !strings.Contains(out, Redacted) || reveals(out, secret[1:len(secret)-1]) {
+			t.Errorf("secret after %d bytes: %q decodes to it", 40+lead, out)
+		}
+	}
+	// The forms are the secret's own characters: base64 that does not hold
+	// it is left as it is.
+	other := "334 " + base64.StdEncoding.EncodeToString([]byte("e=authentication failed for user mon, no password given"))
+	if got := set.Scrub(other); got != other {
+		t.Errorf("Scrub(%q) = %q", other, got)
+	}
+}
+
+// reveals reports whether a base64 run in s, read from any of its four
+// character alignments, decodes to bytes holding inside.
+func reveals(s, inside string) bool {
+	for _, run := range strings.FieldsFunc(s, func(r rune) bool {
+		return !strings.ContainsRune("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", r)
+	}) {
+		for shift := range 4 {
+			if shift >= len(run) {
+				break
+			}
+			r := run[shift:]
+			r = r[:len(r)-len(r)%4]
+			if b, err := base64.RawStdEncoding.DecodeString(r); err == nil && strings.Contains(string(b), inside) {
+				return true
+			}
+		}
+	}
+	return false
 }
