@@ -247,7 +247,8 @@ func certShape(der []byte) bool {
 	if !ok || len(rest) > 0 || cert[0] != 0x30 {
 		return false
 	}
-	tbs, _, ok := derElem(derContent(cert))
+	content, _ := derEnter(cert, false)
+	tbs, _, ok := derElem(content)
 	if !ok || tbs[0] != 0x30 {
 		return false
 	}
@@ -439,21 +440,11 @@ func rawSubject(der []byte) ([]byte, bool) { return subjectOf(der, false) }
 // subjectOf is rawSubject; with cut, der may be the start of a certificate
 // only, the two outer elements running past its end.
 func subjectOf(der []byte, cut bool) ([]byte, bool) {
-	enter := func(b []byte) ([]byte, bool) {
-		if cut {
-			return derOpen(b)
-		}
-		e, _, ok := derElem(b)
-		if !ok {
-			return nil, false
-		}
-		return derContent(e), true
-	}
-	cert, ok := enter(der)
+	cert, ok := derEnter(der, cut)
 	if !ok {
 		return nil, false
 	}
-	rest, ok := enter(cert)
+	rest, ok := derEnter(cert, cut)
 	if !ok {
 		return nil, false
 	}
@@ -471,32 +462,36 @@ func subjectOf(der []byte, cut bool) ([]byte, bool) {
 	return subj, ok
 }
 
-// derOpen strips an element's tag and length, whose content may run past
-// the end of b.
-func derOpen(b []byte) ([]byte, bool) {
-	if len(b) < 2 {
-		return nil, false
-	}
-	hdr := 2
-	if b[1]&0x80 != 0 {
-		hdr += int(b[1] & 0x7f)
-		if hdr == 2 || hdr > 5 || len(b) < hdr {
-			return nil, false
-		}
-	}
-	return b[hdr:], true
-}
-
 // derElem splits the first DER element (tag, length, content) off b.
 func derElem(b []byte) (elem, rest []byte, ok bool) {
-	if len(b) < 2 {
+	hdr, n, ok := derHeader(b)
+	if !ok || len(b) < hdr+n {
 		return nil, nil, false
 	}
-	n, hdr := int(b[1]), 2
+	return b[:hdr+n], b[hdr+n:], true
+}
+
+// derEnter is the content of the DER element b starts with; with cut, b may
+// end before the content does (a certificate's first bytes).
+func derEnter(b []byte, cut bool) ([]byte, bool) {
+	hdr, n, ok := derHeader(b)
+	if !ok || !cut && len(b) < hdr+n {
+		return nil, false
+	}
+	return b[hdr:min(len(b), hdr+n)], true
+}
+
+// derHeader reads the tag and length b starts with: hdr bytes of them, and
+// n of content (short form, or long form of 1 to 3 bytes).
+func derHeader(b []byte) (hdr, n int, ok bool) {
+	if len(b) < 2 {
+		return 0, 0, false
+	}
+	n, hdr = int(b[1]), 2
 	if n&0x80 != 0 {
 		k := n & 0x7f
 		if k == 0 || k > 3 || len(b) < 2+k {
-			return nil, nil, false
+			return 0, 0, false
 		}
 		n = 0
 		for _, c := range b[2 : 2+k] {
@@ -504,16 +499,5 @@ func derElem(b []byte) (elem, rest []byte, ok bool) {
 		}
 		hdr += k
 	}
-	if len(b) < hdr+n {
-		return nil, nil, false
-	}
-	return b[:hdr+n], b[hdr+n:], true
-}
-
-// derContent strips an element's tag and length.
-func derContent(elem []byte) []byte {
-	if elem[1]&0x80 == 0 {
-		return elem[2:]
-	}
-	return elem[2+int(elem[1]&0x7f):]
+	return hdr, n, true
 }
