@@ -84,7 +84,8 @@ func TestEarlySuccessIsNoLogin(t *testing.T) {
 }
 
 // A server echoing what the mechanism derived from the password (CRAM-MD5's
-// digest alone, SCRAM's client proof) gets <redacted> into the transcript.
+// digest alone, SCRAM's client proof and SASLprepped password) gets
+// <redacted> into the transcript.
 func TestDerivedSecretsRedacted(t *testing.T) {
 	const challenge = "<1896.697170952@postoffice.reston.mci.net>"
 	digest := CRAMMD5Digest("tanstaaftanstaaf", []byte(challenge))
@@ -110,6 +111,19 @@ func TestDerivedSecretsRedacted(t *testing.T) {
 		}
 	})
 	checkRedacted(t, err, lines, "535 5.7.8 proof <redacted> rejected", proof)
+
+	// The password as SASLprep maps it (the soft hyphen dropped) is what
+	// the keys derive from, and a server may quote that form too.
+	sc, err = NewSCRAM(v.hash, v.mech, "user", "pen\u00ADcil-and-paper", func() string { return v.nonce })
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err = exchange(t, sc, func(c *smtptest.FaultConn) {
+		if _, err := c.Expect("AUTH " + v.mech + " "); err == nil {
+			_ = c.Send("535 5.7.8 password pencil-and-paper rejected")
+		}
+	})
+	checkRedacted(t, err, lines, "535 5.7.8 password <redacted> rejected", "pencil-and-paper")
 }
 
 func checkRedacted(t *testing.T, err error, lines []string, want, secret string) {

@@ -368,9 +368,10 @@ func printable(s string) bool {
 	return true
 }
 
-// Secrets are the password and the client proof, which a server might
-// quote apart from the client-final message that carries it.
-func (s *SCRAMClient) Secrets() []string { return []string{s.password, s.proof} }
+// Secrets are the password, as given and as SASLprep maps it (the form the
+// keys derive from), and the client proof, which a server might quote apart
+// from the client-final message that carries it.
+func (s *SCRAMClient) Secrets() []string { return []string{s.password, s.prepped, s.proof} }
 
 // Outcome reports whether the server proved it knows the password.
 func (s *SCRAMClient) Outcome() Outcome {
