@@ -99,6 +99,12 @@ func (o *Options) judgeAuthErr(f *Facts, r *plugin.Result) {
 			msg += " - " + h
 		}
 		r.Add(st, "%s", msg)
+	case errors.Is(e, sasl.ErrNoServerProof):
+		user := f.User
+		if user == "" {
+			user = "the token"
+		}
+		r.Add(plugin.Critical, "auth: %s accepted %s with %s without proving that it knows the password (no SCRAM server signature)", where, user, f.Mech)
 	case errors.Is(e, sasl.ErrServerSignature):
 		r.Add(plugin.Critical, "auth: %s: %v (%s) - it does not hold this password's keys: another server, or a man in the middle, answers", who, sasl.ErrServerSignature, where)
 	default:
@@ -121,10 +127,6 @@ func (o *Options) judgeAuthOK(f *Facts, r *plugin.Result) {
 	}
 	if o.ExpectFail {
 		r.Add(plugin.Critical, "auth: %s accepted %s with %s, but --expect-fail says this login must be refused", where, who, f.Mech)
-		return
-	}
-	if f.SASL.MutualAuth && !f.SASL.ServerVerified {
-		r.Add(plugin.Critical, "auth: %s accepted %s with %s without proving that it knows the password (no SCRAM server signature)", where, who, f.Mech)
 		return
 	}
 	d, _ := f.S.Duration(probe.PhaseAuth)

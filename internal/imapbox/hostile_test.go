@@ -3,6 +3,7 @@ package imapbox
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -225,5 +226,22 @@ func TestInboxChangedWhileAway(t *testing.T) {
 	s, err := b.Wait(ctx, q)
 	if err != nil || !s.Found || s.Polls != 2 {
 		t.Fatalf("sighting %+v, %v", s, err)
+	}
+}
+
+// A server that accepts SCRAM's first message at once never proves that it
+// holds the password's keys: the login fails, as check_smtp_auth's does.
+func TestSCRAMWithoutProof(t *testing.T) {
+	srv := hostile(t, func(scriptConn, string, string) bool { return false })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b, err := Dial(ctx, Config{Target: probe.Target{Host: "127.0.0.1", Port: srv.Port}, Redact: &redact.Set{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.abort)
+	err = b.Login(ctx, sasl.Credentials{User: testUser, Password: testPass}, sasl.SCRAMSHA256, true)
+	if !errors.Is(err, sasl.ErrNoServerProof) {
+		t.Errorf("Login = %v, want %v", err, sasl.ErrNoServerProof)
 	}
 }

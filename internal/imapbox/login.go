@@ -58,7 +58,13 @@ func (b *Box) Login(ctx context.Context, creds sasl.Credentials, mech string, al
 		if err != nil {
 			return &Error{Phase: PhaseLogin, Kind: probe.KindUsage, Err: err}
 		}
-		return b.c.Authenticate(registering{client, b.cfg.Redact})
+		if err := b.c.Authenticate(registering{client, b.cfg.Redact}); err != nil {
+			return err
+		}
+		if err := sasl.Proven(client); err != nil {
+			return &Error{Phase: PhaseLogin, Err: err}
+		}
+		return nil
 	})
 	if err != nil {
 		return b.fail(ctx, PhaseLogin, err)

@@ -472,3 +472,41 @@ func TestAuthEchoNoTranscript(t *testing.T) {
 		}
 	}
 }
+
+// TestSCRAMWithoutProof: a server that answers SCRAM's first message with
+// 235, never proving that it holds the password's keys, is no login that
+// counts (check_smtp_auth calls it CRITICAL; load says the same).
+func TestSCRAMWithoutProof(t *testing.T) {
+	script := func(c *smtptest.FaultConn) {
+		if c.Greet() != nil || c.EHLO("AUTH SCRAM-SHA-256", "PIPELINING") != nil {
+			return
+		}
+		for {
+			line, err := c.ReadLine()
+			if err != nil {
+				return
+			}
+			switch verb, _, _ := strings.Cut(line, " "); strings.ToUpper(verb) {
+			case "AUTH":
+				_ = c.Send("235 2.7.0 welcome")
+			case "DATA":
+				_ = c.Send("354 go")
+				for l, err := c.ReadLine(); err == nil && l != "."; l, err = c.ReadLine() {
+				}
+				_ = c.Send("250 2.0.0 queued")
+			case "QUIT":
+				_ = c.Send("221 bye")
+				return
+			default:
+				_ = c.Send("250 ok")
+			}
+		}
+	}
+	srv, _ := smtptest.StartCounting(t, "tcp", "127.0.0.1:0", script)
+	t.Setenv("LOAD_PW", "pencil-and-paper")
+	o := run(t, append(plugintest.HostArgs(srv.Addr), "--to", "a@load.test", "--user", "load", "--password-ref", "env:LOAD_PW",
+		"--allow-plaintext", "--mech", "SCRAM-SHA-256", "--messages", "3")...)
+	if o.Code != 2 || !strings.Contains(o.Out, "without proving that it knows the password") {
+		t.Errorf("exit %d, want 2 naming the missing server proof:\n%s", o.Code, o.Out)
+	}
+}

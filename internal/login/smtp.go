@@ -76,6 +76,11 @@ func (f *Flags) SMTP(ctx context.Context, s *probe.Session, creds sasl.Credentia
 	// then shortened (in that order, so no cut shows half a secret).
 	a.SASL.ServerError = plugin.Sanitize(s.Transcript.Scrub(a.SASL.ServerError), plugin.MaxTextLen)
 	if err == nil {
+		if perr := sasl.Proven(client); perr != nil {
+			// Logged in, to a server that may not be the one it claims:
+			// a failed login, the session still in step (QUIT follows).
+			a.AuthErr = &probe.Error{Phase: probe.PhaseAuth, Err: perr}
+		}
 		return nil
 	}
 	if a.AuthErr = probe.AsError(err); probe.InStep(a.AuthErr) {

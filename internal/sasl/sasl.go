@@ -188,6 +188,21 @@ func CRAMMD5Digest(password string, challenge []byte) string {
 // know the password's keys, so it may not be the server it claims to be.
 var ErrServerSignature = errors.New("the server's SCRAM signature does not verify")
 
+// ErrNoServerProof is a login that a mutual mechanism (SCRAM) saw succeed
+// before the server's final message: the server never proved that it holds
+// the password's keys.
+var ErrNoServerProof = errors.New("the server accepted the login without proving that it knows the password (no SCRAM server signature): another server, or a man in the middle, may answer")
+
+// Proven checks a login the server has just accepted: ErrNoServerProof
+// where c is a mutual mechanism that never verified the server. Every
+// plugin that logs in calls it, so that each judges the same fact alike.
+func Proven(c Client) error {
+	if o := c.Outcome(); o.MutualAuth && !o.ServerVerified {
+		return ErrNoServerProof
+	}
+	return nil
+}
+
 // The iteration counts a SCRAM server may ask for. The floor is RFC 7677
 // §4's 4096, which xdg-go/scram enforced too: fewer rounds would let a man
 // in the middle make the client proof cheap to guess the password from. The
