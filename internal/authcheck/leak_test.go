@@ -208,3 +208,46 @@ func TestEarlySuccessIsNoLogin(t *testing.T) {
 		})
 	}
 }
+
+// TestSecretsBeforeAuth: a server that knows the password and sends it
+// before AUTH, in its banner and EHLO reply, raw and inside a longer base64
+// word: none of it reaches the output, at any -v, in text or JSON.
+// (TestOwnWordsNotScrubbed in conncheck: a short password that is an
+// ordinary word of the banner stays as the server wrote it.)
+func TestSecretsBeforeAuth(t *testing.T) {
+	hidden := base64.StdEncoding.EncodeToString([]byte("Q" + testPass + " tail"))
+	script := func(c *smtptest.FaultConn) {
+		if c.Send("220 mx.test ESMTP "+testPass+" "+hidden) != nil {
+			return
+		}
+		for {
+			line, err := c.ReadLine()
+			if err != nil {
+				return
+			}
+			switch verb, _, _ := strings.Cut(line, " "); strings.ToUpper(verb) {
+			case "EHLO":
+				_ = c.Send("250-mx.test "+testPass, "250-X-"+hidden, "250 AUTH PLAIN")
+			case "AUTH":
+				_ = c.Send("235 2.7.0 ok")
+			case "QUIT":
+				_ = c.Send("221 bye")
+				return
+			default:
+				_ = c.Send("250 ok")
+			}
+		}
+	}
+	srv, _ := smtptest.StartCounting(t, "tcp", "127.0.0.1:0", script)
+	t.Setenv("AUTH_PW", testPass)
+	for _, v := range [][]string{nil, {"-v"}, {"-vvv"}, {"--output", "json", "-vvv"}} {
+		o := check(t, append(plugintest.HostArgs(srv.Addr), append([]string{"--no-tls", "--allow-plaintext", "--user", testUser,
+			"--password-ref", "env:AUTH_PW", "--mech", "PLAIN"}, v...)...)...)
+		if o.Code != 0 {
+			t.Errorf("%v: exit %d, want 0 (the login worked):\n%s", v, o.Code, o.Out)
+		}
+		if strings.Contains(o.Out, testPass) || strings.Contains(o.Out, hidden) {
+			t.Errorf("%v: the password shows:\n%s", v, o.Out)
+		}
+	}
+}

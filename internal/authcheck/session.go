@@ -38,7 +38,7 @@ func Gather(ctx context.Context, o *Options) *Facts {
 		f.CredErr, f.Total = err, time.Since(start)
 		return f
 	}
-	f.Outcome = probe.Run(ctx, probe.Plan{Target: o.target(), Transcript: f.Tr, Start: start,
+	f.Outcome = probe.Run(ctx, probe.Plan{Target: o.target(), Transcript: f.Tr, Start: start, Secrets: creds.Secrets(),
 		Steps: func(ctx context.Context, s *probe.Session) error {
 			return o.Login.SMTP(ctx, s, creds, o.AllowPlaintext, &f.Auth)
 		}})

@@ -112,11 +112,11 @@ func (o *Options) judgeGreeting(s *probe.Session, r *plugin.Result) {
 	if o.Expect != "" {
 		raw := rawReply(s.Banner) + "\n" + rawReply(s.Hello)
 		if !strings.Contains(raw, o.Expect) {
-			r.Add(plugin.Warning, "banner: expected %q not found in the greeting or %s reply: %s", o.Expect, s.HelloVerb, plugin.Quote(s.Banner))
+			r.Add(plugin.Warning, "banner: expected %q not found in the greeting or %s reply: %s", o.Expect, s.HelloVerb, s.Transcript.ScrubLong(plugin.Quote(s.Banner)))
 		}
 	}
 	if o.expectRe != nil && !o.expectRe.MatchString(rawReply(s.Banner)) {
-		r.Add(plugin.Warning, "banner: %s does not match --expect-regex %q", plugin.Quote(s.Banner), o.ExpectRegex)
+		r.Add(plugin.Warning, "banner: %s does not match --expect-regex %q", s.Transcript.ScrubLong(plugin.Quote(s.Banner)), o.ExpectRegex)
 	}
 	if s.EHLOErr != nil {
 		r.Detail("ehlo: refused with %s; HELO accepted, so no extensions are known", plugin.Quote(*s.EHLOErr))

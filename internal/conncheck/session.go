@@ -59,6 +59,7 @@ func (o *Options) gatherOne(ctx context.Context, t probe.Target) *Facts {
 	f.Outcome = probe.Run(ctx, probe.Plan{
 		Target:     t,
 		NoWaitQuit: o.IgnoreQuit,
+		Secrets:    []string{o.AuthPass},
 		Steps:      func(ctx context.Context, s *probe.Session) error { return o.steps(ctx, s, f) },
 	})
 	return f

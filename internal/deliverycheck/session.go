@@ -124,7 +124,7 @@ func Gather(ctx context.Context, o *Options) *Facts {
 		}
 	}
 	if !o.IMAPOnly {
-		f.Outcome = probe.Run(ctx, probe.Plan{Target: o.target(), Transcript: f.Tr, Start: start,
+		f.Outcome = probe.Run(ctx, probe.Plan{Target: o.target(), Transcript: f.Tr, Start: start, Secrets: smtpCreds.Secrets(),
 			Steps: func(ctx context.Context, s *probe.Session) error { return o.submit(ctx, s, smtpCreds, imap, f) }})
 		if f.S == nil || o.SendOnly || f.Sent.IsZero() {
 			return f

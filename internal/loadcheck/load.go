@@ -269,7 +269,7 @@ func (r *runner) session(sh *shard, b *beat, n int64) {
 	// Transcripts are kept for -v, else for the first session only: in
 	// the others they would only grow.
 	quiet := r.o.Verbosity() == 0 && !r.keptOne.CompareAndSwap(false, true)
-	out := probe.Run(ctx, probe.Plan{Target: r.target, Start: begin, Quiet: quiet,
+	out := probe.Run(ctx, probe.Plan{Target: r.target, Start: begin, Quiet: quiet, Secrets: r.creds.Secrets(),
 		Steps: func(ctx context.Context, s *probe.Session) error { return r.steps(ctx, s, sh, b, cur, &auth) }})
 	setupDone := cur.mark > 0 || cur.sent > 0
 	if !cur.recorded {

@@ -28,9 +28,9 @@ func (e *credError) Unwrap() error { return e.Err }
 type Noter interface{ Note(text string) }
 
 // Credentials resolves the references through store, for a login to
-// host:port (OAUTHBEARER names them). The secrets are registered with the
-// transcript by the wire when it sends them (smtp.Conn.Auth): text the
-// server sent before cannot echo them.
+// host:port (OAUTHBEARER names them). The wire registers the secrets with
+// the transcript when it sends them (smtp.Conn.Auth); before, a server can
+// only show them if it knows them, and probe.Plan.Secrets covers that.
 func (f *Flags) Credentials(ctx context.Context, store *secret.Options, notes Noter, host string, port int) (sasl.Credentials, error) {
 	c := sasl.Credentials{User: f.User, Host: host, Port: port}
 	switch {

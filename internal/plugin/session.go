@@ -13,11 +13,13 @@ import (
 // and the TLS line followed by tlsNote. It also attaches the transcript
 // at the verbosity c asks for.
 func SessionLines(r *Result, s *probe.Session, c *Common, about, tlsNote string) {
+	// Read before AUTH: scrubbed of the long secrets a server that knows
+	// them may send (smtp.Transcript.ScrubLong).
 	if s.Banner.Code != 0 {
-		r.Detail("banner: %s", Quote(s.Banner))
+		r.Detail("banner: %s", s.Transcript.ScrubLong(Quote(s.Banner)))
 	}
 	if s.HelloVerb != "" {
-		r.Detail("%s: %s; %s", strings.ToLower(s.HelloVerb), Quote(s.Hello), about)
+		r.Detail("%s: %s; %s", strings.ToLower(s.HelloVerb), s.Transcript.ScrubLong(Quote(s.Hello)), about)
 	}
 	if s.TLS != nil {
 		r.Detail("%s%s", TLSLine(s), tlsNote)

@@ -13,7 +13,11 @@ import (
 type Plan struct {
 	Target     Target
 	Transcript *smtp.Transcript // nil → a new one; AUTH registers its secrets there
-	Start      time.Time        // when the run began (Total counts from it); zero → now
+	// Secrets are registered before the first line is read, where long
+	// enough not to be an ordinary word (smtp.Transcript.AddLongSecret): a
+	// server that knows them may send them before AUTH (a banner).
+	Secrets []string
+	Start   time.Time // when the run began (Total counts from it); zero → now
 
 	// BannerOnly stops after the banner (and the implicit TLS handshake):
 	// no EHLO, no STARTTLS, no steps.
@@ -60,6 +64,9 @@ func Run(ctx context.Context, p Plan) (out Outcome) {
 		p.Transcript = nil
 	case p.Transcript == nil:
 		p.Transcript = smtp.NewTranscript()
+	}
+	for _, sec := range p.Secrets {
+		p.Transcript.AddLongSecret(sec) // nil-safe: a quiet session records nothing
 	}
 	defer func() {
 		out.Total = time.Since(start)

@@ -40,18 +40,44 @@ func (s *Set) Add(secret string) {
 		s.added = map[string]bool{}
 	}
 	s.added[secret] = true
-	s.secrets = append(s.secrets, secret,
-		base64.StdEncoding.EncodeToString([]byte(secret)),
-		base64.RawStdEncoding.EncodeToString([]byte(secret)))
-	for _, f := range inBase64(secret) {
+	s.add(forms(secret))
+}
+
+// AddLong registers those of secret's forms (as Add) that are redacted
+// even inside a word (anywhereRunes), for text read before the secret is
+// sent: a server that knows it may show it there, but a short secret may
+// be an ordinary word of the server's, which redacting would point out.
+func (s *Set) AddLong(secret string) {
+	if s == nil || secret == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.add(slices.DeleteFunc(forms(secret), func(f string) bool { return !long(f) }))
+}
+
+// add appends the forms not registered yet, longest first: a PLAIN
+// response echoed whole is replaced whole, not cut up by the password
+// inside it first.
+func (s *Set) add(fs []string) {
+	for _, f := range fs {
 		if !slices.Contains(s.secrets, f) {
 			s.secrets = append(s.secrets, f)
 		}
 	}
-	// Longest first: a PLAIN response echoed whole is replaced whole, not
-	// cut up by the password inside it first.
 	slices.SortStableFunc(s.secrets, func(a, b string) int { return len(b) - len(a) })
 }
+
+// forms are secret as it is, its base64 forms (padded and raw), in which
+// SASL sends it, and its characters inside a longer base64 text.
+func forms(secret string) []string {
+	return append([]string{secret,
+		base64.StdEncoding.EncodeToString([]byte(secret)),
+		base64.RawStdEncoding.EncodeToString([]byte(secret))}, inBase64(secret)...)
+}
+
+// long reports whether sec is redacted even inside a word.
+func long(sec string) bool { return utf8.RuneCountInString(sec) >= anywhereRunes }
 
 // inBase64 is how secret shows inside a longer base64 text, such as a
 // SASL challenge that quotes it ("e=bad password for <secret>"): at each
@@ -79,6 +105,23 @@ func (s *Set) Scrub(text string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.scrub(text)
+}
+
+// ScrubLong is Scrub with the forms AddLong would register alone: for text
+// read before the secrets were sent (a banner), which a short one found in
+// it was not echoed into.
+func (s *Set) ScrubLong(text string) string {
+	if s == nil {
+		return text
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sec := range s.secrets {
+		if long(sec) {
+			text = replaceToken(text, sec)
+		}
+	}
+	return text
 }
 
 // scrub replaces whole-token matches of short secrets only: one not glued
@@ -153,7 +196,7 @@ const anywhereRunes = 12
 // longer word: a letter or digit touches a letter or digit of its edge, as
 // \b sees it. A long secret is never taken for part of a word.
 func glued(before, sec, after string) bool {
-	if utf8.RuneCountInString(sec) >= anywhereRunes {
+	if long(sec) {
 		return false
 	}
 	return (wordEnd(before) && wordStart(sec)) || (wordStart(after) && wordEnd(sec))

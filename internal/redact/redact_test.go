@@ -160,3 +160,22 @@ func reveals(s, inside string) bool {
 	}
 	return false
 }
+
+// AddLong registers only the forms redacted inside a word: a short secret
+// (an ordinary word, perhaps) is left to Add; ScrubLong applies those forms
+// alone, whatever Add registered since.
+func TestLong(t *testing.T) {
+	var set Set
+	set.AddLong("Postfix")
+	set.AddLong("hunter2-Secret!")
+	if got := set.Scrub("Postfix hunter2-Secret!"); got != "Postfix <redacted>" {
+		t.Errorf("Scrub after AddLong = %q", got)
+	}
+	set.Add("Postfix")
+	if got := set.ScrubLong("ESMTP Postfix hunter2-Secret!"); got != "ESMTP Postfix <redacted>" {
+		t.Errorf("ScrubLong = %q", got)
+	}
+	if got := set.Scrub("ESMTP Postfix"); got != "ESMTP <redacted>" {
+		t.Errorf("Scrub after Add = %q", got)
+	}
+}

@@ -78,6 +78,10 @@ type Credentials struct {
 	Port                  int
 }
 
+// Secrets are the password and the token: what a server must never get
+// into the output, even in a line it sends before AUTH.
+func (c Credentials) Secrets() []string { return []string{c.Password, c.Token} }
+
 // Client is a mechanism client with what it learnt during the exchange.
 type Client interface {
 	smtp.SASLClient

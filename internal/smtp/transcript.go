@@ -46,6 +46,23 @@ func (t *Transcript) AddSecret(s string) {
 	}
 }
 
+// AddLongSecret registers the forms of s that are redacted even inside a
+// word (redact.Set.AddLong): for the lines read before AUTH sends it.
+func (t *Transcript) AddLongSecret(s string) {
+	if t != nil {
+		t.secrets.AddLong(s)
+	}
+}
+
+// ScrubLong is Scrub with those forms alone (redact.Set.ScrubLong): for
+// server text read before AUTH, such as the banner.
+func (t *Transcript) ScrubLong(s string) string {
+	if t == nil {
+		return s
+	}
+	return t.secrets.ScrubLong(s)
+}
+
 // Scrub replaces every registered secret in s (see package redact).
 func (t *Transcript) Scrub(s string) string {
 	if t == nil {
