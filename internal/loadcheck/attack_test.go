@@ -477,31 +477,7 @@ func TestAuthEchoNoTranscript(t *testing.T) {
 // 235, never proving that it holds the password's keys, is no login that
 // counts (check_smtp_auth calls it CRITICAL; load says the same).
 func TestSCRAMWithoutProof(t *testing.T) {
-	script := func(c *smtptest.FaultConn) {
-		if c.Greet() != nil || c.EHLO("AUTH SCRAM-SHA-256", "PIPELINING") != nil {
-			return
-		}
-		for {
-			line, err := c.ReadLine()
-			if err != nil {
-				return
-			}
-			switch verb, _, _ := strings.Cut(line, " "); strings.ToUpper(verb) {
-			case "AUTH":
-				_ = c.Send("235 2.7.0 welcome")
-			case "DATA":
-				_ = c.Send("354 go")
-				for l, err := c.ReadLine(); err == nil && l != "."; l, err = c.ReadLine() {
-				}
-				_ = c.Send("250 2.0.0 queued")
-			case "QUIT":
-				_ = c.Send("221 bye")
-				return
-			default:
-				_ = c.Send("250 ok")
-			}
-		}
-	}
+	script := (&sink{exts: []string{"AUTH SCRAM-SHA-256", "PIPELINING"}, auth: "235 2.7.0 welcome"}).script
 	srv, _ := smtptest.StartCounting(t, "tcp", "127.0.0.1:0", script)
 	t.Setenv("LOAD_PW", "pencil-and-paper")
 	o := run(t, append(plugintest.HostArgs(srv.Addr), "--to", "a@load.test", "--user", "load", "--password-ref", "env:LOAD_PW",

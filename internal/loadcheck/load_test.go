@@ -25,6 +25,7 @@ type sink struct {
 	onMail, onRcpt, onEnd func(c *smtptest.FaultConn, n int) string
 	afterAccept           func(n int)
 	greeting              string
+	auth                  string // the reply to AUTH; "" is 502
 }
 
 func (k *sink) script(c *smtptest.FaultConn) {
@@ -95,6 +96,8 @@ func (k *sink) script(c *smtptest.FaultConn) {
 				k.accepted.Add(1)
 				k.afterAccept(n)
 			}
+		case verb == "AUTH" && k.auth != "":
+			ok = c.Send(k.auth) == nil
 		case verb == "RSET":
 			ok = c.Send("250 2.0.0 reset") == nil
 		case verb == "QUIT":
