@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,12 +37,19 @@ func setup(ctx context.Context, name string, args []string, opts Options, parsed
 }
 
 // setupFailed ends a run that setup stopped: -h and -V print their text and
-// exit 3; a bad command line is an UNKNOWN naming the problem.
-func setupFailed(p *nagios.Plugin, name, service string, c *Common, msg string, err error) {
+// exit 3; a bad command line is an UNKNOWN naming the problem, in the
+// format the command line's --output asks for: Parse stops at the first bad
+// flag, so c may not hold an --output given after it.
+func setupFailed(p *nagios.Plugin, name, service string, args []string, c *Common, msg string, err error) {
 	if errors.Is(err, ErrHelp) || errors.Is(err, ErrVersion) {
 		fmt.Fprint(p.OutputTarget(), msg)
 		p.ExitStatusCode = int(Unknown)
 		return
+	}
+	if out, given := outputArg(args); given && out != c.Output {
+		cc := *c
+		cc.Output = out
+		c = &cc
 	}
 	r := &Result{Service: service}
 	r.Add(Unknown, "%s (see %s --help)", err.Error(), name)
@@ -73,29 +81,51 @@ var parseTimeout = 10 * time.Second
 // parsed, it bounds the reading of ini files: a -t in an ini file, or inside
 // a cluster of short flags (-vt 5), is not seen here.
 func timeoutArg(args []string) (t Timeout, ok bool) {
+	val, given := lastArg(args, "t", "timeout", "-to")
+	if !given || t.UnmarshalFlag(val) != nil {
+		return Timeout{}, false
+	}
+	return t, true
+}
+
+// outputArg is the --output the command line gives (--output F or
+// --output=F; it has no short name), the last one winning as in Parse, for
+// a verdict given before the options are parsed (or when their parsing
+// failed): a value Parse refuses gives "text", for Parse's error to say
+// what is wrong in the format every engine reads. As with timeoutArg, an
+// --output in an ini file is not seen here.
+func outputArg(args []string) (out string, given bool) {
+	val, given := lastArg(args, "", "output")
+	if val != "json" {
+		val = "text" // the default, and the other choice
+	}
+	return val, given
+}
+
+// lastArg is the value of the last occurrence on the command line of the
+// flag named short (none if "") and long, in each spelling go-flags takes
+// (-s V, -sV, -s=V, --long V, --long=V) and the legacy ones in more (each
+// followed by its value), before "--"; a flag last with no value gives "".
+// A spelling inside a cluster of short flags is not seen.
+func lastArg(args []string, short, long string, more ...string) (val string, given bool) {
 	for i := 0; i < len(args); i++ {
-		a, val := args[i], ""
+		a := args[i]
 		switch {
 		case a == "--":
-			return t, ok
-		case a == "-t" || a == "-to" || a == "--timeout":
-			if i++; i == len(args) {
-				return t, false
+			return val, given
+		case a == "--"+long || (short != "" && a == "-"+short) || slices.Contains(more, a):
+			val, given = "", true
+			if i+1 < len(args) {
+				i++
+				val = args[i]
 			}
-			val = args[i]
-		case strings.HasPrefix(a, "--timeout="):
-			val = strings.TrimPrefix(a, "--timeout=")
-		case strings.HasPrefix(a, "-t"):
-			val = strings.TrimPrefix(a[2:], "=")
-		default:
-			continue
-		}
-		var v Timeout
-		if ok = v.UnmarshalFlag(val) == nil; ok {
-			t = v
+		case strings.HasPrefix(a, "--"+long+"="):
+			val, given = a[len("--"+long+"="):], true
+		case short != "" && strings.HasPrefix(a, "-"+short):
+			val, given = strings.TrimPrefix(a[len("-"+short):], "="), true
 		}
 	}
-	return t, ok
+	return val, given
 }
 
 // watchdogMargin is how long past -t the watchdog lets a check end on its
@@ -141,7 +171,10 @@ func RunEnding[O Options](p *nagios.Plugin, name, service string, args []string,
 	// From the start, the -t the command line gives, or its default; once
 	// the options are parsed, theirs (mu guards c and parsing).
 	var mu sync.Mutex
-	c := Common{Timeout: Timeout{parseTimeout, Critical}, Output: "text"}
+	// The --output the command line gives, too: a verdict the watchdog
+	// gives while parsing is read by the same engine or script.
+	c := Common{Timeout: Timeout{parseTimeout, Critical}}
+	c.Output, _ = outputArg(args)
 	t, given := timeoutArg(args)
 	if given {
 		c.Timeout = t
@@ -193,7 +226,7 @@ func RunEnding[O Options](p *nagios.Plugin, name, service string, args []string,
 		}
 	})
 	if err != nil {
-		verdict(func() { setupFailed(p, name, service, opts.Base(), msg, err) })
+		verdict(func() { setupFailed(p, name, service, args, opts.Base(), msg, err) })
 		return
 	}
 	ctx, cancel := opts.Base().Context(runCtx, start)
