@@ -2,6 +2,8 @@ package conncheck
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,4 +38,46 @@ func TestSystemRootsUnreadable(t *testing.T) {
 
 	o = check(t, l.args("-S", "--verify", "--ca-file", l.caFile)...)
 	o.Expect(t, 0, "SMTP OK - 127.0.0.1:"+l.port+" answered in T s (STARTTLS TLSv1.3)")
+}
+
+// TestSystemRootsCertDir: a private CA in $SSL_CERT_DIR, not in the bundle
+// of $SSL_CERT_FILE, is trusted under its subject's hash link (made by
+// c_rehash or update-ca-certificates), as OpenSSL trusts it; in a file of
+// another name it is not found (OpenSSL's lookup, not crypto/x509's read
+// of every file), nor in no directory: an untrusted chain.
+func TestSystemRootsCertDir(t *testing.T) {
+	l := newLab(t, smtptest.Config{}, smtptest.LeafOptions{})
+	bundle := filepath.Join(t.TempDir(), "bundle.pem")
+	if err := smtptest.MustNewCA(t, "unrelated CA").WriteCAFile(bundle); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(l.caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := exec.Command("openssl", "x509", "-subject_hash", "-noout", "-in", l.caFile).Output()
+	if err != nil {
+		t.Skipf("no openssl to name the hash link: %v", err)
+	}
+	linked, unlinked := t.TempDir(), t.TempDir()
+	for _, err := range []error{
+		os.WriteFile(filepath.Join(linked, "private.pem"), ca, 0o644),
+		os.Symlink("private.pem", filepath.Join(linked, strings.TrimSpace(string(hash))+".0")),
+		os.WriteFile(filepath.Join(unlinked, "private.pem"), ca, 0o644),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("SSL_CERT_FILE", bundle)
+
+	t.Setenv("SSL_CERT_DIR", linked)
+	o := check(t, l.args("-S", "--verify")...)
+	o.Expect(t, 0, "SMTP OK - 127.0.0.1:"+l.port+" answered in T s (STARTTLS TLSv1.3)")
+
+	for _, dir := range []string{unlinked, t.TempDir()} {
+		t.Setenv("SSL_CERT_DIR", dir)
+		o = check(t, l.args("-S", "--verify")...)
+		o.Expect(t, 2, `SMTP CRITICAL - tls: certificate does not verify: x509: certificate signed by unknown authority - add --ca-file with the CA that signed it ("smtpcheck test CA")`)
+	}
 }

@@ -80,7 +80,7 @@ func TestSystemRootsForPicksIssuer(t *testing.T) {
 	}
 	dir := t.TempDir()
 	t.Setenv("SSL_CERT_FILE", dir+"/absent.pem")
-	if _, err := readSystemRoots(ctx); err == nil || err.Error() != "$SSL_CERT_FILE "+dir+"/absent.pem: no such file" {
+	if _, _, err := readSystemRoots(ctx); err == nil || err.Error() != "$SSL_CERT_FILE "+dir+"/absent.pem: no such file" {
 		t.Errorf("SSL_CERT_FILE missing: %v", err)
 	}
 	empty := dir + "/empty.pem"
@@ -88,7 +88,7 @@ func TestSystemRootsForPicksIssuer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("SSL_CERT_FILE", empty)
-	if _, err := readSystemRoots(ctx); err == nil || err.Error() != "$SSL_CERT_FILE "+empty+" holds no PEM certificates" {
+	if _, _, err := readSystemRoots(ctx); err == nil || err.Error() != "$SSL_CERT_FILE "+empty+" holds no PEM certificates" {
 		t.Errorf("an empty SSL_CERT_FILE: %v, want an error (this host's CA store is broken, not every server)", err)
 	}
 }
@@ -133,7 +133,7 @@ func TestSystemRootsFromDirectory(t *testing.T) {
 	done := make(chan struct{})
 	var roots []rootPEM
 	var err error
-	go func() { roots, err = readSystemRoots(ctx); close(done) }()
+	go func() { roots, _, err = readSystemRoots(ctx); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(2 * time.Second):
@@ -158,7 +158,7 @@ func TestSystemRootsFromDirectory(t *testing.T) {
 		t.TempDir() + ":": "no system CA certificates found (no CA bundle file, none in ",
 	} {
 		t.Setenv("SSL_CERT_DIR", env)
-		if _, err := readSystemRoots(ctx); err == nil || !strings.HasPrefix(err.Error(), want) {
+		if _, _, err := readSystemRoots(ctx); err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("SSL_CERT_DIR=%s: %v\nwant %s", env, err, want)
 		}
 	}

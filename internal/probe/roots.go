@@ -45,26 +45,34 @@ var (
 // during the read, so that a caller waits for a read in progress instead of
 // starting another.
 var system struct {
-	mu    sync.Mutex
-	env   string // the variables the cached roots were read under
-	roots []rootPEM
+	mu       sync.Mutex
+	env      string               // the variables the cached roots were read under
+	roots    []rootPEM            // the bundle's, or the directories' when there is none
+	fromDirs bool                 // roots are the directories': nothing to look up there
+	looked   map[string][]rootPEM // by raw issuer: the directories' roots found by lookupRoots
 }
 
-// systemRoots returns every system root, reading them under ctx (which
-// names the read for the watchdog) unless they are cached.
-func systemRoots(ctx context.Context) ([]rootPEM, error) {
-	env := os.Getenv("SSL_CERT_FILE") + "\x00" + os.Getenv("SSL_CERT_DIR")
+// systemCache empties the cache if the variables changed; mu is held.
+func systemCache() {
+	if env := os.Getenv("SSL_CERT_FILE") + "\x00" + os.Getenv("SSL_CERT_DIR"); system.env != env {
+		system.env, system.roots, system.fromDirs, system.looked = env, nil, false, nil
+	}
+}
+
+// systemRoots returns every system root of the bundle, or of the
+// certificate directories (fromDirs) when there is no bundle file, reading
+// them under ctx (which names the read for the watchdog) unless they are
+// cached.
+func systemRoots(ctx context.Context) (roots []rootPEM, fromDirs bool, err error) {
 	system.mu.Lock()
 	defer system.mu.Unlock()
-	if system.roots != nil && system.env == env {
-		return system.roots, nil
+	systemCache()
+	if system.roots == nil {
+		if system.roots, system.fromDirs, err = readSystemRoots(ctx); err != nil {
+			return nil, false, err
+		}
 	}
-	roots, err := readSystemRoots(ctx)
-	if err != nil {
-		return nil, err
-	}
-	system.env, system.roots = env, roots
-	return roots, nil
+	return system.roots, system.fromDirs, nil
 }
 
 // rootPEM is one CERTIFICATE block of the system's roots, kept as PEM
@@ -288,7 +296,7 @@ func (r *Roots) Label() string {
 // PreloadRoots starts reading and decoding the system roots in the
 // background, under ctx, so that they are ready by the time a handshake
 // needs them (the network wait of connect, banner and EHLO pays for it).
-func PreloadRoots(ctx context.Context) { go func() { _, _ = systemRoots(ctx) }() }
+func PreloadRoots(ctx context.Context) { go func() { _, _, _ = systemRoots(ctx) }() }
 
 // RootsError is a chain left unverified because the system roots could
 // not be read: a fault of this host, not of the server.
@@ -303,12 +311,32 @@ func (e *RootsError) Unwrap() error { return e.Err }
 // directory without a bound: what cannot be read safely is an error. The
 // roots are read by PreloadRoots under the run's context, which names the
 // read should it hang; without one they are read here.
+//
+// crypto/x509 and OpenSSL trust the certificate directories beside the
+// bundle: a private CA put in $SSL_CERT_DIR, or in /etc/ssl/certs, with
+// its hash link. For a chain that names no root of the bundle, its issuers
+// are looked up there as OpenSSL's CApath does (lookupRoots): reading all
+// of some 150 files would cost every such run several milliseconds.
 func SystemRootsFor(certs []*x509.Certificate) (*x509.CertPool, error) {
-	roots, err := systemRoots(context.Background())
+	roots, fromDirs, err := systemRoots(context.Background())
 	if err != nil {
 		return nil, err
 	}
 	pool := x509.NewCertPool()
+	if addNamed(pool, roots, certs) > 0 || fromDirs {
+		return pool, nil
+	}
+	if roots, err = lookupRoots(context.Background(), certs); err != nil {
+		return nil, err
+	}
+	addNamed(pool, roots, certs)
+	return pool, nil
+}
+
+// addNamed adds to pool the roots whose subject is the subject or issuer of
+// one of certs, returning how many.
+func addNamed(pool *x509.CertPool, roots []rootPEM, certs []*x509.Certificate) int {
+	n := 0
 	for _, r := range roots {
 		if yes, known := r.names(certs); known && !yes {
 			continue
@@ -319,24 +347,26 @@ func SystemRootsFor(certs []*x509.Certificate) (*x509.CertPool, error) {
 		}
 		if c, err := x509.ParseCertificate(der); err == nil {
 			pool.AddCert(c)
+			n++
 		}
 	}
-	return pool, nil
+	return n
 }
 
 // readSystemRoots reads the system roots where crypto/x509 looks for them,
 // but each file through boundedfile: $SSL_CERT_FILE, or else the first
-// bundle file there is, or else the files of $SSL_CERT_DIR or the
+// bundle file there is, or else (fromDirs) the files of $SSL_CERT_DIR or the
 // certificate directories. A file that is there but refused is an error,
 // not a reason to look elsewhere, and so is a variable naming what cannot
 // be read: both would widen or change what is trusted without a word.
-func readSystemRoots(ctx context.Context) ([]rootPEM, error) {
+func readSystemRoots(ctx context.Context) (roots []rootPEM, fromDirs bool, err error) {
 	if f := os.Getenv("SSL_CERT_FILE"); f != "" {
 		data, err := boundedfile.Read(ctx, "$SSL_CERT_FILE", f, boundedfile.MaxCABundle, nil)
 		if err != nil {
-			return nil, fmt.Errorf("$SSL_CERT_FILE %w", err)
+			return nil, false, fmt.Errorf("$SSL_CERT_FILE %w", err)
 		}
-		return nonEmpty(splitRoots(data), "$SSL_CERT_FILE "+f)
+		roots, err = nonEmpty(splitRoots(data), "$SSL_CERT_FILE "+f)
+		return roots, false, err
 	}
 	for _, f := range bundleFiles {
 		data, err := boundedfile.Read(ctx, "the system CA bundle", f, boundedfile.MaxCABundle, nil)
@@ -344,11 +374,19 @@ func readSystemRoots(ctx context.Context) ([]rootPEM, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("the system CA bundle %w", err)
+			return nil, false, fmt.Errorf("the system CA bundle %w", err)
 		}
-		return nonEmpty(splitRoots(data), "the system CA bundle "+f)
+		roots, err = nonEmpty(splitRoots(data), "the system CA bundle "+f)
+		return roots, false, err
 	}
-	return readCertDirs(ctx)
+	if roots, err = readCertDirs(ctx); err != nil {
+		return nil, false, err
+	}
+	if !anyCert(roots) {
+		dirs, _ := certDirsToRead()
+		return nil, false, fmt.Errorf("no system CA certificates found (no CA bundle file, none in %s)", strings.Join(dirs, ", "))
+	}
+	return roots, true, nil
 }
 
 // nonEmpty refuses a bundle without certificates: a truncated or emptied
@@ -366,16 +404,24 @@ func anyCert(roots []rootPEM) bool {
 	return slices.ContainsFunc(roots, func(r rootPEM) bool { return r.der() != nil })
 }
 
-// readCertDirs reads the certificates of $SSL_CERT_DIR (directories
-// separated by ":") or of certDirs, at most boundedfile.MaxCABundle in all.
-// As crypto/x509 does, it skips links to a file beside them (c_rehash's
-// hash links) and what cannot be read; it also skips what is not a regular
-// file, never opening it.
-func readCertDirs(ctx context.Context) ([]rootPEM, error) {
-	dirs, what := certDirs, "the system CA directory"
+// certDirsToRead are $SSL_CERT_DIR's directories (separated by ":") or
+// certDirs, and how messages name them.
+func certDirsToRead() (dirs []string, what string) {
 	if d := os.Getenv("SSL_CERT_DIR"); d != "" {
-		dirs, what = strings.Split(d, ":"), "$SSL_CERT_DIR"
+		return strings.Split(d, ":"), "$SSL_CERT_DIR"
 	}
+	return certDirs, "the system CA directory"
+}
+
+// readCertDirs reads the certificates of certDirsToRead, at most
+// boundedfile.MaxCABundle in all; finding none is for the caller to judge.
+// A directory that is there but cannot be read is an error, and so is a
+// missing one of $SSL_CERT_DIR; a missing one of certDirs is skipped. As
+// crypto/x509 does, it skips links to a file beside them (c_rehash's hash
+// links) and what cannot be read; it also skips what is not a regular file,
+// never opening it.
+func readCertDirs(ctx context.Context) ([]rootPEM, error) {
+	dirs, what := certDirsToRead()
 	var roots []rootPEM
 	var total int64
 	for _, dir := range dirs {
@@ -410,8 +456,89 @@ func readCertDirs(ctx context.Context) ([]rootPEM, error) {
 			roots = append(roots, splitRoots(data)...)
 		}
 	}
-	if !anyCert(roots) {
-		return nil, fmt.Errorf("no system CA certificates found (no CA bundle file, none in %s)", strings.Join(dirs, ", "))
+	return roots, nil
+}
+
+// lookupRoots finds in the certificate directories the roots that issued
+// one of certs, as OpenSSL's CApath lookup (by_dir.c) does: for an issuer
+// of hash h (nameHash), it opens only <dir>/h.0, h.1 ... up to the first
+// missing one, in each directory, and keeps the certificates whose subject
+// is the issuer. A file that is not named by its subject's hash (no
+// c_rehash or update-ca-certificates run since it was put there) is not
+// found, as OpenSSL does not find it. The results are cached by issuer.
+// The directories are judged as readCertDirs judges them; a hash file as
+// readCertDirs judges a file, skipped when it cannot be read.
+func lookupRoots(ctx context.Context, certs []*x509.Certificate) ([]rootPEM, error) {
+	system.mu.Lock()
+	defer system.mu.Unlock()
+	systemCache()
+	var found []rootPEM
+	for _, c := range certs {
+		issuer := string(c.RawIssuer)
+		roots, done := system.looked[issuer]
+		if !done {
+			var err error
+			if roots, err = lookupIssuer(ctx, c.RawIssuer); err != nil {
+				return nil, err
+			}
+			if system.looked == nil {
+				system.looked = map[string][]rootPEM{}
+			}
+			system.looked[issuer] = roots
+		}
+		found = append(found, roots...)
+	}
+	return found, nil
+}
+
+// readHashFile reads a hash file for lookupIssuer: boundedfile.Read, which
+// a test replaces to count the files opened.
+var readHashFile = boundedfile.Read
+
+// lookupIssuer is lookupRoots for one issuer.
+func lookupIssuer(ctx context.Context, issuer []byte) ([]rootPEM, error) {
+	h, ok := nameHash(issuer)
+	if !ok {
+		return nil, nil
+	}
+	dirs, what := certDirsToRead()
+	var roots []rootPEM
+	var total int64
+	for _, dir := range dirs {
+		// Judged before anything in it is opened, as readCertDirs does.
+		st, err := os.Stat(dir)
+		switch {
+		case dir == "", errors.Is(err, fs.ErrNotExist) && what != "$SSL_CERT_DIR":
+			continue
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("%s %s: no such directory", what, dir)
+		case err != nil || !st.IsDir():
+			return nil, fmt.Errorf("%s %s: not a directory that can be read (running as uid %d)", what, dir, os.Getuid())
+		}
+		for k := 0; ; k++ {
+			path := filepath.Join(dir, fmt.Sprintf("%08x.%d", h, k))
+			data, err := readHashFile(ctx, what, path, boundedfile.MaxCABundle-total, nil)
+			if errors.Is(err, fs.ErrNotExist) {
+				break // the last of this hash in dir
+			}
+			switch {
+			case errors.Is(err, fs.ErrPermission):
+				// A directory that cannot be searched: as one that
+				// cannot be read, an error.
+				if _, err := os.Lstat(path); errors.Is(err, fs.ErrPermission) {
+					return nil, fmt.Errorf("%s %s: not a directory that can be read (running as uid %d)", what, dir, os.Getuid())
+				}
+			case errors.Is(err, boundedfile.ErrTooBig):
+				return nil, fmt.Errorf("%s %s: over %d MiB of certificates; is it the right directory?", what, dir, boundedfile.MaxCABundle>>20)
+			case err == nil:
+				total += int64(len(data))
+				for _, r := range splitRoots(data) {
+					if subj, ok := rawSubject(r.der()); ok && bytes.Equal(subj, issuer) {
+						roots = append(roots, r)
+					}
+				}
+			}
+		}
 	}
 	return roots, nil
 }

@@ -7,13 +7,17 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"io/fs"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/smtpcheck/smtpcheck/internal/boundedfile"
 	"github.com/smtpcheck/smtpcheck/internal/smtptest"
 )
 
@@ -231,7 +235,7 @@ func TestRootNamesFromFirstLines(t *testing.T) {
 	headered.Headers = map[string]string{"Proc-Type": "4,ENCRYPTED"}
 	bundle := writeBundle(t, "roots.pem", certBlock(long.Certificate[0]), headered, certBlock(testDER))
 	t.Setenv("SSL_CERT_FILE", bundle)
-	got, err := readSystemRoots(context.Background())
+	got, _, err := readSystemRoots(context.Background())
 	if err != nil || len(got) != 3 {
 		t.Fatalf("read %d roots, %v; want 3", len(got), err)
 	}
@@ -253,4 +257,176 @@ func TestRootNamesFromFirstLines(t *testing.T) {
 			t.Errorf("roots picked for %s: %d, want exactly its own (once: the headered copy is skipped)", c.chain.Subject.CommonName[:12], len(subjects))
 		}
 	}
+}
+
+// TestSystemRootsCertDir: as OpenSSL does (CApath), a root that is in the
+// certificate directories ($SSL_CERT_DIR, or else the default ones) under
+// its subject's hash link (<hash>.0, .1 ...), but not in the bundle, is
+// trusted; one in a file of another name is not found, as OpenSSL does not
+// find it (crypto/x509 would: it reads every file). The directories are
+// looked in only for a chain whose root the bundle does not hold, and what
+// was found is kept. A default directory that is not there is no error; a
+// $SSL_CERT_DIR that is not there is.
+func TestSystemRootsCertDir(t *testing.T) {
+	private := smtptest.MustNewCA(t, "private CA")
+	leaf, err := x509.ParseCertificate(private.MustIssue(t, smtptest.LeafOptions{DNSNames: []string{"mx.test"}}).Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, ok := nameHash(private.Cert.RawSubject)
+	if !ok {
+		t.Fatal("no hash for the private CA")
+	}
+	link := fmt.Sprintf("%08x.", h)
+	// Another CA of the same name (a renewed key) takes .0: the lookup
+	// goes on to .1.
+	other := smtptest.MustNewCA(t, "private CA")
+	if !bytes.Equal(other.Cert.RawSubject, private.Cert.RawSubject) {
+		t.Fatal("the two CAs have different names")
+	}
+	unrelated := writeBundle(t, "unrelated.pem", certBlock(smtptest.MustNewCA(t, "unrelated CA").Cert.Raw))
+	bundled := writeBundle(t, "private.pem", certBlock(private.Cert.Raw))
+	linked, unlinked, absent := t.TempDir(), t.TempDir(), t.TempDir()+"/absent"
+	placeRoots := func() {
+		t.Helper()
+		for _, err := range []error{
+			private.WriteCAFile(linked + "/private.pem"),
+			other.WriteCAFile(linked + "/other.pem"),
+			os.Symlink("other.pem", linked+"/"+link+"0"),
+			os.Symlink("private.pem", linked+"/"+link+"1"),
+			private.WriteCAFile(unlinked + "/private.pem"),
+		} {
+			if err != nil && !errors.Is(err, fs.ErrExist) {
+				t.Fatal(err)
+			}
+		}
+	}
+	defer func(old []string) { certDirs = old }(certDirs)
+	const unknown = "x509: certificate signed by unknown authority"
+	for _, c := range []struct {
+		name, bundle, env string
+		defaults          []string
+		want              string // the error; "" for verified
+	}{
+		{"linked in $SSL_CERT_DIR", unrelated, linked, nil, ""},
+		{"linked in the second directory of $SSL_CERT_DIR", unrelated, unlinked + "::" + linked, nil, ""},
+		{"in $SSL_CERT_DIR without its link", unrelated, unlinked, []string{linked}, unknown},
+		{"in no directory", unrelated, t.TempDir(), []string{linked}, unknown},
+		{"linked in a default directory, another missing", unrelated, "", []string{absent, linked}, ""},
+		{"in no default directory, none there", unrelated, "", []string{absent}, unknown},
+		{"not found, $SSL_CERT_DIR not there", unrelated, absent, nil, "cannot read the system roots: $SSL_CERT_DIR " + absent + ": no such directory"},
+		// The directories would be an error to look in: the bundle's
+		// root is enough.
+		{"in the bundle", bundled, absent, []string{absent}, ""},
+	} {
+		placeRoots()
+		forgetSystemRoots()
+		t.Setenv("SSL_CERT_FILE", c.bundle)
+		t.Setenv("SSL_CERT_DIR", c.env)
+		certDirs = c.defaults
+		err := VerifyChain([]*x509.Certificate{leaf}, "mx.test", nil)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || err.Error() != c.want) {
+			t.Errorf("the root %s: %v, want %q", c.name, err, c.want)
+		}
+	}
+
+	// Looked up once: the root is still trusted when its file is gone.
+	placeRoots()
+	forgetSystemRoots()
+	t.Setenv("SSL_CERT_FILE", unrelated)
+	t.Setenv("SSL_CERT_DIR", linked)
+	if _, err := SystemRootsFor([]*x509.Certificate{leaf}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(linked + "/private.pem"); err != nil {
+		t.Fatal(err)
+	}
+	if err := VerifyChain([]*x509.Certificate{leaf}, "mx.test", nil); err != nil {
+		t.Errorf("the directories looked in again: %v", err)
+	}
+
+	// A $SSL_CERT_DIR that cannot be searched is an error, as one that
+	// cannot be read was.
+	if os.Getuid() == 0 {
+		t.Log("running as root: an unsearchable $SSL_CERT_DIR not tried")
+		return
+	}
+	locked := t.TempDir() + "/locked"
+	if err := os.Mkdir(locked, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(locked, 0o700)
+	forgetSystemRoots()
+	t.Setenv("SSL_CERT_DIR", locked)
+	want := fmt.Sprintf("cannot read the system roots: $SSL_CERT_DIR %s: not a directory that can be read (running as uid %d)", locked, os.Getuid())
+	if err := VerifyChain([]*x509.Certificate{leaf}, "mx.test", nil); err == nil || err.Error() != want {
+		t.Errorf("an unsearchable $SSL_CERT_DIR: %v\nwant %s", err, want)
+	}
+}
+
+// TestSystemRootsLookupOpens: the fallback is a lookup, not a scan: beside
+// many other certificates, it opens only the files of the issuer's hash, up
+// to the first missing one, and nothing for an issuer looked up before.
+func TestSystemRootsLookupOpens(t *testing.T) {
+	private := smtptest.MustNewCA(t, "private CA")
+	leaf, err := x509.ParseCertificate(private.MustIssue(t, smtptest.LeafOptions{DNSNames: []string{"mx.test"}}).Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := x509.ParseCertificate(smtptest.MustNewCA(t, "stranger CA").MustIssue(t, smtptest.LeafOptions{DNSNames: []string{"mx.test"}}).Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for i := range 30 {
+		if err := smtptest.MustNewCA(t, fmt.Sprintf("CA %d", i)).WriteCAFile(fmt.Sprintf("%s/ca%d.pem", dir, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := private.WriteCAFile(dir + "/private.pem"); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := nameHash(private.Cert.RawSubject)
+	hs, _ := nameHash(stranger.RawIssuer)
+	if err := os.Symlink("private.pem", fmt.Sprintf("%s/%08x.0", dir, h)); err != nil {
+		t.Fatal(err)
+	}
+	var tried []string
+	defer func(old func(context.Context, string, string, int64, func(fs.FileInfo) error) ([]byte, error)) {
+		readHashFile = old
+	}(readHashFile)
+	readHashFile = func(ctx context.Context, what, path string, limit int64, vet func(fs.FileInfo) error) ([]byte, error) {
+		tried = append(tried, strings.TrimPrefix(path, dir+"/"))
+		return boundedfile.Read(ctx, what, path, limit, vet)
+	}
+	forgetSystemRoots()
+	t.Setenv("SSL_CERT_FILE", writeBundle(t, "unrelated.pem", certBlock(smtptest.MustNewCA(t, "unrelated CA").Cert.Raw)))
+	t.Setenv("SSL_CERT_DIR", dir)
+	for _, c := range []struct {
+		cert  *x509.Certificate
+		want  string
+		tried []string
+	}{
+		{leaf, "", []string{fmt.Sprintf("%08x.0", h), fmt.Sprintf("%08x.1", h)}},
+		{stranger, "x509: certificate signed by unknown authority", []string{fmt.Sprintf("%08x.0", hs)}},
+		{leaf, "", nil},
+		{stranger, "x509: certificate signed by unknown authority", nil},
+	} {
+		tried = nil
+		err := VerifyChain([]*x509.Certificate{c.cert}, "mx.test", nil)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || err.Error() != c.want) {
+			t.Errorf("issuer %s: %v, want %q", c.cert.Issuer, err, c.want)
+		}
+		if !slices.Equal(tried, c.tried) {
+			t.Errorf("issuer %s: tried %q, want %q", c.cert.Issuer, tried, c.tried)
+		}
+	}
+}
+
+// forgetSystemRoots empties the cache of the system roots, whose key does
+// not cover certDirs.
+func forgetSystemRoots() {
+	system.mu.Lock()
+	defer system.mu.Unlock()
+	system.env, system.roots, system.fromDirs, system.looked = "", nil, false, nil
 }
