@@ -72,23 +72,19 @@ func canonValue(elem []byte) ([]byte, bool) {
 		for _, c := range s {
 			u = utf8.AppendRune(u, rune(c))
 		}
-	case 0x1e: // BMPString: UCS-2
-		if len(s)%2 != 0 {
+	case 0x1e, 0x1c: // BMPString (UCS-2), UniversalString (UCS-4)
+		w := 2
+		if elem[0] == 0x1c {
+			w = 4
+		}
+		if len(s)%w != 0 {
 			return nil, false
 		}
-		for i := 0; i < len(s); i += 2 {
+		for i := 0; i < len(s); i += w {
 			r := rune(binary.BigEndian.Uint16(s[i:]))
-			if !utf8.ValidRune(r) {
-				return nil, false
+			if w == 4 {
+				r = rune(binary.BigEndian.Uint32(s[i:]))
 			}
-			u = utf8.AppendRune(u, r)
-		}
-	case 0x1c: // UniversalString: UCS-4
-		if len(s)%4 != 0 {
-			return nil, false
-		}
-		for i := 0; i < len(s); i += 4 {
-			r := rune(binary.BigEndian.Uint32(s[i:]))
 			if !utf8.ValidRune(r) {
 				return nil, false
 			}

@@ -425,20 +425,15 @@ func readCertDirs(ctx context.Context) ([]rootPEM, error) {
 	var roots []rootPEM
 	var total int64
 	for _, dir := range dirs {
-		// Judged before it is opened: opening a FIFO would wait for a writer.
-		st, err := os.Stat(dir)
-		switch {
-		case dir == "", errors.Is(err, fs.ErrNotExist) && what != "$SSL_CERT_DIR":
+		skip, err := judgeCertDir(what, dir)
+		if err != nil {
+			return nil, err
+		} else if skip {
 			continue
-		case errors.Is(err, fs.ErrNotExist):
-			return nil, fmt.Errorf("%s %s: no such directory", what, dir)
 		}
-		var entries []fs.DirEntry
-		if err == nil && st.IsDir() {
-			entries, err = os.ReadDir(dir)
-		}
-		if err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("%s %s: not a directory that can be read (running as uid %d)", what, dir, os.Getuid())
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, unreadableDir(what, dir)
 		}
 		for _, e := range entries {
 			path := filepath.Join(dir, e.Name())
@@ -457,6 +452,27 @@ func readCertDirs(ctx context.Context) ([]rootPEM, error) {
 		}
 	}
 	return roots, nil
+}
+
+// judgeCertDir judges one of certDirsToRead before anything in it is
+// opened (opening a FIFO would wait for a writer): a missing one of
+// certDirs is skipped; a missing one of $SSL_CERT_DIR, or what is not a
+// directory, is an error.
+func judgeCertDir(what, dir string) (skip bool, err error) {
+	st, err := os.Stat(dir)
+	switch {
+	case dir == "", errors.Is(err, fs.ErrNotExist) && what != "$SSL_CERT_DIR":
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, fmt.Errorf("%s %s: no such directory", what, dir)
+	case err != nil || !st.IsDir():
+		return false, unreadableDir(what, dir)
+	}
+	return false, nil
+}
+
+func unreadableDir(what, dir string) error {
+	return fmt.Errorf("%s %s: not a directory that can be read (running as uid %d)", what, dir, os.Getuid())
 }
 
 // lookupRoots finds in the certificate directories the roots that issued
@@ -505,15 +521,11 @@ func lookupIssuer(ctx context.Context, issuer []byte) ([]rootPEM, error) {
 	var roots []rootPEM
 	var total int64
 	for _, dir := range dirs {
-		// Judged before anything in it is opened, as readCertDirs does.
-		st, err := os.Stat(dir)
-		switch {
-		case dir == "", errors.Is(err, fs.ErrNotExist) && what != "$SSL_CERT_DIR":
+		skip, err := judgeCertDir(what, dir)
+		if err != nil {
+			return nil, err
+		} else if skip {
 			continue
-		case errors.Is(err, fs.ErrNotExist):
-			return nil, fmt.Errorf("%s %s: no such directory", what, dir)
-		case err != nil || !st.IsDir():
-			return nil, fmt.Errorf("%s %s: not a directory that can be read (running as uid %d)", what, dir, os.Getuid())
 		}
 		for k := 0; ; k++ {
 			path := filepath.Join(dir, fmt.Sprintf("%08x.%d", h, k))
@@ -526,7 +538,7 @@ func lookupIssuer(ctx context.Context, issuer []byte) ([]rootPEM, error) {
 				// A directory that cannot be searched: as one that
 				// cannot be read, an error.
 				if _, err := os.Lstat(path); errors.Is(err, fs.ErrPermission) {
-					return nil, fmt.Errorf("%s %s: not a directory that can be read (running as uid %d)", what, dir, os.Getuid())
+					return nil, unreadableDir(what, dir)
 				}
 			case errors.Is(err, boundedfile.ErrTooBig):
 				return nil, fmt.Errorf("%s %s: over %d MiB of certificates; is it the right directory?", what, dir, boundedfile.MaxCABundle>>20)
