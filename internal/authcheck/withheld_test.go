@@ -119,7 +119,7 @@ func TestCredentialsWithheld(t *testing.T) {
 			"SMTP AUTH CRITICAL - credentials not sent: {addr} does not offer STARTTLS - enable TLS on the server, use -s if the port speaks implicit TLS, or add --allow-plaintext to send them unencrypted"},
 		{"system roots unreadable: this host's fault", good, os.DevNull, nil, 3,
 			"SMTP AUTH UNKNOWN - tls: cannot read the system roots: $SSL_CERT_FILE /dev/null: a device, not a regular file; give the path of a regular file" +
-				" - repair this host's CA store (ca-certificates, $SSL_CERT_FILE) or give --ca-file; credentials not sent"},
+				" - repair this host's CA store (ca-certificates, $SSL_CERT_FILE, $SSL_CERT_DIR) or give --ca-file; credentials not sent"},
 	}
 	pass := "file:" + secretFile(t, testPass)
 	for _, tc := range cases {

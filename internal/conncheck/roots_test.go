@@ -19,7 +19,7 @@ func TestSystemRootsUnreadable(t *testing.T) {
 	t.Setenv("SSL_CERT_FILE", os.DevNull)
 	const (
 		roots   = "cannot read the system roots: $SSL_CERT_FILE /dev/null: a device, not a regular file; give the path of a regular file"
-		unknown = "SMTP UNKNOWN - tls: " + roots + " - repair this host's CA store (ca-certificates, $SSL_CERT_FILE) or give --ca-file"
+		unknown = "SMTP UNKNOWN - tls: " + roots + " - repair this host's CA store (ca-certificates, $SSL_CERT_FILE, $SSL_CERT_DIR) or give --ca-file"
 	)
 
 	o := check(t, l.args("-S", "--verify")...)

@@ -142,7 +142,7 @@ func (b *Box) dial(ctx context.Context) error {
 
 	opts := &imapclient.Options{
 		DebugWriter: b.debugWriter(),
-		TLSConfig:   b.tlsConfig(),
+		TLSConfig:   b.tlsConfig(ctx),
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 			Mailbox: func(*imapclient.UnilateralDataMailbox) { b.wake() },
 		},

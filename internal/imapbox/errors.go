@@ -145,7 +145,7 @@ func classify(err error) probe.Kind {
 // tlsConfig verifies the peer itself, as probe does for SMTP: the handshake
 // goes on with an untrusted certificate, so that the caller can say why it
 // does not verify, and Login refuses to send credentials over it.
-func (b *Box) tlsConfig() *tls.Config {
+func (b *Box) tlsConfig(ctx context.Context) *tls.Config {
 	t := b.cfg.Target
 	name := t.ServerName
 	if _, err := netip.ParseAddr(t.Host); name == "" && err != nil {
@@ -168,7 +168,7 @@ func (b *Box) tlsConfig() *tls.Config {
 			if err != nil { // the command line's fault: nothing is sent inside
 				return &Error{Phase: phase, Kind: probe.KindUsage, Err: fmt.Errorf("%s: %w", t.Roots.Label(), err)}
 			}
-			b.CertErr = probe.VerifyChain(cs.PeerCertificates, t.CheckedName(), pool)
+			b.CertErr = probe.VerifyChain(ctx, cs.PeerCertificates, t.CheckedName(), pool)
 			if !t.Insecure {
 				b.VerifyErr = b.CertErr
 			}

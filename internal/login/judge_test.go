@@ -32,7 +32,7 @@ func TestRefusalJudge(t *testing.T) {
 		{"unverified", login.RefuseUnverified, probe.Session{Target: target, TLS: &tls.ConnectionState{}, VerifyErr: unknownCA}, plugin.Critical,
 			"credentials not sent: the certificate of mx.example:587 does not verify (x509: certificate signed by unknown authority) - look at the certificate with check_smtp_tls, or add --insecure to send them anyway"},
 		{"roots unreadable", login.RefuseUnverified, probe.Session{Target: target, TLS: &tls.ConnectionState{}, VerifyErr: roots}, plugin.Unknown,
-			"tls: cannot read the system roots: open /etc/ssl/certs: permission denied - repair this host's CA store (ca-certificates, $SSL_CERT_FILE) or give --ca-file; credentials not sent"},
+			"tls: cannot read the system roots: open /etc/ssl/certs: permission denied - repair this host's CA store (ca-certificates, $SSL_CERT_FILE, $SSL_CERT_DIR) or give --ca-file; credentials not sent"},
 	}
 	for _, c := range cases {
 		state, text := c.r.Judge(&c.s, "")

@@ -121,7 +121,7 @@ func (c Client) FetchSTSPolicy(ctx context.Context, domain, policyURL string, bu
 		// a FIFO or /dev/zero without end.
 		InsecureSkipVerify: true,
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			if err := probe.VerifyChain(cs.PeerCertificates, name, roots); err != nil {
+			if err := probe.VerifyChain(ctx, cs.PeerCertificates, name, roots); err != nil {
 				return fmt.Errorf("tls: failed to verify certificate: %w", err) // as crypto/tls says it
 			}
 			return nil

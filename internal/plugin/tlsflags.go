@@ -142,9 +142,9 @@ func (t *TLS) ApplyTo(pt *probe.Target) {
 // AuditRoots are the roots tlsaudit judges a chain against: --ca-file's,
 // or the system roots certs name (read bounded, see probe.SystemRootsFor).
 // Its error is worded for a status line.
-func (t *TLS) AuditRoots(certs []*x509.Certificate) (tlsaudit.Roots, error) {
+func (t *TLS) AuditRoots(ctx context.Context, certs []*x509.Certificate) (tlsaudit.Roots, error) {
 	if t.roots == nil {
-		pool, err := probe.SystemRootsFor(certs)
+		pool, err := probe.SystemRootsFor(ctx, certs)
 		if err != nil {
 			return tlsaudit.Roots{}, &probe.RootsError{Err: err}
 		}

@@ -39,5 +39,5 @@ func RootsUnreadable(err error) bool { return errors.As(err, new(*probe.RootsErr
 
 // RootsUnreadableText words that fact alike in every plugin.
 func RootsUnreadableText(err error) string {
-	return "tls: " + PlainErr(err) + " - repair this host's CA store (ca-certificates, $SSL_CERT_FILE) or give --ca-file"
+	return "tls: " + PlainErr(err) + " - repair this host's CA store (ca-certificates, $SSL_CERT_FILE, $SSL_CERT_DIR) or give --ca-file"
 }

@@ -54,7 +54,7 @@ func TestSystemRootsForPicksIssuer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, err := SystemRootsFor([]*x509.Certificate{root})
+	pool, err := SystemRootsFor(context.Background(), []*x509.Certificate{root})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,11 +70,11 @@ func TestSystemRootsForPicksIssuer(t *testing.T) {
 	ctx := context.Background()
 	t.Setenv("SSL_CERT_FILE", os.DevNull)
 	want := "$SSL_CERT_FILE /dev/null: a device, not a regular file; give the path of a regular file"
-	if _, err := SystemRootsFor([]*x509.Certificate{root}); err == nil || err.Error() != want {
+	if _, err := SystemRootsFor(context.Background(), []*x509.Certificate{root}); err == nil || err.Error() != want {
 		t.Errorf("SSL_CERT_FILE=/dev/null: %v, want %s", err, want)
 	}
 	// Verifying against them then says the roots, not the chain, failed.
-	err = VerifyChain([]*x509.Certificate{root}, "", nil)
+	err = VerifyChain(context.Background(), []*x509.Certificate{root}, "", nil)
 	if _, ok := errors.AsType[*RootsError](err); !ok || err.Error() != "cannot read the system roots: "+want {
 		t.Errorf("VerifyChain with SSL_CERT_FILE=/dev/null: %v, want a RootsError", err)
 	}

@@ -310,15 +310,16 @@ func (e *RootsError) Unwrap() error { return e.Err }
 // pool), which would read $SSL_CERT_FILE or a FIFO in the certificate
 // directory without a bound: what cannot be read safely is an error. The
 // roots are read by PreloadRoots under the run's context, which names the
-// read should it hang; without one they are read here.
+// read should it hang; without one they are read here, under ctx, as is
+// the lookup below.
 //
 // crypto/x509 and OpenSSL trust the certificate directories beside the
 // bundle: a private CA put in $SSL_CERT_DIR, or in /etc/ssl/certs, with
 // its hash link. For a chain that names no root of the bundle, its issuers
 // are looked up there as OpenSSL's CApath does (lookupRoots): reading all
 // of some 150 files would cost every such run several milliseconds.
-func SystemRootsFor(certs []*x509.Certificate) (*x509.CertPool, error) {
-	roots, fromDirs, err := systemRoots(context.Background())
+func SystemRootsFor(ctx context.Context, certs []*x509.Certificate) (*x509.CertPool, error) {
+	roots, fromDirs, err := systemRoots(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -326,7 +327,7 @@ func SystemRootsFor(certs []*x509.Certificate) (*x509.CertPool, error) {
 	if addNamed(pool, roots, certs) > 0 || fromDirs {
 		return pool, nil
 	}
-	if roots, err = lookupRoots(context.Background(), certs); err != nil {
+	if roots, err = lookupRoots(ctx, certs); err != nil {
 		return nil, err
 	}
 	addNamed(pool, roots, certs)
@@ -481,9 +482,13 @@ func unreadableDir(what, dir string) error {
 // missing one, in each directory, and keeps the certificates whose subject
 // is the issuer. A file that is not named by its subject's hash (no
 // c_rehash or update-ca-certificates run since it was put there) is not
-// found, as OpenSSL does not find it. The results are cached by issuer.
-// The directories are judged as readCertDirs judges them; a hash file as
-// readCertDirs judges a file, skipped when it cannot be read.
+// found, as OpenSSL does not find it. Only a self-issued certificate is
+// kept, as OpenSSL anchors a chain only at one: an intermediate put there
+// would otherwise hide a server that does not send it. The results are
+// cached by issuer. The directories are judged as readCertDirs judges
+// them; a hash file that is there but cannot be read, or holds no
+// certificate, is this host's fault and an error naming it (a scan skips
+// such files, but here it is the file this chain's root should be in).
 func lookupRoots(ctx context.Context, certs []*x509.Certificate) ([]rootPEM, error) {
 	system.mu.Lock()
 	defer system.mu.Unlock()
@@ -511,6 +516,11 @@ func lookupRoots(ctx context.Context, certs []*x509.Certificate) ([]rootPEM, err
 // a test replaces to count the files opened.
 var readHashFile = boundedfile.Read
 
+// maxHashFiles bounds the files lookupIssuer tries for one hash in one
+// directory: c_rehash numbers the certificates sharing a hash .0, .1 …, and
+// more than a few share one only in a directory that is not a CA store.
+const maxHashFiles = 64
+
 // lookupIssuer is lookupRoots for one issuer.
 func lookupIssuer(ctx context.Context, issuer []byte) ([]rootPEM, error) {
 	h, ok := nameHash(issuer)
@@ -529,30 +539,44 @@ func lookupIssuer(ctx context.Context, issuer []byte) ([]rootPEM, error) {
 		}
 		for k := 0; ; k++ {
 			path := filepath.Join(dir, fmt.Sprintf("%08x.%d", h, k))
+			if k == maxHashFiles {
+				return nil, fmt.Errorf("%s %s: over %d files for one subject hash (%08x.*); is it the right directory?", what, dir, maxHashFiles, h)
+			}
 			data, err := readHashFile(ctx, what, path, boundedfile.MaxCABundle-total, nil)
 			if errors.Is(err, fs.ErrNotExist) {
 				break // the last of this hash in dir
 			}
 			switch {
 			case errors.Is(err, fs.ErrPermission):
-				// A directory that cannot be searched: as one that
-				// cannot be read, an error.
-				if _, err := os.Lstat(path); errors.Is(err, fs.ErrPermission) {
-					return nil, unreadableDir(what, dir)
+				if _, lerr := os.Lstat(path); errors.Is(lerr, fs.ErrPermission) {
+					return nil, unreadableDir(what, dir) // not searchable
 				}
+				return nil, fmt.Errorf("%s %w", what, err)
 			case errors.Is(err, boundedfile.ErrTooBig):
 				return nil, fmt.Errorf("%s %s: over %d MiB of certificates; is it the right directory?", what, dir, boundedfile.MaxCABundle>>20)
-			case err == nil:
-				total += int64(len(data))
-				for _, r := range splitRoots(data) {
-					if subj, ok := rawSubject(r.der()); ok && bytes.Equal(subj, issuer) {
-						roots = append(roots, r)
-					}
+			case err != nil:
+				return nil, fmt.Errorf("%s %w", what, err)
+			}
+			total += int64(len(data))
+			found, err := nonEmpty(splitRoots(data), what+" "+path)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range found {
+				if der := r.der(); der != nil && selfIssuedBy(der, issuer) {
+					roots = append(roots, r)
 				}
 			}
 		}
 	}
 	return roots, nil
+}
+
+// selfIssuedBy reports whether the certificate der has name as both its
+// subject and its issuer.
+func selfIssuedBy(der, name []byte) bool {
+	c, err := x509.ParseCertificate(der)
+	return err == nil && bytes.Equal(c.RawSubject, name) && bytes.Equal(c.RawIssuer, name)
 }
 
 // namedBy reports whether the certificate der is the subject or issuer of

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"testing"
@@ -35,7 +36,7 @@ func BenchmarkRootsFor(b *testing.B) {
 	})
 	b.Run("pick the chain's roots", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := SystemRootsFor(chain); err != nil {
+			if _, err := SystemRootsFor(context.Background(), chain); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -177,7 +178,7 @@ func TestBadBundleEndsHandshake(t *testing.T) {
 		_ = client.SetDeadline(time.Now().Add(5 * time.Second))
 		var verifyErr error
 		tgt := Target{Host: "roots.test", TLS: c.mode, Roots: roots, Insecure: c.insecure}
-		err = tls.Client(client, tgt.tlsConfig(&verifyErr)).Handshake()
+		err = tls.Client(client, tgt.tlsConfig(context.Background(), &verifyErr)).Handshake()
 		client.Close()
 		<-done
 		ln.Close()
@@ -249,7 +250,7 @@ func TestRootNamesFromFirstLines(t *testing.T) {
 		chain *x509.Certificate
 		want  string
 	}{{longCert, string(longCert.RawSubject)}, {other, string(other.RawSubject)}} {
-		pool, err := SystemRootsFor([]*x509.Certificate{c.chain})
+		pool, err := SystemRootsFor(context.Background(), []*x509.Certificate{c.chain})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -324,7 +325,7 @@ func TestSystemRootsCertDir(t *testing.T) {
 		t.Setenv("SSL_CERT_FILE", c.bundle)
 		t.Setenv("SSL_CERT_DIR", c.env)
 		certDirs = c.defaults
-		err := VerifyChain([]*x509.Certificate{leaf}, "mx.test", nil)
+		err := VerifyChain(context.Background(), []*x509.Certificate{leaf}, "mx.test", nil)
 		if c.want == "" && err != nil || c.want != "" && (err == nil || err.Error() != c.want) {
 			t.Errorf("the root %s: %v, want %q", c.name, err, c.want)
 		}
@@ -335,13 +336,13 @@ func TestSystemRootsCertDir(t *testing.T) {
 	forgetSystemRoots()
 	t.Setenv("SSL_CERT_FILE", unrelated)
 	t.Setenv("SSL_CERT_DIR", linked)
-	if _, err := SystemRootsFor([]*x509.Certificate{leaf}); err != nil {
+	if _, err := SystemRootsFor(context.Background(), []*x509.Certificate{leaf}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Remove(linked + "/private.pem"); err != nil {
 		t.Fatal(err)
 	}
-	if err := VerifyChain([]*x509.Certificate{leaf}, "mx.test", nil); err != nil {
+	if err := VerifyChain(context.Background(), []*x509.Certificate{leaf}, "mx.test", nil); err != nil {
 		t.Errorf("the directories looked in again: %v", err)
 	}
 
@@ -359,7 +360,7 @@ func TestSystemRootsCertDir(t *testing.T) {
 	forgetSystemRoots()
 	t.Setenv("SSL_CERT_DIR", locked)
 	want := fmt.Sprintf("cannot read the system roots: $SSL_CERT_DIR %s: not a directory that can be read (running as uid %d)", locked, os.Getuid())
-	if err := VerifyChain([]*x509.Certificate{leaf}, "mx.test", nil); err == nil || err.Error() != want {
+	if err := VerifyChain(context.Background(), []*x509.Certificate{leaf}, "mx.test", nil); err == nil || err.Error() != want {
 		t.Errorf("an unsearchable $SSL_CERT_DIR: %v\nwant %s", err, want)
 	}
 }
@@ -413,7 +414,7 @@ func TestSystemRootsLookupOpens(t *testing.T) {
 		{stranger, "x509: certificate signed by unknown authority", nil},
 	} {
 		tried = nil
-		err := VerifyChain([]*x509.Certificate{c.cert}, "mx.test", nil)
+		err := VerifyChain(context.Background(), []*x509.Certificate{c.cert}, "mx.test", nil)
 		if c.want == "" && err != nil || c.want != "" && (err == nil || err.Error() != c.want) {
 			t.Errorf("issuer %s: %v, want %q", c.cert.Issuer, err, c.want)
 		}
@@ -430,3 +431,116 @@ func forgetSystemRoots() {
 	defer system.mu.Unlock()
 	system.env, system.roots, system.fromDirs, system.looked = "", nil, false, nil
 }
+
+// TestSystemRootsLookupRules: in the certificate directory, only a
+// self-issued certificate anchors a chain (an intermediate put there does
+// not make a server that leaves it out verify, as OpenSSL says); a hash
+// file that is there but cannot be used is this host's fault, named; more
+// than maxHashFiles files for one hash are refused; the reads are under
+// the run's context (the watchdog names them).
+func TestSystemRootsLookupRules(t *testing.T) {
+	root := smtptest.MustNewCA(t, "private root")
+	mid, err := root.NewIntermediate("private intermediate", time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(mid.MustIssue(t, smtptest.LeafOptions{DNSNames: []string{"mx.test"}}).Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	hMid, _ := nameHash(mid.Cert.RawSubject)
+	hRoot, _ := nameHash(root.Cert.RawSubject)
+	link := func(dir, target string, h uint32, k int) {
+		t.Helper()
+		if err := os.Symlink(target, fmt.Sprintf("%s/%08x.%d", dir, h, k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setup := func() string {
+		t.Helper()
+		forgetSystemRoots()
+		dir := t.TempDir()
+		t.Setenv("SSL_CERT_FILE", writeBundle(t, "unrelated.pem", certBlock(smtptest.MustNewCA(t, "unrelated CA").Cert.Raw)))
+		t.Setenv("SSL_CERT_DIR", dir)
+		return dir
+	}
+	verify := func(certs ...*x509.Certificate) string {
+		err := VerifyChain(context.Background(), certs, "mx.test", nil)
+		if err == nil {
+			return "verified"
+		}
+		return err.Error()
+	}
+
+	// The intermediate alone, under its hash: no anchor.
+	dir := setup()
+	if err := os.WriteFile(dir+"/mid.pem", pemBytes(mid.Cert.Raw), 0o644); err != nil { // WriteCAFile writes the root
+		t.Fatal(err)
+	}
+	link(dir, "mid.pem", hMid, 0)
+	if got := verify(leaf); got != "x509: certificate signed by unknown authority" {
+		t.Errorf("intermediate in the directory: %s", got)
+	}
+	// With the root under its own hash, a server sending its chain verifies.
+	if err := root.WriteCAFile(dir + "/root.pem"); err != nil {
+		t.Fatal(err)
+	}
+	link(dir, "root.pem", hRoot, 0)
+	forgetSystemRoots()
+	if got := verify(leaf, mid.Cert); got != "verified" {
+		t.Errorf("root in the directory: %s", got)
+	}
+
+	// Hash files that cannot be used.
+	for _, c := range []struct {
+		name string
+		make func(path string) error
+		want string
+	}{
+		{"garbage", func(p string) error { return os.WriteFile(p, []byte("not a certificate\n"), 0o644) },
+			"holds no PEM certificates"},
+		{"FIFO", func(p string) error { return syscall.Mkfifo(p, 0o644) }, "not a regular file"},
+		{"directory", func(p string) error { return os.Mkdir(p, 0o755) }, "not a regular file"},
+	} {
+		dir := setup()
+		path := fmt.Sprintf("%s/%08x.0", dir, hRoot)
+		if err := c.make(path); err != nil {
+			t.Fatal(err)
+		}
+		got := verify(leaf, mid.Cert)
+		if !strings.HasPrefix(got, "cannot read the system roots: $SSL_CERT_DIR ") || !strings.Contains(got, path) || !strings.Contains(got, c.want) {
+			t.Errorf("%s: %s; want the file %s named, %q", c.name, got, path, c.want)
+		}
+	}
+
+	// Too many files for one hash.
+	dir = setup()
+	for k := range maxHashFiles {
+		if err := os.WriteFile(fmt.Sprintf("%s/%08x.%d", dir, hRoot, k), pemBytes(root.Cert.Raw), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := fmt.Sprintf("cannot read the system roots: $SSL_CERT_DIR %s: over %d files for one subject hash (%08x.*); is it the right directory?", dir, maxHashFiles, hRoot)
+	if got := verify(leaf, mid.Cert); got != want {
+		t.Errorf("too many: %s\nwant %s", got, want)
+	}
+
+	// The run's context reaches the reads.
+	dir = setup()
+	link(dir, "root.pem", hRoot, 0)
+	type key struct{}
+	var seen []any
+	defer func(old func(context.Context, string, string, int64, func(fs.FileInfo) error) ([]byte, error)) {
+		readHashFile = old
+	}(readHashFile)
+	readHashFile = func(ctx context.Context, what, path string, limit int64, vet func(fs.FileInfo) error) ([]byte, error) {
+		seen = append(seen, ctx.Value(key{}))
+		return boundedfile.Read(ctx, what, path, limit, vet)
+	}
+	_ = VerifyChain(context.WithValue(context.Background(), key{}, "run"), []*x509.Certificate{leaf, mid.Cert}, "mx.test", nil)
+	if len(seen) == 0 || slices.ContainsFunc(seen, func(v any) bool { return v != "run" }) {
+		t.Errorf("contexts of the reads: %v, want the run's", seen)
+	}
+}
+
+func pemBytes(der []byte) []byte { return pem.EncodeToMemory(certBlock(der)) }

@@ -71,7 +71,7 @@ func Run(ctx context.Context, p Plan) (out Outcome) {
 	defer func() {
 		out.Total = time.Since(start)
 		if !p.OwnChainCheck {
-			out.S.checkInsecure() // decided here, so that judging it reads no file
+			out.S.checkInsecure(ctx) // decided here, so that judging it reads no file
 		}
 	}()
 

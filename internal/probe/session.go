@@ -59,9 +59,9 @@ func (s *Session) CertErr() error {
 
 // checkInsecure verifies the chain a session under Target.Insecure went on
 // with, for CertErr.
-func (s *Session) checkInsecure() {
+func (s *Session) checkInsecure(ctx context.Context) {
 	if s.Target.Insecure && s.TLS != nil {
-		s.insecureErr = s.Target.verify(s.TLS.PeerCertificates)
+		s.insecureErr = s.Target.verify(ctx, s.TLS.PeerCertificates)
 	}
 }
 
@@ -216,7 +216,7 @@ func FamilyName(network string) string {
 }
 
 func (s *Session) handshake(ctx context.Context) error {
-	cfg := s.Target.tlsConfig(&s.VerifyErr)
+	cfg := s.Target.tlsConfig(ctx, &s.VerifyErr)
 	verify := cfg.VerifyConnection
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 		s.CertVersion = cs.Version

@@ -50,13 +50,14 @@ type HostResolver interface {
 	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
-// verify checks a server's chain against the target's roots and name.
-func (t Target) verify(certs []*x509.Certificate) error {
+// verify checks a server's chain against the target's roots and name; ctx
+// names a read of the system roots.
+func (t Target) verify(ctx context.Context, certs []*x509.Certificate) error {
 	pool, err := t.Roots.Pool()
 	if err != nil {
 		return err
 	}
-	return VerifyChain(certs, t.CheckedName(), pool)
+	return VerifyChain(ctx, certs, t.CheckedName(), pool)
 }
 
 func (t Target) serverName() string {
@@ -83,7 +84,7 @@ func (t Target) CheckedName() string {
 // tlsConfig verifies the peer itself rather than letting the handshake fail:
 // a check must be able to report an untrusted certificate and go on, and the
 // caller decides whether that matters. The verdict lands in *verifyErr.
-func (t Target) tlsConfig(verifyErr *error) *tls.Config {
+func (t Target) tlsConfig(ctx context.Context, verifyErr *error) *tls.Config {
 	return &tls.Config{
 		ServerName:             t.serverName(),
 		InsecureSkipVerify:     true, // verified below, by VerifyConnection
@@ -99,7 +100,7 @@ func (t Target) tlsConfig(verifyErr *error) *tls.Config {
 				return &Error{Phase: t.handshakePhase(), Kind: KindUsage, Err: fmt.Errorf("%s: %w", t.Roots.what, err)}
 			}
 			if !t.Insecure {
-				*verifyErr = t.verify(cs.PeerCertificates)
+				*verifyErr = t.verify(ctx, cs.PeerCertificates)
 			}
 			return nil
 		},
@@ -116,7 +117,7 @@ func (t Target) handshakePhase() Phase {
 
 // VerifyChain checks the certificates a server sent against roots (nil → the
 // system's) and name, using the intermediates it sent.
-func VerifyChain(certs []*x509.Certificate, name string, roots *x509.CertPool) error {
+func VerifyChain(ctx context.Context, certs []*x509.Certificate, name string, roots *x509.CertPool) error {
 	if len(certs) == 0 {
 		return fmt.Errorf("server sent no certificate")
 	}
@@ -126,7 +127,7 @@ func VerifyChain(certs []*x509.Certificate, name string, roots *x509.CertPool) e
 	}
 	if roots == nil {
 		var err error
-		if roots, err = SystemRootsFor(certs); err != nil {
+		if roots, err = SystemRootsFor(ctx, certs); err != nil {
 			return &RootsError{Err: err}
 		}
 	}

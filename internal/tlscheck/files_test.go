@@ -40,7 +40,7 @@ func TestSystemRootsFile(t *testing.T) {
 	for _, h := range plugintest.HostileFiles(t, "$SSL_CERT_FILE", "8 MiB") {
 		t.Setenv("SSL_CERT_FILE", h.Path)
 		o := run()
-		o.Expect(t, 3, "SMTP TLS UNKNOWN - tls: cannot read the system roots: $SSL_CERT_FILE "+h.Why+" - repair this host's CA store (ca-certificates, $SSL_CERT_FILE) or give --ca-file")
+		o.Expect(t, 3, "SMTP TLS UNKNOWN - tls: cannot read the system roots: $SSL_CERT_FILE "+h.Why+" - repair this host's CA store (ca-certificates, $SSL_CERT_FILE, $SSL_CERT_DIR) or give --ca-file")
 		if o.Elapsed > time.Second {
 			t.Errorf("%s: took %v", h.Name, o.Elapsed)
 		}

@@ -78,7 +78,7 @@ func (o *Options) gather(ctx context.Context, jobs []job) *Facts {
 	}
 	f := &Facts{Outcome: o.session(ctx, o.target(), start)}
 	if tlsFailure(f.Err) == nil && f.S.TLS != nil {
-		f.Roots, f.RootsErr = o.AuditRoots(f.S.TLS.PeerCertificates)
+		f.Roots, f.RootsErr = o.AuditRoots(ctx, f.S.TLS.PeerCertificates)
 	}
 	results := waitConns()
 	for i, jr := range results {
