@@ -126,6 +126,9 @@ func HostName(flag, s string) (string, error) {
 			return "", bad("empty label: a host name has no leading dot or two dots in a row")
 		case len(label) > 63:
 			return "", bad("the label %s is longer than 63 characters", shown(label))
+		case label[0] == '-' || label[len(label)-1] == '-':
+			// RFC 1123 §2.1; and "-- --bogus" would be looked up.
+			return "", bad("the label %s starts or ends with a hyphen", shown(label))
 		}
 		if i := strings.IndexFunc(label, notHostChar); i >= 0 {
 			r, _ := utf8.DecodeRuneInString(label[i:])
