@@ -422,16 +422,13 @@ func certDirsToRead() (dirs []string, what string) {
 // links) and what cannot be read; it also skips what is not a regular file,
 // never opening it.
 func readCertDirs(ctx context.Context) ([]rootPEM, error) {
-	dirs, what := certDirsToRead()
+	dirs, what, err := usableCertDirs()
+	if err != nil {
+		return nil, err
+	}
 	var roots []rootPEM
 	var total int64
 	for _, dir := range dirs {
-		skip, err := judgeCertDir(what, dir)
-		if err != nil {
-			return nil, err
-		} else if skip {
-			continue
-		}
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			return nil, unreadableDir(what, dir)
@@ -455,21 +452,25 @@ func readCertDirs(ctx context.Context) ([]rootPEM, error) {
 	return roots, nil
 }
 
-// judgeCertDir judges one of certDirsToRead before anything in it is
+// usableCertDirs are certDirsToRead judged before anything in them is
 // opened (opening a FIFO would wait for a writer): a missing one of
-// certDirs is skipped; a missing one of $SSL_CERT_DIR, or what is not a
+// certDirs is left out; a missing one of $SSL_CERT_DIR, or what is not a
 // directory, is an error.
-func judgeCertDir(what, dir string) (skip bool, err error) {
-	st, err := os.Stat(dir)
-	switch {
-	case dir == "", errors.Is(err, fs.ErrNotExist) && what != "$SSL_CERT_DIR":
-		return true, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return false, fmt.Errorf("%s %s: no such directory", what, dir)
-	case err != nil || !st.IsDir():
-		return false, unreadableDir(what, dir)
+func usableCertDirs() (dirs []string, what string, err error) {
+	all, what := certDirsToRead()
+	for _, dir := range all {
+		st, err := os.Stat(dir)
+		switch {
+		case dir == "", errors.Is(err, fs.ErrNotExist) && what != "$SSL_CERT_DIR":
+			continue
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, what, fmt.Errorf("%s %s: no such directory", what, dir)
+		case err != nil || !st.IsDir():
+			return nil, what, unreadableDir(what, dir)
+		}
+		dirs = append(dirs, dir)
 	}
-	return false, nil
+	return dirs, what, nil
 }
 
 func unreadableDir(what, dir string) error {
@@ -527,16 +528,13 @@ func lookupIssuer(ctx context.Context, issuer []byte) ([]rootPEM, error) {
 	if !ok {
 		return nil, nil
 	}
-	dirs, what := certDirsToRead()
+	dirs, what, err := usableCertDirs()
+	if err != nil {
+		return nil, err
+	}
 	var roots []rootPEM
 	var total int64
 	for _, dir := range dirs {
-		skip, err := judgeCertDir(what, dir)
-		if err != nil {
-			return nil, err
-		} else if skip {
-			continue
-		}
 		for k := 0; ; k++ {
 			path := filepath.Join(dir, fmt.Sprintf("%08x.%d", h, k))
 			if k == maxHashFiles {
