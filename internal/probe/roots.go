@@ -537,12 +537,12 @@ func lookupIssuer(ctx context.Context, issuer []byte) ([]rootPEM, error) {
 	for _, dir := range dirs {
 		for k := 0; ; k++ {
 			path := filepath.Join(dir, fmt.Sprintf("%08x.%d", h, k))
-			if k == maxHashFiles {
-				return nil, fmt.Errorf("%s %s: over %d files for one subject hash (%08x.*); is it the right directory?", what, dir, maxHashFiles, h)
-			}
 			data, err := readHashFile(ctx, what, path, boundedfile.MaxCABundle-total, nil)
 			if errors.Is(err, fs.ErrNotExist) {
 				break // the last of this hash in dir
+			}
+			if k == maxHashFiles {
+				return nil, fmt.Errorf("%s %s: over %d files for one subject hash (%08x.*); is it the right directory?", what, dir, maxHashFiles, h)
 			}
 			switch {
 			case errors.Is(err, fs.ErrPermission):
@@ -561,20 +561,17 @@ func lookupIssuer(ctx context.Context, issuer []byte) ([]rootPEM, error) {
 				return nil, err
 			}
 			for _, r := range found {
-				if der := r.der(); der != nil && selfIssuedBy(der, issuer) {
+				c, err := x509.ParseCertificate(r.der())
+				if err != nil {
+					return nil, fmt.Errorf("%s %s: a certificate that does not parse: %v", what, path, err)
+				}
+				if bytes.Equal(c.RawSubject, issuer) && bytes.Equal(c.RawIssuer, issuer) {
 					roots = append(roots, r)
 				}
 			}
 		}
 	}
 	return roots, nil
-}
-
-// selfIssuedBy reports whether the certificate der has name as both its
-// subject and its issuer.
-func selfIssuedBy(der, name []byte) bool {
-	c, err := x509.ParseCertificate(der)
-	return err == nil && bytes.Equal(c.RawSubject, name) && bytes.Equal(c.RawIssuer, name)
 }
 
 // namedBy reports whether the certificate der is the subject or issuer of

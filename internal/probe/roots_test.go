@@ -501,6 +501,8 @@ func TestSystemRootsLookupRules(t *testing.T) {
 			"holds no PEM certificates"},
 		{"FIFO", func(p string) error { return syscall.Mkfifo(p, 0o644) }, "not a regular file"},
 		{"directory", func(p string) error { return os.Mkdir(p, 0o755) }, "not a regular file"},
+		{"PEM that is no certificate", func(p string) error { return os.WriteFile(p, pemBytes([]byte("\x30\x03\x02\x01\x00")), 0o644) },
+			"a certificate that does not parse"},
 	} {
 		dir := setup()
 		path := fmt.Sprintf("%s/%08x.0", dir, hRoot)
@@ -513,9 +515,23 @@ func TestSystemRootsLookupRules(t *testing.T) {
 		}
 	}
 
+	// As many files as allowed: the root is found in the last.
+	dir = setup()
+	for k := range maxHashFiles - 1 {
+		if err := os.WriteFile(fmt.Sprintf("%s/%08x.%d", dir, hRoot, k), pemBytes(smtptest.MustNewCA(t, "private root").Cert.Raw), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(fmt.Sprintf("%s/%08x.%d", dir, hRoot, maxHashFiles-1), pemBytes(root.Cert.Raw), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := verify(leaf, mid.Cert); got != "verified" {
+		t.Errorf("%d files: %s", maxHashFiles, got)
+	}
+
 	// Too many files for one hash.
 	dir = setup()
-	for k := range maxHashFiles {
+	for k := range maxHashFiles + 1 {
 		if err := os.WriteFile(fmt.Sprintf("%s/%08x.%d", dir, hRoot, k), pemBytes(root.Cert.Raw), 0o644); err != nil {
 			t.Fatal(err)
 		}
