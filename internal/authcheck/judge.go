@@ -100,16 +100,21 @@ func (o *Options) judgeAuthErr(f *Facts, r *plugin.Result) {
 		}
 		r.Add(st, "%s", msg)
 	case errors.Is(e, sasl.ErrNoServerProof):
-		user := f.User
-		if user == "" {
-			user = "the token"
-		}
-		r.Add(plugin.Critical, "auth: %s accepted %s with %s without proving that it knows the password (no SCRAM server signature)", where, user, f.Mech)
+		r.Add(plugin.Critical, "auth: %s accepted %s with %s without proving that it knows the password (no SCRAM server signature)", where, f.loginName(), f.Mech)
 	case errors.Is(e, sasl.ErrServerSignature):
 		r.Add(plugin.Critical, "auth: %s: %v (%s) - it does not hold this password's keys: another server, or a man in the middle, answers", who, sasl.ErrServerSignature, where)
 	default:
 		r.Add(plugin.FailureState(e, o.Timeout), "%s", o.Spelling().Describe(e, f.S, o.Timeout.Duration))
 	}
+}
+
+// loginName is who a login is for in messages: the user, or the token of
+// a mechanism that names none.
+func (f *Facts) loginName() string {
+	if f.User == "" {
+		return "the token"
+	}
+	return f.User
 }
 
 func serverSaid(out sasl.Outcome) string {
@@ -121,10 +126,7 @@ func serverSaid(out sasl.Outcome) string {
 
 func (o *Options) judgeAuthOK(f *Facts, r *plugin.Result) {
 	where := f.S.String()
-	who := f.User
-	if who == "" {
-		who = "the token"
-	}
+	who := f.loginName()
 	if o.ExpectFail {
 		r.Add(plugin.Critical, "auth: %s accepted %s with %s, but --expect-fail says this login must be refused", where, who, f.Mech)
 		return
