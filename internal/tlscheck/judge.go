@@ -150,8 +150,13 @@ func (o *Options) judge(f *Facts, r *plugin.Result, now time.Time) {
 		case kept > 0: // each is a finding of its own
 			chainText = fmt.Sprintf("chain NOT accepted for %s (%d %s)", verifiedFor, kept, map[bool]string{true: "problem", false: "problems"}[kept == 1])
 		}
-		r.Add(plugin.OK, "%s: %s via %s, %s; earliest expiry: %s", s,
+		overview := fmt.Sprintf("%s: %s via %s, %s; earliest expiry: %s", s,
 			tlsaudit.VersionName(sess.Version), modeName(o.Mode()), chainText, expiry(earliest))
+		if kept > 0 { // the first detail: an OK finding would read "[OK] … NOT accepted"
+			r.Details = append([]string{overview}, r.Details...)
+		} else {
+			r.Add(plugin.OK, "%s", overview)
+		}
 	}
 	if daneOK != "" {
 		r.Add(plugin.OK, "%s", daneOK)

@@ -29,22 +29,26 @@ func TestTrustWithoutCommonMoment(t *testing.T) {
 		name     string
 		args     []string
 		findings []finding
+		overview string // a detail: as an OK finding it would read "[OK] … NOT accepted"
 	}{
-		{"without --ca-file", l.args()[:6], []finding{{State: "CRITICAL", Text: expired}, {State: "CRITICAL", Text: untrusted},
-			{State: "OK", Text: l.srv.Addr + ": TLSv1.3 via STARTTLS, chain NOT accepted for 127.0.0.1 (2 problems); earliest expiry: " + expired}}},
-		{"with --ca-file", l.args(), []finding{{State: "CRITICAL", Text: expired},
-			{State: "OK", Text: l.srv.Addr + ": TLSv1.3 via STARTTLS, chain NOT accepted for 127.0.0.1 (1 problem); earliest expiry: " + expired}}},
+		{"without --ca-file", l.args()[:6], []finding{{State: "CRITICAL", Text: expired}, {State: "CRITICAL", Text: untrusted}},
+			l.srv.Addr + ": TLSv1.3 via STARTTLS, chain NOT accepted for 127.0.0.1 (2 problems); earliest expiry: " + expired},
+		{"with --ca-file", l.args(), []finding{{State: "CRITICAL", Text: expired}},
+			l.srv.Addr + ": TLSv1.3 via STARTTLS, chain NOT accepted for 127.0.0.1 (1 problem); earliest expiry: " + expired},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			o := check(t, tc.args...)
 			var summary []string
-			for _, f := range tc.findings[:len(tc.findings)-1] {
+			for _, f := range tc.findings {
 				summary = append(summary, f.Text)
 			}
 			o.Expect(t, 2, "SMTP TLS CRITICAL - "+strings.Join(summary, "; "))
 			js := check(t, append(tc.args, "--output", "json")...)
-			var got struct{ Findings []finding }
+			var got struct {
+				Findings []finding
+				Details  []string
+			}
 			if err := json.Unmarshal([]byte(js.Out), &got); err != nil {
 				t.Fatalf("%v:\n%s", err, js.Out)
 			}
@@ -55,6 +59,9 @@ func TestTrustWithoutCommonMoment(t *testing.T) {
 				if got.Findings[i] != tc.findings[i] {
 					t.Errorf("JSON finding %d: %q\nwant %q", i, got.Findings[i], tc.findings[i])
 				}
+			}
+			if len(got.Details) == 0 || got.Details[0] != tc.overview {
+				t.Errorf("JSON details %q\nwant first %q", got.Details, tc.overview)
 			}
 			for _, out := range []string{o.Out, js.Out} {
 				if strings.Contains(out, "verified") {
