@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -67,8 +68,17 @@ func New(ctx context.Context, server string) *Resolver {
 // SystemNameservers are resolv.conf's nameservers; like the C library and
 // Go, the local host's when it names none or cannot be read.
 func SystemNameservers(ctx context.Context) []string {
+	if servers, _ := Nameservers(ctx, ResolvConf); len(servers) > 0 {
+		return servers
+	}
+	return []string{"127.0.0.1:53", "[::1]:53"}
+}
+
+// Nameservers are the nameservers conf names, host:53 each, or why it
+// cannot be read.
+func Nameservers(ctx context.Context, conf string) ([]string, error) {
+	b, err := boundedfile.Read(ctx, "the resolver configuration", conf, maxResolvConf, nil)
 	var servers []string
-	b, _ := boundedfile.Read(ctx, "the resolver configuration", ResolvConf, maxResolvConf, nil)
 	for line := range strings.Lines(string(b)) {
 		f := strings.Fields(line)
 		if len(f) < 2 || f[0] != "nameserver" {
@@ -78,10 +88,7 @@ func SystemNameservers(ctx context.Context) []string {
 			servers = append(servers, netip.AddrPortFrom(a, 53).String())
 		}
 	}
-	if len(servers) == 0 {
-		return []string{"127.0.0.1:53", "[::1]:53"}
-	}
-	return servers
+	return servers, err
 }
 
 // LookupNetIP returns host's addresses for network ("ip4", "ip6" or "ip":
@@ -150,7 +157,9 @@ func (r *Resolver) query(ctx context.Context, name string, qt dnsmessage.Type) (
 			if expired(ctx) {
 				return nil, &net.DNSError{Err: errNoAnswerInTime, Name: name, Server: server, IsTimeout: true}
 			}
-			msg, err := r.exchange(ctx, server, q)
+			tryCtx, cancel := context.WithTimeout(ctx, tryTimeout)
+			msg, err := r.Exchange(tryCtx, server, Query{Question: q})
+			cancel()
 			switch {
 			case err != nil:
 				var ne net.Error
@@ -218,11 +227,21 @@ func addresses(msg *dnsmessage.Message, name dnsmessage.Name, qt dnsmessage.Type
 	return out
 }
 
-// exchange sends q to server over UDP, and again over TCP when the answer
-// was truncated, within one try's time.
-func (r *Resolver) exchange(ctx context.Context, server string, q dnsmessage.Question) (*dnsmessage.Message, error) {
-	ctx, cancel := context.WithTimeout(ctx, tryTimeout)
-	defer cancel()
+// Query is a question and how to ask it.
+type Query struct {
+	Question dnsmessage.Question
+	EDNS0    int  // the UDP answer size offered in an OPT record (RFC 6891); 0: none
+	DNSSEC   bool // with EDNS0: the DO bit, and AD asked for (RFC 6840 §5.7), so that a validating resolver sets AD
+	// FirstReply takes the first answer with the query's ID, whatever its
+	// question, and fails on one that cannot be read, for the caller to
+	// judge (maildns names a spoof); else every datagram that is not the
+	// answer is skipped as late or forged, as Go's resolver does.
+	FirstReply bool
+}
+
+// Exchange sends q to server over UDP, and again over TCP when the answer
+// was truncated, within ctx.
+func (r *Resolver) Exchange(ctx context.Context, server string, q Query) (*dnsmessage.Message, error) {
 	msg, err := r.exchangeOver(ctx, "udp", server, q)
 	if err == nil && msg.Truncated {
 		return r.exchangeOver(ctx, "tcp", server, q)
@@ -230,14 +249,21 @@ func (r *Resolver) exchange(ctx context.Context, server string, q dnsmessage.Que
 	return msg, err
 }
 
-// exchangeOver asks q once over network and returns the answer to it;
-// datagrams with another ID or question (late or forged) are skipped.
-func (r *Resolver) exchangeOver(ctx context.Context, network, server string, q dnsmessage.Question) (*dnsmessage.Message, error) {
+// exchangeOver asks q once over network and returns the answer to it.
+func (r *Resolver) exchangeOver(ctx context.Context, network, server string, q Query) (*dnsmessage.Message, error) {
 	id := uint16(rand.Uint32())
-	query, err := (&dnsmessage.Message{
-		Header:    dnsmessage.Header{ID: id, RecursionDesired: true},
-		Questions: []dnsmessage.Question{q},
-	}).Pack()
+	msg := dnsmessage.Message{
+		Header:    dnsmessage.Header{ID: id, RecursionDesired: true, AuthenticData: q.DNSSEC},
+		Questions: []dnsmessage.Question{q.Question},
+	}
+	if q.EDNS0 > 0 {
+		var opt dnsmessage.ResourceHeader
+		if err := opt.SetEDNS0(q.EDNS0, dnsmessage.RCodeSuccess, q.DNSSEC); err != nil {
+			return nil, err
+		}
+		msg.Additionals = []dnsmessage.Resource{{Header: opt, Body: &dnsmessage.OPTResource{}}}
+	}
+	query, err := msg.Pack()
 	if err != nil {
 		return nil, err
 	}
@@ -269,14 +295,18 @@ func (r *Resolver) exchangeOver(ctx context.Context, network, server string, q d
 			return nil, err
 		}
 		var m dnsmessage.Message
-		if m.Unpack(buf[:n]) != nil || !m.Response || m.ID != id || len(m.Questions) != 1 ||
-			m.Questions[0].Type != q.Type || !strings.EqualFold(m.Questions[0].Name.String(), q.Name.String()) {
-			if stream {
-				return nil, errors.New("the server's answer does not match the question")
-			}
-			continue
+		err = m.Unpack(buf[:n])
+		ours := err == nil && m.Response && m.ID == id
+		switch {
+		case ours && (q.FirstReply || len(m.Questions) == 1 && m.Questions[0].Type == q.Question.Type &&
+			strings.EqualFold(m.Questions[0].Name.String(), q.Question.Name.String())):
+			return &m, nil
+		case err != nil && q.FirstReply:
+			return nil, fmt.Errorf("an unreadable answer: %v", err)
+		case stream:
+			return nil, errors.New("the server's answer does not match the question")
 		}
-		return &m, nil
+		// a datagram that is not the answer: late or forged, skipped
 	}
 }
 

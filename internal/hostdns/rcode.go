@@ -9,6 +9,7 @@ import (
 
 // DNS answer codes (RFC 1035 §4.1.1, RFC 2136 §2.2) the checks word.
 const (
+	RcodeSuccess  = 0
 	RcodeFormErr  = 1
 	RcodeServFail = 2
 	RcodeNXDomain = 3

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"github.com/smtpcheck/smtpcheck/internal/hostdns"
 	"github.com/smtpcheck/smtpcheck/internal/httpsget"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
@@ -46,20 +44,20 @@ const MaxPolicy = 64 << 10
 func (c Client) LookupSTS(ctx context.Context, domain, base string, roots *probe.Roots) *STS {
 	s := &STS{Domain: domain, TXTName: "_mta-sts." + domain}
 	began := time.Now()
-	ans, err := c.Query(ctx, s.TXTName, dns.TypeTXT)
+	ans, err := c.Query(ctx, s.TXTName, TypeTXT)
 	s.TXTServer, s.Lookup = ans.Server, time.Since(began)
 	switch {
 	case err != nil:
 		s.TXTErr, s.Timeout = err, err == ErrTimeout
 		return s
-	case ans.Msg.Rcode == dns.RcodeNameError: // the domain has no MTA-STS: nothing to advise
-		s.TXTErr, s.NoRecord = fmt.Errorf("%s (asked %s)", hostdns.Meaning(ans.Msg.Rcode), ans.Server), true
+	case ans.Rcode == hostdns.RcodeNXDomain: // the domain has no MTA-STS: nothing to advise
+		s.TXTErr, s.NoRecord = fmt.Errorf("%s (asked %s)", hostdns.Meaning(ans.Rcode), ans.Server), true
 		return s
-	case ans.Msg.Rcode != dns.RcodeSuccess:
-		s.TXTErr = fmt.Errorf("%s (asked %s) - %s", hostdns.Meaning(ans.Msg.Rcode), ans.Server, hostdns.RcodeAdvice(ans.Msg.Rcode))
+	case ans.Rcode != hostdns.RcodeSuccess:
+		s.TXTErr = fmt.Errorf("%s (asked %s) - %s", hostdns.Meaning(ans.Rcode), ans.Server, hostdns.RcodeAdvice(ans.Rcode))
 		return s
 	}
-	txts := TXT(ans.Msg)
+	txts := TXT(ans)
 	if len(txts) == 0 {
 		s.NoRecord = true
 	}
@@ -89,11 +87,11 @@ func (c Client) LookupSTS(ctx context.Context, domain, base string, roots *probe
 
 // TXT are the TXT records of an answer, each one's strings joined (RFC
 // 8461 §3.1, RFC 7208 §3.3).
-func TXT(m *dns.Msg) []string {
+func TXT(a Answer) []string {
 	var txts []string
-	for _, rr := range m.Answer {
-		if t, ok := rr.(*dns.TXT); ok {
-			txts = append(txts, strings.Join(t.Txt, ""))
+	for _, rr := range a.Records {
+		if rr.Type == TypeTXT {
+			txts = append(txts, strings.Join(rr.TXT, ""))
 		}
 	}
 	return txts

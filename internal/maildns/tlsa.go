@@ -2,9 +2,7 @@ package maildns
 
 import (
 	"context"
-	"encoding/hex"
-
-	"github.com/miekg/dns"
+	"slices"
 
 	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
 )
@@ -13,21 +11,25 @@ import (
 // bit says whether they count: RFC 7672 §2.2 makes records DNSSEC does not
 // vouch for unusable.
 func (c Client) TLSA(ctx context.Context, name string) ([]tlsaudit.TLSA, Answer, error) {
-	ans, err := c.Query(ctx, name, dns.TypeTLSA)
+	ans, err := c.Query(ctx, name, TypeTLSA)
 	if err != nil {
 		return nil, ans, err
 	}
 	var out []tlsaudit.TLSA
-	for _, rr := range ans.Msg.Answer {
-		t, ok := rr.(*dns.TLSA)
-		if !ok {
-			continue
+	for _, rr := range ans.Records {
+		if rr.Type == TypeTLSA {
+			out = append(out, *rr.TLSA)
 		}
-		data, err := hex.DecodeString(t.Certificate)
-		if err != nil {
-			continue
-		}
-		out = append(out, tlsaudit.TLSA{Usage: t.Usage, Selector: t.Selector, MatchingType: t.MatchingType, Data: data})
 	}
 	return out, ans, nil
+}
+
+// parseTLSA reads a TLSA record's RDATA (RFC 6698 §2.1): usage, selector
+// and matching type, a byte each, then the association data, which may be
+// empty. Shorter data makes a Short record: published, but unusable.
+func parseTLSA(rdata []byte) *tlsaudit.TLSA {
+	if len(rdata) < 3 {
+		return &tlsaudit.TLSA{Short: true, Data: slices.Clone(rdata)}
+	}
+	return &tlsaudit.TLSA{Usage: rdata[0], Selector: rdata[1], MatchingType: rdata[2], Data: slices.Clone(rdata[3:])}
 }

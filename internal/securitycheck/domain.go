@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/miekg/dns"
-
 	"github.com/smtpcheck/smtpcheck/internal/fanout"
 	"github.com/smtpcheck/smtpcheck/internal/hostdns"
 	"github.com/smtpcheck/smtpcheck/internal/maildns"
@@ -105,31 +103,31 @@ func (o *Options) lookupDomain(ctx context.Context) *Domain {
 func answer(name string, ans maildns.Answer, err error) DNSAnswer {
 	a := DNSAnswer{Name: name, Server: ans.Server, Err: err, Timeout: err == maildns.ErrTimeout}
 	if err == nil {
-		a.Rcode, a.AD = ans.Msg.Rcode, ans.Msg.AuthenticatedData
+		a.Rcode, a.AD = ans.Rcode, ans.AD
 	}
 	return a
 }
 
 func lookupTXT(ctx context.Context, c maildns.Client, name string) DNSAnswer {
-	ans, err := c.Query(ctx, name, dns.TypeTXT)
+	ans, err := c.Query(ctx, name, maildns.TypeTXT)
 	a := answer(name, ans, err)
 	if err == nil {
-		a.TXT = maildns.TXT(ans.Msg)
+		a.TXT = maildns.TXT(ans)
 	}
 	return a
 }
 
 // lookupMX asks for the MX records, then for each host's TLSA records.
 func (o *Options) lookupMX(ctx context.Context, c maildns.Client) (DNSAnswer, []MX) {
-	ans, err := c.Query(ctx, o.Domain, dns.TypeMX)
+	ans, err := c.Query(ctx, o.Domain, maildns.TypeMX)
 	a := answer(o.Domain, ans, err)
-	if err != nil || ans.Msg.Rcode != dns.RcodeSuccess {
+	if err != nil || ans.Rcode != hostdns.RcodeSuccess {
 		return a, nil
 	}
 	var mxs []MX
-	for _, rr := range ans.Msg.Answer {
-		if m, ok := rr.(*dns.MX); ok && len(mxs) < maxMX {
-			mxs = append(mxs, MX{Pref: m.Preference, Host: strings.TrimSuffix(strings.ToLower(m.Mx), ".")})
+	for _, rr := range ans.Records {
+		if rr.Type == maildns.TypeMX && len(mxs) < maxMX {
+			mxs = append(mxs, MX{Pref: rr.Pref, Host: strings.TrimSuffix(strings.ToLower(rr.Target), ".")})
 		}
 	}
 	slices.SortStableFunc(mxs, func(x, y MX) int { return int(x.Pref) - int(y.Pref) })
@@ -160,7 +158,7 @@ func (o *Options) dnsFailed(a DNSAnswer) outcome {
 // usable reports whether a is an answer to judge: NOERROR, or NXDOMAIN
 // (the name has no records at all).
 func (a DNSAnswer) usable() bool {
-	return a.Err == nil && (a.Rcode == dns.RcodeSuccess || a.Rcode == dns.RcodeNameError)
+	return a.Err == nil && (a.Rcode == hostdns.RcodeSuccess || a.Rcode == hostdns.RcodeNXDomain)
 }
 
 // records picks the TXT records that begin with tag (case-insensitive,
@@ -193,7 +191,7 @@ func (o *Options) judgeMX(f *Facts) outcome {
 	if !d.MX.usable() {
 		return o.dnsFailed(d.MX)
 	}
-	if d.MX.Rcode == dns.RcodeNameError {
+	if d.MX.Rcode == hostdns.RcodeNXDomain {
 		return outcome{fixed: true, state: plugin.Critical, summary: fmt.Sprintf("%s does not exist (NXDOMAIN, asked %s)", o.Domain, d.MX.Server)}
 	}
 	var ev []string
@@ -451,7 +449,7 @@ func (o *Options) judgeTLSRPT(f *Facts) outcome {
 
 func (o *Options) judgeTLSA(f *Facts) outcome {
 	d := f.Domain
-	if !d.MX.usable() || d.MX.Rcode != dns.RcodeSuccess || !d.hasHost() {
+	if !d.MX.usable() || d.MX.Rcode != hostdns.RcodeSuccess || !d.hasHost() {
 		return skipped("no MX host to look up (see mx)")
 	}
 	var ev, unusable, validated []string

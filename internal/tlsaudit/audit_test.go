@@ -107,27 +107,31 @@ func TestDANEMatching(t *testing.T) {
 	spki := sha256.Sum256(certs[0].RawSubjectPublicKeyInfo)
 	rootHash := sha512.Sum512(root.Cert.Raw)
 	recs := []TLSA{
-		{3, 1, 1, spki[:]},
-		{2, 0, 2, rootHash[:]},
-		{1, 1, 1, spki[:]},
-		{3, 1, 1, make([]byte, 32)},
-		{3, 2, 1, spki[:]},
+		{Usage: 3, Selector: 1, MatchingType: 1, Data: spki[:]},
+		{Usage: 2, Selector: 0, MatchingType: 2, Data: rootHash[:]},
+		{Usage: 1, Selector: 1, MatchingType: 1, Data: spki[:]},
+		{Usage: 3, Selector: 1, MatchingType: 1, Data: make([]byte, 32)},
+		{Usage: 3, Selector: 2, MatchingType: 1, Data: spki[:]},
+		{Usage: 3, Short: true, Data: []byte{3, 1}}, // usage 3 as if read from the cut data: still unusable
 	}
 	got := MatchDANE(recs, certs, chain)
 	want := []struct {
 		matched, usable bool
 		idx             int
-	}{{true, true, 0}, {true, true, 2}, {false, false, -1}, {false, true, -1}, {false, false, -1}}
+	}{{true, true, 0}, {true, true, 2}, {false, false, -1}, {false, true, -1}, {false, false, -1}, {false, false, -1}}
 	for i, w := range want {
 		g := got[i]
 		if g.Matched != w.matched || g.Usable != w.usable || (w.idx >= 0 && g.Cert.Index != w.idx) {
 			t.Errorf("record %s: %+v", recs[i], g)
 		}
 	}
+	if short := got[5]; short.Record.String() != `\# 2 0301` || short.Unusable != "its data is cut short of the usage, selector and matching type (RFC 6698 §2.1)" {
+		t.Errorf("short record: %s, %q", short.Record, short.Unusable)
+	}
 	// A DANE-TA match on a certificate the leaf does not chain to does not count.
 	stray := smtptest.MustNewCA(t, "Stray")
 	h := sha256.Sum256(stray.Cert.Raw)
-	m := MatchDANE([]TLSA{{2, 0, 1, h[:]}}, append(certs, stray.Cert), Chain(append(certs, stray.Cert), time.Now()))
+	m := MatchDANE([]TLSA{{Usage: 2, Selector: 0, MatchingType: 1, Data: h[:]}}, append(certs, stray.Cert), Chain(append(certs, stray.Cert), time.Now()))
 	if m[0].Matched || m[0].Problem == "" {
 		t.Errorf("stray TA: %+v", m[0])
 	}

@@ -30,24 +30,37 @@ const (
 type TLSA struct {
 	Usage, Selector, MatchingType uint8
 	Data                          []byte
+	// Short: the RDATA (in Data) is cut short of the three numbers, so
+	// the record is unusable, yet still one the zone publishes.
+	Short bool
 }
 
-// String is the record's presentation form, the data shortened: "3 1 1 a1b2c3d4…".
+// String is the record's presentation form, the data shortened: "3 1 1
+// a1b2c3d4…"; a short one's is RFC 3597's generic form, "\# 2 0301".
 func (r TLSA) String() string {
 	d := hex.EncodeToString(r.Data)
 	if len(d) > 16 {
 		d = d[:16] + "..."
 	}
+	if r.Short {
+		return fmt.Sprintf("\\# %d %s", len(r.Data), d)
+	}
 	return fmt.Sprintf("%d %d %d %s", r.Usage, r.Selector, r.MatchingType, d)
 }
 
-// Params is "3 1 1": the three numbers without the data.
-func (r TLSA) Params() string { return fmt.Sprintf("%d %d %d", r.Usage, r.Selector, r.MatchingType) }
+// Params is "3 1 1": the three numbers without the data (String for a
+// short record, which has none).
+func (r TLSA) Params() string {
+	if r.Short {
+		return r.String()
+	}
+	return fmt.Sprintf("%d %d %d", r.Usage, r.Selector, r.MatchingType)
+}
 
 // Usable reports whether an SMTP client uses the record (RFC 7672 §3.1):
 // DANE-TA or DANE-EE, with a known selector and matching type.
 func (r TLSA) Usable() bool {
-	return (r.Usage == UsageDANETA || r.Usage == UsageDANEEE) &&
+	return !r.Short && (r.Usage == UsageDANETA || r.Usage == UsageDANEEE) &&
 		r.Selector <= SelectorSPKI && r.MatchingType <= MatchSHA512
 }
 
@@ -95,6 +108,8 @@ func MatchDANE(records []TLSA, certs []*x509.Certificate, chain []Cert) []DANEMa
 	for _, r := range records {
 		m := DANEMatch{Record: r, Usable: r.Usable()}
 		switch {
+		case r.Short:
+			m.Unusable = "its data is cut short of the usage, selector and matching type (RFC 6698 §2.1)"
 		case r.Usage == UsagePKIXTA || r.Usage == UsagePKIXEE:
 			m.Unusable = "usage PKIX-TA/PKIX-EE does not apply to SMTP (RFC 7672 §3.1.3)"
 		case !m.Usable:

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/miekg/dns"
-
+	"github.com/smtpcheck/smtpcheck/internal/hostdns"
+	"github.com/smtpcheck/smtpcheck/internal/maildns"
 	"github.com/smtpcheck/smtpcheck/internal/tlsaudit"
 )
 
@@ -38,7 +38,7 @@ func (o *Options) lookupTLSA(ctx context.Context) *DANEFacts {
 	alias, secure := o.expandCNAME(ctx, host)
 	if alias != "" && secure {
 		d := o.tlsaAt(ctx, alias)
-		d.AtAlias = d.Err != nil || len(d.Records) > 0 || (d.Rcode != dns.RcodeSuccess && d.Rcode != dns.RcodeNameError)
+		d.AtAlias = d.Err != nil || len(d.Records) > 0 || (d.Rcode != hostdns.RcodeSuccess && d.Rcode != hostdns.RcodeNXDomain)
 		if !d.AtAlias {
 			d = o.tlsaAt(ctx, host)
 		}
@@ -55,24 +55,25 @@ func (o *Options) lookupTLSA(ctx context.Context) *DANEFacts {
 // whether the resolver vouched for the answer. A failed lookup is no alias:
 // the TLSA lookup that follows reports what is wrong with the resolver.
 func (o *Options) expandCNAME(ctx context.Context, host string) (alias string, secure bool) {
-	ans, err := o.query(ctx, host, dns.TypeA)
+	ans, err := o.query(ctx, host, maildns.TypeA)
 	if err != nil {
 		return "", false
 	}
 	target := map[string]string{}
-	for _, rr := range ans.Msg.Answer {
-		if c, ok := rr.(*dns.CNAME); ok {
-			target[strings.ToLower(c.Hdr.Name)] = strings.ToLower(c.Target)
+	for _, rr := range ans.Records {
+		if rr.Type == maildns.TypeCNAME {
+			target[strings.ToLower(rr.Name)] = strings.ToLower(rr.Target)
 		}
 	}
-	name := strings.ToLower(dns.Fqdn(host))
+	fqdn := strings.ToLower(host) + "."
+	name := fqdn
 	for hops := 0; hops < 16 && target[name] != ""; hops++ {
 		name = target[name]
 	}
-	if name == strings.ToLower(dns.Fqdn(host)) {
+	if name == fqdn {
 		return "", false
 	}
-	return strings.TrimSuffix(name, "."), ans.Msg.AuthenticatedData
+	return strings.TrimSuffix(name, "."), ans.AD
 }
 
 // tlsaAt asks for the TLSA records of _PORT._tcp.BASE.
@@ -84,7 +85,7 @@ func (o *Options) tlsaAt(ctx context.Context, base string) *DANEFacts {
 		d.Err, d.Timeout = err, err == errDNSTimeout
 		return d
 	}
-	d.Rcode, d.AD, d.Records = ans.Msg.Rcode, ans.Msg.AuthenticatedData, recs
+	d.Rcode, d.AD, d.Records = ans.Rcode, ans.AD, recs
 	return d
 }
 

@@ -1,6 +1,7 @@
 package tlscheck
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/tls"
@@ -290,7 +291,7 @@ func TestDNSServers(t *testing.T) {
 	resolvConf = conf
 	defer func() { resolvConf = old }()
 	var o Options
-	if got, err := o.dnsServers(); err != nil || strings.Join(got, " ") != "127.0.0.53:53 [::1]:53" {
+	if got, err := o.dns().Servers(context.Background()); err != nil || strings.Join(got, " ") != "127.0.0.53:53 [::1]:53" {
 		t.Errorf("from resolv.conf: %v %v", got, err)
 	}
 }

@@ -7,8 +7,8 @@ import (
 	"github.com/smtpcheck/smtpcheck/internal/probe"
 )
 
-// DNS for --dane and --mta-sts goes through maildns (miekg/dns, for the DO
-// and AD bits), shared with check_smtp_security --domain. The addresses of
+// DNS for --dane and --mta-sts goes through maildns (for the DO and AD
+// bits), shared with check_smtp_security --domain. The addresses of
 // -H and of the MTA-STS policy host are looked up by the system resolver
 // (/etc/hosts, then DNS), or with --dns-server by DNS alone, from that
 // server: every lookup of the check then asks it.
@@ -20,9 +20,6 @@ var resolvConf = "/etc/resolv.conf"
 func (o *Options) dns() maildns.Client {
 	return maildns.Client{Server: o.dnsServer, ResolvConf: resolvConf}
 }
-
-// dnsServers are the servers to ask: --dns-server, else those of resolv.conf.
-func (o *Options) dnsServers() ([]string, error) { return o.dns().Servers() }
 
 // resolver looks up addresses for the probe and the policy fetch: nil, the
 // system's, or one asking --dns-server alone, without /etc/hosts.

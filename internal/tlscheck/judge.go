@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"github.com/smtpcheck/smtpcheck/internal/hostdns"
 	"github.com/smtpcheck/smtpcheck/internal/plugin"
 	"github.com/smtpcheck/smtpcheck/internal/probe"
@@ -447,7 +445,7 @@ func (o *Options) judgeDANE(d *DANEFacts, certs []*x509.Certificate, chain []tls
 	case d.Err != nil:
 		r.Add(plugin.Critical, "dane: the TLSA lookup for %s failed: %v", d.Name, d.Err)
 		return daneNone, ""
-	case d.Rcode != dns.RcodeSuccess && d.Rcode != dns.RcodeNameError:
+	case d.Rcode != hostdns.RcodeSuccess && d.Rcode != hostdns.RcodeNXDomain:
 		r.Add(plugin.Critical, "dane: the TLSA lookup for %s failed: %s%s - %s",
 			d.Name, hostdns.Meaning(d.Rcode), asked, hostdns.RcodeAdvice(d.Rcode))
 		return daneNone, ""
