@@ -19,3 +19,14 @@ TEXT ·madvise(SB),NOSPLIT,$0-32
 ok:
 	MOVQ	$0, errno+24(FP)
 	RET
+
+// func textRange() (start, end uintptr)
+//
+// The linker's symbols for the first and last byte of code, taken
+// RIP-relative so that a PIE build gets its load address.
+TEXT ·textRange(SB),NOSPLIT,$0-16
+	LEAQ	runtime·text(SB), AX
+	MOVQ	AX, start+0(FP)
+	LEAQ	runtime·etext(SB), AX
+	MOVQ	AX, end+8(FP)
+	RET

@@ -21,6 +21,17 @@
 // MADV_POPULATE_WRITE (before Linux 5.14) the call fails and nothing
 // changes.
 //
+// The binary's code is mapped the same way, in one MADV_POPULATE_READ call
+// over the linker's text bounds. A run touches nearly all of it anyway
+// (check_smtp_tls: 2.8-3.1 of its 3.2 MB, through the kernel's 64 KiB
+// fault-around), so this costs about 0.1 MiB of peak RSS and spares some
+// fifty file-page faults: check_smtp_conn plain went from 1.26 to 1.18
+// times the floor, check_smtp_tls from 1.11 to 1.05 (100 interleaved
+// rounds on Postfix). The read-only data is left to fault: it is as large
+// and only two thirds of it is touched, so mapping it all would cost
+// 0.8 MiB of RSS. The pages are the page cache's, shared with every other
+// run of the binary.
+//
 // Its init also grows the main goroutine's stack once, while it is
 // shallow (Stack). Go starts a goroutine on 8 KiB and copies it to twice
 // the size when a call runs out; a copy unwinds every frame on the stack,
@@ -45,10 +56,12 @@ package prefault
 // RSS for little time.
 const Size = 3 << 19 // 1.5 MiB
 
-// Populated is how many bytes the init populated (0: none).
-var Populated uintptr
+// Populated is how many bytes of the heap the init populated (0: none),
+// and Text how many of the binary's code.
+var Populated, Text uintptr
 
 func init() {
+	Text = populateText()
 	Populated = populate(Size)
 	Stack()
 }

@@ -2,8 +2,26 @@ package prefault
 
 import "unsafe"
 
-// madvPopulateWrite is MADV_POPULATE_WRITE (Linux 5.14).
-const madvPopulateWrite = 23
+// MADV_POPULATE_READ and MADV_POPULATE_WRITE (Linux 5.14).
+const (
+	madvPopulateRead  = 22
+	madvPopulateWrite = 23
+)
+
+// populateText maps the binary's code in one call and returns how many
+// bytes; 0 where the bounds are unknown or the kernel refuses.
+func populateText() uintptr {
+	start, end := textRange()
+	if end <= start {
+		return 0
+	}
+	start &^= pageSize - 1
+	n := (end - start + pageSize - 1) &^ (pageSize - 1)
+	if madvise(start, n, madvPopulateRead) != 0 {
+		return 0
+	}
+	return n
+}
 
 var anchor *[64]byte
 

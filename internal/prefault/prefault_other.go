@@ -3,3 +3,5 @@
 package prefault
 
 func populate(uintptr) uintptr { return 0 }
+
+func populateText() uintptr { return 0 }

@@ -3,6 +3,8 @@
 package prefault
 
 import (
+	"reflect"
+	"runtime"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -89,6 +91,25 @@ func TestInit(t *testing.T) {
 	needPopulate(t)
 	if Populated < 64<<10 || Populated > Size {
 		t.Errorf("init populated %d bytes (kernel without MADV_POPULATE_WRITE?)", Populated)
+	}
+}
+
+// TestText: the init mapped the whole code of the binary, whose bounds
+// hold this test's own code.
+func TestText(t *testing.T) {
+	needPopulate(t)
+	start, end := textRange()
+	if runtime.GOARCH != "amd64" {
+		if Text != 0 {
+			t.Errorf("populated %d bytes of code without its bounds", Text)
+		}
+		return
+	}
+	if pc := reflect.ValueOf(TestText).Pointer(); pc < start || pc >= end {
+		t.Fatalf("text bounds %#x-%#x do not hold this test's code at %#x", start, end, pc)
+	}
+	if Text < end-start || Text > end-start+2*pageSize {
+		t.Errorf("init populated %d bytes of code, want the %d between the bounds", Text, end-start)
 	}
 }
 
