@@ -86,6 +86,7 @@ func (f *fakeSM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		return
 	case "binary":
 		_ = json.NewEncoder(w).Encode(map[string]any{"Name": name, "SecretBinary": []byte("bin-s3cret-Jj4")})
 		return
