@@ -53,12 +53,13 @@ func (c cappedClient) Do(req *http.Request) (*http.Response, error) {
 }
 
 // ownBody gives the transport a copy of req's body (a few hundred bytes of
-// JSON or form) that only the transport closes. The transport finishes
-// with a body (an extra read, its Close) after sending it, and on loopback
-// the answer can be back before that; the AWS SDK then closes its own
-// body, the transport's Close fails with EOF, and the transport drops the
+// JSON or form) that only the transport closes. The transport is not done
+// with a body when the last byte is sent, and on loopback the answer can
+// be back before it is; the AWS SDK then closes its own body, the
+// transport's write of the request ends in EOF, and it drops the
 // connection in the middle of the answer ("use of closed network
-// connection", 1 run in 8 against a local stand-in).
+// connection", 1 run in 8 against a local stand-in; httptrace showed the
+// EOF).
 func ownBody(req *http.Request) (*http.Request, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		return req, nil
