@@ -139,7 +139,7 @@ func (c Client) Query(ctx context.Context, name string, qtype uint16) (Answer, e
 	if err != nil {
 		return Answer{}, err
 	}
-	qn, err := dnsmessage.NewName(strings.TrimSuffix(name, ".") + ".")
+	qn, err := dnsmessage.NewName(unpresent(strings.TrimSuffix(name, ".")) + ".")
 	if err != nil {
 		return Answer{}, fmt.Errorf("%s: %v", name, err)
 	}
@@ -237,4 +237,37 @@ func present(s, special string) string {
 		}
 	}
 	return b.String()
+}
+
+// unpresent undoes present's escapes (\DDD, \X), so that a name taken
+// from an answer (an MX host) is asked for as the bytes it has, as
+// miekg/dns did.
+func unpresent(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] != '\\' || i+1 == len(s):
+			b.WriteByte(s[i])
+		case i+3 < len(s) && isDigits(s[i+1:i+4]) && s[i+1:i+4] <= "255":
+			n, _ := strconv.Atoi(s[i+1 : i+4])
+			b.WriteByte(byte(n))
+			i += 3
+		default:
+			b.WriteByte(s[i+1])
+			i++
+		}
+	}
+	return b.String()
+}
+
+func isDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

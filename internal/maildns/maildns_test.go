@@ -209,3 +209,23 @@ func TestTLSAData(t *testing.T) {
 		}
 	}
 }
+
+// TestUnpresent: a name read from an answer and shown escaped (an MX host
+// with odd bytes) is asked for as its own bytes again.
+func TestUnpresent(t *testing.T) {
+	var all []byte
+	for c := range 256 {
+		if c != '.' {
+			all = append(all, byte(c))
+		}
+	}
+	raw := string(all)
+	if got := unpresent(present(raw, nameSpecial)); got != raw {
+		t.Errorf("round trip: %q", got)
+	}
+	for in, want := range map[string]string{`nul\000x.test`: "nul\x00x.test", `a\"b`: `a"b`, `x\256`: "x256", `end\`: `end\`, `mx.test`: "mx.test"} {
+		if got := unpresent(in); got != want {
+			t.Errorf("unpresent(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
