@@ -80,11 +80,11 @@ type Answer struct {
 type Record struct {
 	Name   string // the owner, with its final dot
 	Type   uint16
-	TXT    []string       // TXT: its strings
-	Pref   uint16         // MX
-	Target string         // MX: the host; CNAME: the canonical name (with the final dot)
-	Addr   netip.Addr     // A, AAAA
-	TLSA   *tlsaudit.TLSA // TLSA
+	TXT    []string      // TXT: its strings
+	Pref   uint16        // MX
+	Target string        // MX: the host; CNAME: the canonical name (with the final dot)
+	Addr   netip.Addr    // A, AAAA
+	TLSA   tlsaudit.TLSA // TLSA
 }
 
 // ErrTimeout marks a query that the deadline ended.

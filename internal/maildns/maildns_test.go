@@ -141,8 +141,8 @@ func answerWith(t *testing.T, q *dns.Msg, rrs ...string) *dns.Msg {
 // TXT strings, MX, CNAME chains, addresses, TLSA data, AD, the rcode) is
 // parsed from the message; the query asks with DO and AD in EDNS0.
 func TestAnswerRecords(t *testing.T) {
-	tlsa := func(u, s, m uint8, data ...byte) *tlsaudit.TLSA {
-		return &tlsaudit.TLSA{Usage: u, Selector: s, MatchingType: m, Data: append([]byte{}, data...)}
+	tlsa := func(u, s, m uint8, data ...byte) tlsaudit.TLSA {
+		return tlsaudit.TLSA{Usage: u, Selector: s, MatchingType: m, Data: append([]byte{}, data...)}
 	}
 	for _, c := range []struct {
 		name  string
@@ -166,8 +166,8 @@ func TestAnswerRecords(t *testing.T) {
 		{"TLSA good, empty and short", TypeTLSA, []string{"a.test. 60 IN TLSA 3 1 1 a1b2", "a.test. TYPE52 020000", "a.test. TYPE52 0301", "a.test. TYPE52 "}, true, 0, []Record{
 			{Name: "a.test.", Type: TypeTLSA, TLSA: tlsa(3, 1, 1, 0xa1, 0xb2)},
 			{Name: "a.test.", Type: TypeTLSA, TLSA: tlsa(2, 0, 0)},
-			{Name: "a.test.", Type: TypeTLSA, TLSA: &tlsaudit.TLSA{Short: true, Data: []byte{3, 1}}},
-			{Name: "a.test.", Type: TypeTLSA, TLSA: &tlsaudit.TLSA{Short: true, Data: []byte{}}}}},
+			{Name: "a.test.", Type: TypeTLSA, TLSA: tlsaudit.TLSA{Short: true, Data: []byte{3, 1}}},
+			{Name: "a.test.", Type: TypeTLSA, TLSA: tlsaudit.TLSA{Short: true, Data: []byte{}}}}},
 		{"extended rcode", TypeTXT, nil, false, dns.RcodeBadVers, nil},
 	} {
 		addr := hostile(t, func(q *dns.Msg, _ bool) *dns.Msg {
@@ -197,14 +197,14 @@ func TestTLSAData(t *testing.T) {
 	rdata := []byte{3, 1, 1, 0xa1, 0xb2}
 	got := parseTLSA(rdata)
 	rdata[3] = 0
-	if !reflect.DeepEqual(got, &tlsaudit.TLSA{Usage: 3, Selector: 1, MatchingType: 1, Data: []byte{0xa1, 0xb2}}) {
+	if !reflect.DeepEqual(got, tlsaudit.TLSA{Usage: 3, Selector: 1, MatchingType: 1, Data: []byte{0xa1, 0xb2}}) {
 		t.Errorf("good: %+v", got)
 	}
-	if got := parseTLSA([]byte{2, 0, 0}); got == nil || len(got.Data) != 0 || got.Usage != 2 {
+	if got := parseTLSA([]byte{2, 0, 0}); len(got.Data) != 0 || got.Usage != 2 {
 		t.Errorf("empty data: %+v", got)
 	}
 	for _, short := range [][]byte{{}, {3}, {3, 1}} {
-		if got := parseTLSA(short); !reflect.DeepEqual(got, &tlsaudit.TLSA{Short: true, Data: short}) || got.Usable() {
+		if got := parseTLSA(short); !reflect.DeepEqual(got, tlsaudit.TLSA{Short: true, Data: short}) || got.Usable() {
 			t.Errorf("%v: %+v, want a short record", short, got)
 		}
 	}

@@ -18,7 +18,7 @@ func (c Client) TLSA(ctx context.Context, name string) ([]tlsaudit.TLSA, Answer,
 	var out []tlsaudit.TLSA
 	for _, rr := range ans.Records {
 		if rr.Type == TypeTLSA {
-			out = append(out, *rr.TLSA)
+			out = append(out, rr.TLSA)
 		}
 	}
 	return out, ans, nil
@@ -27,9 +27,9 @@ func (c Client) TLSA(ctx context.Context, name string) ([]tlsaudit.TLSA, Answer,
 // parseTLSA reads a TLSA record's RDATA (RFC 6698 §2.1): usage, selector
 // and matching type, a byte each, then the association data, which may be
 // empty. Shorter data makes a Short record: published, but unusable.
-func parseTLSA(rdata []byte) *tlsaudit.TLSA {
+func parseTLSA(rdata []byte) tlsaudit.TLSA {
 	if len(rdata) < 3 {
-		return &tlsaudit.TLSA{Short: true, Data: slices.Clone(rdata)}
+		return tlsaudit.TLSA{Short: true, Data: slices.Clone(rdata)}
 	}
-	return &tlsaudit.TLSA{Usage: rdata[0], Selector: rdata[1], MatchingType: rdata[2], Data: slices.Clone(rdata[3:])}
+	return tlsaudit.TLSA{Usage: rdata[0], Selector: rdata[1], MatchingType: rdata[2], Data: slices.Clone(rdata[3:])}
 }
