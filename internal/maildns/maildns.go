@@ -248,26 +248,19 @@ func unpresent(s string) string {
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
-		switch {
-		case s[i] != '\\' || i+1 == len(s):
+		if s[i] != '\\' || i+1 == len(s) {
 			b.WriteByte(s[i])
-		case i+3 < len(s) && isDigits(s[i+1:i+4]) && s[i+1:i+4] <= "255":
-			n, _ := strconv.Atoi(s[i+1 : i+4])
-			b.WriteByte(byte(n))
-			i += 3
-		default:
-			b.WriteByte(s[i+1])
-			i++
+			continue
 		}
+		if i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 10, 8); err == nil { // \DDD, up to 255
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i+1])
+		i++
 	}
 	return b.String()
-}
-
-func isDigits(s string) bool {
-	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
